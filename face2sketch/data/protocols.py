@@ -1,0 +1,106 @@
+"""Evaluation protocols: which identities (or augmented copies) train, validate and test.
+
+``standard`` is the honest default (the release's train/test identities, validation carved
+from training identities). ``paper`` reproduces the study: all pairs augmented 8x by the
+symmetries of the square *before* a random split, so copies of one face sit on both sides
+of it. It is leaky and labelled so everywhere.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, replace
+
+import numpy as np
+
+from face2sketch.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+PROTOCOLS = ("standard", "paper")
+LEAKY = {"standard": False, "paper": True}
+PAPER_TEST_FRACTION = 300 / 1504  # the study's 1204/300 split of 1504 augmented pairs
+
+
+@dataclass(frozen=True)
+class Item:
+    """One example: identity key, a variant tag for augmented copies, and the arrays (HxWxC uint8)."""
+
+    key: str
+    photo: np.ndarray
+    sketch: np.ndarray
+    variant: str = ""
+
+    @property
+    def name(self) -> str:
+        return f"{self.key}_{self.variant}" if self.variant else self.key
+
+
+@dataclass
+class Splits:
+    train: list[Item]
+    val: list[Item]
+    test: list[Item]
+    protocol: str
+
+    @property
+    def leaky(self) -> bool:
+        return LEAKY[self.protocol]
+
+
+def dihedral(image: np.ndarray, rotations: int, flip: bool) -> np.ndarray:
+    """One of the 8 symmetries of the square: ``rotations`` x 90 degrees, then an optional horizontal flip."""
+    out = np.rot90(image, rotations, axes=(0, 1))
+    return np.ascontiguousarray(out[:, ::-1] if flip else out)
+
+
+DIHEDRAL_VARIANTS = [(r, f) for r in range(4) for f in (False, True)]
+
+
+def _carve(items: list[Item], fraction: float, rng: np.random.Generator, by_key: bool) -> tuple[list[Item], list[Item]]:
+    """Split items into (rest, carved), carving ``fraction`` of identities (by_key) or of items."""
+    units = sorted({i.key for i in items}) if by_key else list(range(len(items)))
+    n = max(1, round(len(units) * fraction))
+    if n >= len(units):
+        raise ConfigError(f"cannot carve {fraction:.0%} of {len(units)} examples and keep any for training: lower the fraction")
+    chosen = set(rng.permutation(len(units))[:n].tolist())
+    if by_key:
+        carved_keys = {units[i] for i in chosen}
+        return [i for i in items if i.key not in carved_keys], [i for i in items if i.key in carved_keys]
+    return [it for k, it in enumerate(items) if k not in chosen], [it for k, it in enumerate(items) if k in chosen]
+
+
+def make_splits(
+    items: list[Item], release_split: dict[str, str | None], protocol: str, val_fraction: float, test_fraction: float, seed: int
+) -> Splits:
+    """Build train/val/test for a protocol; ``release_split`` maps key -> 'train'/'test'/None."""
+    if protocol not in PROTOCOLS:
+        raise ConfigError(f"unknown data.split '{protocol}': use one of {', '.join(PROTOCOLS)}")
+    if not 0 < val_fraction < 1:
+        raise ConfigError(f"data.val_fraction must be between 0 and 1, got {val_fraction}")
+    rng = np.random.default_rng(seed)
+    if protocol == "standard":
+        if any(release_split[i.key] is None for i in items):
+            log.info("the data has no release split: carving %.0f%% of identities as the test set (seed %d)", 100 * test_fraction, seed)
+            train_side, test = _carve(items, test_fraction, rng, by_key=True)
+        else:
+            train_side = [i for i in items if release_split[i.key] == "train"]
+            test = [i for i in items if release_split[i.key] == "test"]
+        train, val = _carve(train_side, val_fraction, rng, by_key=True)
+        return Splits(train, val, test, protocol)
+    augmented = [
+        replace(i, photo=dihedral(i.photo, r, f), sketch=dihedral(i.sketch, r, f), variant=f"r{90 * r}{'f' if f else ''}")
+        for i in items
+        for r, f in DIHEDRAL_VARIANTS
+    ]
+    order = rng.permutation(len(augmented))
+    n_test = round(len(augmented) * PAPER_TEST_FRACTION)
+    test = [augmented[k] for k in order[:n_test]]
+    train_side = [augmented[k] for k in order[n_test:]]
+    train, val = _carve(train_side, val_fraction, rng, by_key=False)
+    log.warning(
+        "data.split=paper is LEAKY: %d pairs x 8 symmetries split %d/%d at random, so copies of one face are on "
+        "both sides; use it only to compare with the study's tables",
+        len(items), len(train_side), len(test),
+    )
+    return Splits(train, val, test, protocol)

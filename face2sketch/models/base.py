@@ -1,0 +1,150 @@
+"""What every face2sketch model does the same way: value range, metrics, image grids, optimisers."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any, ClassVar
+
+import lightning as L
+import torch
+import torch.nn.functional as F
+from lightning.pytorch.loggers import TensorBoardLogger
+from torch import nn
+from torchmetrics import MeanSquaredError, MetricCollection
+from torchmetrics.image import StructuralSimilarityIndexMeasure
+from torchvision.utils import make_grid
+
+from face2sketch.errors import ConfigError
+
+OptimizerFactory = Callable[..., torch.optim.Optimizer]
+
+
+def study_metrics() -> MetricCollection:
+    """SSIM (Gaussian window 11, sigma 1.5, data range 1) and MSE, on images in [0, 1] (spec section 5)."""
+    return MetricCollection(
+        {
+            "ssim": StructuralSimilarityIndexMeasure(data_range=1.0, kernel_size=11, sigma=1.5),
+            "mse": MeanSquaredError(),
+        }
+    )
+
+
+class ImageTranslationModule(L.LightningModule):
+    """Base for models that map a source image to a target image.
+
+    Subclasses declare ``value_range`` (the range their inputs and outputs live in), build their
+    networks, implement ``forward`` and either ``compute_losses`` (automatic optimisation) or their
+    own ``training_step``. Validation and test metrics are always computed on [0, 1] images.
+    """
+
+    value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
+
+    def __init__(self, optimizer: OptimizerFactory | None = None, num_preview_images: int = 4) -> None:
+        super().__init__()
+        self.optimizer_factory = optimizer
+        self.num_preview_images = num_preview_images
+        self.val_metrics = study_metrics().clone(prefix="val/")
+        self.test_metrics = study_metrics().clone(prefix="test/")
+        self._preview: list[torch.Tensor] = []
+
+    # -- value ranges ---------------------------------------------------------------------------
+    def to_unit_range(self, images: torch.Tensor) -> torch.Tensor:
+        """Map images from the model's value range to [0, 1], clamped."""
+        low, high = self.value_range
+        return ((images.float() - low) / (high - low)).clamp_(0.0, 1.0)
+
+    def _prepare(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        source, target = batch["source"], batch["target"]
+        if self.device.type == "cuda":
+            source = source.contiguous(memory_format=torch.channels_last)
+        return source, target
+
+    def on_fit_start(self) -> None:
+        if self.device.type == "cuda":
+            self.to(memory_format=torch.channels_last)
+
+    # -- training -------------------------------------------------------------------------------
+    start_epoch: int = 0
+
+    def on_train_start(self) -> None:
+        # recorded so a run can show that a resume continued rather than restarted
+        self.start_epoch = self.current_epoch
+
+    def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        """Training losses for one batch; the total is under 'loss'."""
+        raise NotImplementedError
+
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        source, target = self._prepare(batch)
+        losses = self.compute_losses(source, target)
+        self.log_dict({f"train/{k}": v for k, v in losses.items()}, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0])
+        return losses["loss"]
+
+    # -- evaluation -----------------------------------------------------------------------------
+    def _evaluate(self, batch: dict, metrics: MetricCollection) -> torch.Tensor:
+        source, target = self._prepare(batch)
+        prediction = self.to_unit_range(self(source))
+        metrics.update(prediction, self.to_unit_range(target))
+        return prediction
+
+    def validation_step(self, batch: dict, batch_idx: int) -> None:
+        prediction = self._evaluate(batch, self.val_metrics)
+        self.log_dict(self.val_metrics, on_epoch=True, prog_bar=True, batch_size=prediction.shape[0])
+        if batch_idx == 0:
+            n = self.num_preview_images
+            self._preview = [self.to_unit_range(batch["source"][:n]), prediction[:n], self.to_unit_range(batch["target"][:n])]
+
+    def test_step(self, batch: dict, batch_idx: int) -> None:
+        prediction = self._evaluate(batch, self.test_metrics)
+        self.log_dict(self.test_metrics, on_epoch=True, batch_size=prediction.shape[0])
+
+    def on_validation_epoch_end(self) -> None:
+        """Log input | prediction | target rows for the first validation examples to TensorBoard."""
+        if not self._preview or self.trainer.sanity_checking:
+            return
+        grid = preview_grid(*self._preview)
+        for logger in self.loggers:
+            if isinstance(logger, TensorBoardLogger):
+                logger.experiment.add_image("val/input_prediction_target", grid, global_step=self.current_epoch)
+        self._preview = []
+
+    # -- optimisation ---------------------------------------------------------------------------
+    def trainable_parameters(self) -> list[nn.Parameter]:
+        return list(self.parameters())
+
+    def configure_optimizers(self) -> Any:
+        if self.optimizer_factory is None:
+            raise ValueError(f"{type(self).__name__} needs an optimizer factory (model.optimizer in the config)")
+        return self.optimizer_factory(params=self.trainable_parameters())
+
+
+RECONSTRUCTION_LOSSES = ("mse", "bce")
+
+
+def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
+    """Loss between sigmoid(logits) and a [0, 1] target.
+
+    'mse' is the study's choice for its autoencoders; 'bce' is computed on the logits, so it stays
+    numerically safe under bf16 autocast and keeps a gradient where the sigmoid saturates (MSE
+    through a saturated sigmoid has none, which can freeze a model at all-white sketches).
+    """
+    if kind == "mse":
+        return F.mse_loss(torch.sigmoid(logits.float()), target)
+    if kind == "bce":
+        return F.binary_cross_entropy_with_logits(logits.float(), target)
+    raise ConfigError(f"unknown model.loss '{kind}': use one of {', '.join(RECONSTRUCTION_LOSSES)}")
+
+
+def init_keras_style(module: nn.Module) -> None:
+    """Glorot-uniform weights and zero biases for conv and dense layers: Keras' defaults, which the study used."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
+        nn.init.xavier_uniform_(module.weight)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+
+
+def preview_grid(source: torch.Tensor, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """One row per example: input | prediction | target, each as 3 channels in [0, 1]."""
+    as_rgb = [t.detach().float().cpu().expand(-1, 3, -1, -1) if t.shape[1] == 1 else t.detach().float().cpu() for t in (source, prediction, target)]
+    rows = torch.stack(as_rgb, dim=1).flatten(0, 1)
+    return make_grid(rows, nrow=3, padding=2, pad_value=1.0)

@@ -1,0 +1,68 @@
+"""The study's convolutional autoencoder (Table I): three stride-2 convolutions down, three up, no pooling."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from face2sketch.errors import ConfigError
+from face2sketch.models.base import RECONSTRUCTION_LOSSES, ImageTranslationModule, OptimizerFactory, init_keras_style, reconstruction_loss
+
+
+class ConvAutoencoder(nn.Module):
+    """Conv 16/32/64 (5x5, stride 2, 'same') -> ConvT 64/32/16 (5x5, stride 2) -> Conv out (5x5), sigmoid.
+
+    LeakyReLU(0.1) after every hidden layer, as in the study.
+    """
+
+    def __init__(self, in_channels: int = 3, out_channels: int = 3, widths: tuple[int, ...] = (16, 32, 64), kernel_size: int = 5, negative_slope: float = 0.1) -> None:
+        super().__init__()
+        pad = kernel_size // 2
+        layers: list[nn.Module] = []
+        channels = in_channels
+        for width in widths:
+            layers += [nn.Conv2d(channels, width, kernel_size, stride=2, padding=pad), nn.LeakyReLU(negative_slope)]
+            channels = width
+        for width in reversed(widths):
+            layers += [nn.ConvTranspose2d(channels, width, kernel_size, stride=2, padding=pad, output_padding=1), nn.LeakyReLU(negative_slope)]
+            channels = width
+        layers.append(nn.Conv2d(channels, out_channels, kernel_size, padding=pad))
+        self.layers = nn.Sequential(*layers)
+        self.layers.apply(init_keras_style)
+        self.downsampling = 2 ** len(widths)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits; the module applies the sigmoid."""
+        return self.layers(x)
+
+
+class ConvAE(ImageTranslationModule):
+    """Convolutional autoencoder on [0, 1] images, trained with MSE as in the study (or BCE)."""
+
+    value_range = (0.0, 1.0)
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        image_size: int = 256,
+        widths: tuple[int, ...] = (16, 32, 64),
+        kernel_size: int = 5,
+        loss: str = "mse",
+        optimizer: OptimizerFactory | None = None,
+        num_preview_images: int = 4,
+    ) -> None:
+        super().__init__(optimizer=optimizer, num_preview_images=num_preview_images)
+        self.save_hyperparameters(ignore=["optimizer"])
+        self.net = ConvAutoencoder(in_channels, out_channels, tuple(widths), kernel_size)
+        if loss not in RECONSTRUCTION_LOSSES:
+            raise ConfigError(f"unknown model.loss '{loss}': use one of {', '.join(RECONSTRUCTION_LOSSES)}")
+        self.loss_kind = loss
+        if image_size % self.net.downsampling:
+            raise ConfigError(f"conv_ae needs data.image_size divisible by {self.net.downsampling}, got {image_size}")
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.net(x))
+
+    def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"loss": reconstruction_loss(self.net(source), target, self.loss_kind)}

@@ -1,0 +1,104 @@
+"""Protocols, channel layouts, value ranges and paired augmentation of the data module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import albumentations as A
+import numpy as np
+import pytest
+import torch
+
+from face2sketch.data import FolderPairsDataModule, SyntheticPairsDataModule
+from face2sketch.data.protocols import Item, make_splits
+from face2sketch.errors import ConfigError
+
+
+def _keys(items) -> set[str]:
+    return {i.key for i in items}
+
+
+def test_standard_protocol_on_real_data_is_88_100_without_shared_identities(cuhk_root: Path) -> None:
+    dm = FolderPairsDataModule(root=str(cuhk_root), image_size=32, split="standard", seed=7)
+    dm.setup()
+    s = dm.splits
+    assert len(s.train) + len(s.val) == 88 and len(s.test) == 100
+    assert len(s.val) == 9
+    assert not (_keys(s.train) & _keys(s.test)) and not (_keys(s.val) & _keys(s.test)) and not (_keys(s.train) & _keys(s.val))
+    assert not s.leaky
+
+
+def test_paper_protocol_on_real_data_is_1504_split_1204_300_and_leaky(cuhk_root: Path) -> None:
+    dm = FolderPairsDataModule(root=str(cuhk_root), image_size=16, split="paper", seed=7)
+    dm.setup()
+    s = dm.splits
+    assert len(s.train) + len(s.val) == 1204 and len(s.test) == 300
+    assert len({i.name for i in s.train + s.val + s.test}) == 1504
+    assert s.leaky and dm.describe()["leaky"] is True
+    assert _keys(s.train) & _keys(s.test), "the paper protocol puts copies of one face on both sides"
+
+
+def test_paper_protocol_variants_are_the_8_symmetries() -> None:
+    photo = np.arange(4 * 4 * 3, dtype=np.uint8).reshape(4, 4, 3)
+    items = [Item("a", photo, photo.copy())]
+    s = make_splits(items, {"a": "train"}, "paper", val_fraction=0.2, test_fraction=0.2, seed=0)
+    variants = s.train + s.val + s.test
+    assert len(variants) == 8
+    assert len({v.photo.tobytes() for v in variants}) == 8
+    assert all(np.array_equal(v.photo, v.sketch) for v in variants)
+
+
+def test_validation_is_carved_by_seed() -> None:
+    a = SyntheticPairsDataModule(num_train=20, num_test=4, image_size=16, seed=1)
+    b = SyntheticPairsDataModule(num_train=20, num_test=4, image_size=16, seed=1)
+    c = SyntheticPairsDataModule(num_train=20, num_test=4, image_size=16, seed=2)
+    for dm in (a, b, c):
+        dm.setup()
+    assert _keys(a.splits.val) == _keys(b.splits.val) != _keys(c.splits.val)
+
+
+@pytest.mark.parametrize(("direction", "value_range", "sketch_channels"), [("f2sk", (0.0, 1.0), 3), ("sk2f", (-1.0, 1.0), 3), ("f2sk", (0.0, 1.0), 1), ("sk2f", (-1.0, 1.0), 1)])
+def test_batches_have_direction_channels_size_and_value_range(direction: str, value_range: tuple[float, float], sketch_channels: int) -> None:
+    dm = SyntheticPairsDataModule(num_train=6, num_test=2, image_size=24, direction=direction, value_range=value_range, sketch_channels=sketch_channels, batch_size=4)
+    batch = next(iter(dm.train_dataloader()))
+    photo_c, sketch_c = 3, sketch_channels
+    source_c, target_c = (photo_c, sketch_c) if direction == "f2sk" else (sketch_c, photo_c)
+    assert batch["source"].shape == (4, source_c, 24, 24) and batch["target"].shape == (4, target_c, 24, 24)
+    for t in (batch["source"], batch["target"]):
+        assert value_range[0] <= t.min() and t.max() <= value_range[1]
+        assert t.min() < value_range[0] + 0.3 * (value_range[1] - value_range[0])
+
+
+def test_paired_augmentation_keeps_input_and_target_aligned() -> None:
+    """Identical images in, identical images out, while the augmentation really changes them."""
+    dm = SyntheticPairsDataModule(num_train=10, num_test=2, image_size=32, paired_transforms=[A.D4(p=1.0)], seed=3)
+    dm.setup()
+    marked = []
+    for item in dm.splits.train:
+        image = np.zeros((32, 32, 3), np.uint8)
+        image[2, 5] = 255  # an asymmetric mark: every symmetry moves it somewhere else
+        marked.append(type(item)(item.key, image, image.copy()))
+    dm.splits.train = marked
+    dataset = dm.dataset("train")
+    positions = set()
+    for _ in range(5):
+        for k in range(len(dataset)):
+            sample = dataset[k]
+            assert torch.equal(sample["source"], sample["target"])
+            positions.add(tuple(torch.nonzero(sample["source"][0]).flatten().tolist()))
+    assert len(positions) > 2, "D4 should move the mark to several places"
+    val = dm.dataset("val")
+    assert val.paired_transform is None and dm.dataset("test").paired_transform is None
+
+
+def test_synthetic_pairs_are_deterministic() -> None:
+    a, b = SyntheticPairsDataModule(image_size=16, seed=5), SyntheticPairsDataModule(image_size=16, seed=5)
+    a.setup(), b.setup()
+    assert all(np.array_equal(x.photo, y.photo) and np.array_equal(x.sketch, y.sketch) for x, y in zip(a.splits.test, b.splits.test))
+
+
+def test_bad_config_values_are_named() -> None:
+    with pytest.raises(ConfigError, match="data.split"):
+        SyntheticPairsDataModule(split="nope", image_size=16).setup()
+    with pytest.raises(ConfigError, match="direction"):
+        SyntheticPairsDataModule(direction="f2f")

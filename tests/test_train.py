@@ -1,0 +1,97 @@
+"""The training entry point: runs, run folders, multirun, resume and user errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+import torch
+
+from face2sketch.train import train
+from tests.conftest import compose_train, run_cli
+
+FAST = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu")
+
+
+@pytest.mark.parametrize("direction", ["f2sk", "sk2f"])
+def test_fast_dev_run_writes_metrics(tmp_path: Path, direction: str) -> None:
+    cfg = compose_train(tmp_path / "run", *FAST, f"direction={direction}", "debug=fdr")
+    summary = train(cfg)
+    written = json.loads((tmp_path / "run" / "metrics.json").read_text())
+    assert written["direction"] == direction and written["model"] == "conv_ae"
+    assert set(written["test_metrics"]) == {"ssim", "mse"}
+    assert 0.0 <= written["test_metrics"]["mse"] <= 1.0 and -1.0 <= written["test_metrics"]["ssim"] <= 1.0
+    assert written["protocol"] == "standard" and written["leaky"] is False and written["image_size"] == 32
+    assert summary["test_metrics"] == written["test_metrics"]
+    assert (tmp_path / "run" / "config.yaml").is_file()
+
+
+def test_run_folder_holds_checkpoints_events_and_metrics(tmp_path: Path) -> None:
+    cfg = compose_train(tmp_path / "run", *FAST, "trainer.max_epochs=2", "trainer.limit_train_batches=2")
+    summary = train(cfg)
+    run = tmp_path / "run"
+    assert (run / "checkpoints" / "last.ckpt").is_file()
+    assert summary["best_checkpoint"] and Path(summary["best_checkpoint"]).is_file()
+    assert list((run / "tensorboard").glob("events.out.tfevents.*"))
+    assert summary["epochs"] == 2 and summary["wall_seconds"] > 0
+
+
+def test_tensorboard_gets_an_image_grid(tmp_path: Path) -> None:
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    cfg = compose_train(tmp_path / "run", *FAST, "trainer.max_epochs=1")
+    train(cfg)
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"), size_guidance={"images": 0})
+    events.Reload()
+    assert "val/input_prediction_target" in events.Tags()["images"]
+    image = events.Images("val/input_prediction_target")[0]
+    assert image.width > image.height  # three columns: input | prediction | target
+
+
+def test_resume_continues_at_the_right_epoch_with_optimiser_state(tmp_path: Path) -> None:
+    first = compose_train(tmp_path / "first", *FAST, "trainer.max_epochs=2", "trainer.limit_train_batches=2")
+    train(first)
+    last = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    assert torch.load(last, weights_only=False)["optimizer_states"][0]["state"][0]["step"] == 4
+
+    resumed = compose_train(tmp_path / "second", *FAST, "trainer.max_epochs=3", "trainer.limit_train_batches=2", f"ckpt_path={last}")
+    summary = train(resumed)
+    assert summary["start_epoch"] == 2 and summary["epochs"] == 3
+    state = torch.load(tmp_path / "second" / "checkpoints" / "last.ckpt", weights_only=False)
+    assert state["epoch"] == 2
+    assert state["optimizer_states"][0]["state"][0]["step"] == 6  # 4 restored + 2 new, not 2 from scratch
+
+
+def test_two_job_multirun_gives_each_job_a_folder(tmp_path: Path) -> None:
+    result = run_cli("face2sketch.train", "-m", "direction=f2sk,sk2f", *FAST, "debug=fdr", f"paths.output_root={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    jobs = sorted(tmp_path.glob("train/multiruns/*/*/metrics.json"))
+    assert [p.parent.name.split("_", 1)[1] for p in jobs] == ["conv_ae_f2sk", "conv_ae_sk2f"]
+    assert {json.loads(p.read_text())["direction"] for p in jobs} == {"f2sk", "sk2f"}
+
+
+def test_missing_data_is_one_line_and_non_zero_exit(tmp_path: Path) -> None:
+    result = run_cli("face2sketch.train", "data=cuhk", f"data.root={tmp_path / 'absent'}", f"paths.output_root={tmp_path / 'out'}")
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert len(lines) == 1 and lines[0].startswith("face2sketch: error: data root"), result.stderr
+    assert "data=synthetic" in lines[0] and "Traceback" not in result.stderr
+    assert not list((tmp_path / "out").glob("train/runs/*")), "no half-written run folder is left behind"
+
+
+def test_wrong_checkpoint_is_one_line(tmp_path: Path) -> None:
+    first = compose_train(tmp_path / "first", *FAST, "debug=limit")
+    train(first)
+    ckpt = tmp_path / "first" / "checkpoints" / "last.ckpt"
+    result = run_cli("face2sketch.train", *FAST, "model.widths=[8,8,8]", f"ckpt_path={ckpt}", f"paths.output_root={tmp_path / 'out'}")
+    assert result.returncode != 0 and "different model" in result.stderr and "Traceback" not in result.stderr
+    missing = run_cli("face2sketch.train", *FAST, f"ckpt_path={tmp_path / 'nope.ckpt'}", f"paths.output_root={tmp_path / 'out'}")
+    assert missing.returncode != 0 and "not found" in missing.stderr
+
+
+def test_help_and_cfg_job_show_the_composed_config() -> None:
+    help_result = run_cli("face2sketch.train", "--help")
+    assert help_result.returncode == 0 and "model: conv_ae" in help_result.stdout and "direction: f2sk, sk2f" in help_result.stdout
+    cfg_result = run_cli("face2sketch.train", "--cfg", "job", "direction=sk2f")
+    assert cfg_result.returncode == 0 and "name: sk2f" in cfg_result.stdout and "_target_: face2sketch.models.ConvAE" in cfg_result.stdout
