@@ -54,21 +54,29 @@ def count_parameters(model: torch.nn.Module) -> dict[str, int]:
     return {"total": total, "trainable": trainable}
 
 
-def train(cfg: DictConfig) -> dict[str, Any]:
-    """Fit, test and record one run; returns what is written to metrics.json."""
-    output_dir = Path(cfg.paths.output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    write_text_atomic(output_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+def build_run(cfg: DictConfig) -> tuple[ImageTranslationModule, L.LightningDataModule, L.Trainer]:
+    """Seed, then instantiate the model, the data module (in the model's value range) and the trainer.
+
+    Data and checkpoint problems are raised here, before the trainer creates any log folder.
+    """
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     log.info("seed %d", cfg.seed)
-
     model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
     datamodule = instantiate(cfg.data, value_range=model.value_range)
     datamodule.prepare_data()
     if cfg.ckpt_path:
         check_checkpoint(cfg.ckpt_path, model)
-
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=instantiate_all(cfg.get("callbacks")), logger=instantiate_all(cfg.get("logger")) or False)
+    return model, datamodule, trainer
+
+
+def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> dict[str, Any]:
+    """Fit, test and record one run; returns what is written to metrics.json."""
+    output_dir = Path(cfg.paths.output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    write_text_atomic(output_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    model, datamodule, trainer = build_run(cfg)
+    trainer.callbacks.extend(extra_callbacks or [])
     started = time.perf_counter()
     trainer.fit(model, datamodule=datamodule, ckpt_path=cfg.ckpt_path)
     fit_seconds = time.perf_counter() - started
@@ -112,13 +120,28 @@ def _discard_unfinished_run(cfg: DictConfig) -> None:
         shutil.rmtree(output_dir, ignore_errors=True)
 
 
+def find_user_error(err: BaseException) -> Face2SketchError | None:
+    """The user error behind an exception, also when Hydra's instantiate or Lightning wrapped it."""
+    seen: set[int] = set()
+    current: BaseException | None = err
+    while current is not None and id(current) not in seen:
+        if isinstance(current, Face2SketchError):
+            return current
+        seen.add(id(current))
+        current = current.__cause__ or current.__context__
+    return None
+
+
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     try:
         summary = train(cfg)
-    except Face2SketchError as err:
+    except Exception as err:
+        user_error = find_user_error(err)
+        if user_error is None:
+            raise
         _discard_unfinished_run(cfg)
-        print(f"face2sketch: error: {err}", file=sys.stderr)
+        print(f"face2sketch: error: {user_error}", file=sys.stderr)
         raise SystemExit(2) from None
     return summary["test_metrics"].get("ssim")
 

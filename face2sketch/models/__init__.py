@@ -2,5 +2,8 @@
 
 from face2sketch.models.base import ImageTranslationModule
 from face2sketch.models.conv_ae import ConvAE
+from face2sketch.models.pix2pix import Pix2Pix
+from face2sketch.models.sparse_ae import SparseAE
+from face2sketch.models.vgg_ae import VGGAE
 
-__all__ = ["ConvAE", "ImageTranslationModule"]
+__all__ = ["VGGAE", "ConvAE", "ImageTranslationModule", "Pix2Pix", "SparseAE"]

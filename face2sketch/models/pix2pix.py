@@ -1,0 +1,219 @@
+"""pix2pix (Isola et al., 2017) as the study used it: U-Net generator, 70x70 PatchGAN, BCE + 100 x L1.
+
+The adversarial loop is Lightning manual optimisation: per batch one discriminator step,
+then one generator step.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from face2sketch.errors import ConfigError
+from face2sketch.models.base import ImageTranslationModule, OptimizerFactory
+
+log = logging.getLogger(__name__)
+
+MAX_DOWNSAMPLINGS = 8
+
+
+def unet_depth(image_size: int) -> int:
+    """Downsamplings for a size: 8 at 256 px (a 1x1 bottleneck), fewer for smaller or odd sizes."""
+    depth = 0
+    while depth < MAX_DOWNSAMPLINGS and image_size % 2 ** (depth + 1) == 0:
+        depth += 1
+    return depth
+
+
+class UNetGenerator(nn.Module):
+    """Encoder C64 (no norm) - C128 - C256 - C512..., a ReLU bottleneck, and a mirrored decoder.
+
+    Decoder blocks are ConvT -> BatchNorm -> Dropout(0.5) (first three blocks only) -> concat skip -> ReLU,
+    so block i is joined to block n-i; the output is tanh in [-1, 1].
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, num_downs: int, ngf: int = 64, dropout: float = 0.5) -> None:
+        super().__init__()
+        if num_downs < 2:
+            raise ConfigError(f"pix2pix needs data.image_size divisible by 4 at least, giving {num_downs} downsamplings")
+        widths = [min(ngf * 2**i, ngf * 8) for i in range(num_downs - 1)]
+        self.encoder = nn.ModuleList()
+        channels = in_channels
+        for i, width in enumerate(widths):
+            block: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1, bias=i == 0)]
+            if i > 0:
+                block.append(nn.BatchNorm2d(width))
+            block.append(nn.LeakyReLU(0.2))
+            self.encoder.append(nn.Sequential(*block))
+            channels = width
+        self.bottleneck = nn.Sequential(nn.Conv2d(channels, ngf * 8, 4, 2, 1), nn.ReLU())
+        self.decoder = nn.ModuleList()
+        channels = ngf * 8
+        for j, width in enumerate(reversed(widths)):
+            block = [nn.ConvTranspose2d(channels, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width)]
+            if j < 3 and dropout > 0:
+                block.append(nn.Dropout(dropout))
+            self.decoder.append(nn.Sequential(*block))
+            channels = width * 2
+        self.head = nn.Sequential(nn.ConvTranspose2d(channels, out_channels, 4, 2, 1), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for block in self.encoder:
+            x = block(x)
+            skips.append(x)
+        x = self.bottleneck(x)
+        for block, skip in zip(self.decoder, reversed(skips)):
+            x = F.relu(torch.cat([block(x), skip], dim=1))
+        return self.head(x)
+
+
+class PatchDiscriminator(nn.Module):
+    """70x70 PatchGAN on (input, output) pairs: C64 (no norm) - C128 - C256 - C512 (stride 1) - 1 logit per patch."""
+
+    def __init__(self, in_channels: int, ndf: int = 64) -> None:
+        super().__init__()
+        self.net = nn.Sequential(
+            nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 4, ndf * 8, 4, 1, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2),
+            nn.Conv2d(ndf * 8, 1, 4, 1, 1),
+        )
+
+    def forward(self, source: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
+        return self.net(torch.cat([source, image], dim=1))
+
+
+def init_gan_weights(module: nn.Module, std: float = 0.02) -> None:
+    """N(0, 0.02) for conv weights, N(1, 0.02) for BatchNorm scales, zero biases (the pix2pix paper)."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, std)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, std)
+        nn.init.zeros_(module.bias)
+
+
+class Pix2Pix(ImageTranslationModule):
+    """Conditional GAN on [-1, 1] images with manual optimisation (discriminator step, then generator step).
+
+    ``train_mode_inference`` picks how the generator predicts: False (default) runs it in eval mode
+    (BatchNorm running statistics, no dropout); True keeps train mode as the pix2pix paper did at test time.
+    """
+
+    value_range = (-1.0, 1.0)
+
+    def __init__(
+        self,
+        in_channels: int = 3,
+        out_channels: int = 3,
+        image_size: int = 256,
+        ngf: int = 64,
+        ndf: int = 64,
+        num_downs: int | None = None,
+        dropout: float = 0.5,
+        lambda_l1: float = 100.0,
+        generator_optimizer: OptimizerFactory | None = None,
+        discriminator_optimizer: OptimizerFactory | None = None,
+        lr_constant_epochs: int | None = None,
+        train_mode_inference: bool = False,
+        num_preview_images: int = 4,
+    ) -> None:
+        super().__init__(optimizer=None, num_preview_images=num_preview_images)
+        self.save_hyperparameters(ignore=["generator_optimizer", "discriminator_optimizer"])
+        self.automatic_optimization = False
+        depth = num_downs or unet_depth(image_size)
+        if image_size % 2**depth:
+            raise ConfigError(f"pix2pix with model.num_downs={depth} needs data.image_size divisible by {2**depth}, got {image_size}")
+        self.generator = UNetGenerator(in_channels, out_channels, depth, ngf, dropout)
+        self.discriminator = PatchDiscriminator(in_channels + out_channels, ndf)
+        self.generator.apply(init_gan_weights)
+        self.discriminator.apply(init_gan_weights)
+        self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
+        self.lambda_l1 = lambda_l1
+        self.lr_constant_epochs = lr_constant_epochs
+        self.train_mode_inference = train_mode_inference
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.generator(x)
+
+    # -- the adversarial loop ---------------------------------------------------------------------
+    def _adversarial(self, logits: torch.Tensor, real: bool) -> torch.Tensor:
+        return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), 1.0 if real else 0.0))
+
+    def training_step(self, batch: dict, batch_idx: int) -> None:
+        source, target = self._prepare(batch)
+        opt_g, opt_d = self.optimizers()
+        fake = self.generator(source)
+
+        self.toggle_optimizer(opt_d)
+        real_logits = self.discriminator(source, target)
+        fake_logits = self.discriminator(source, fake.detach())
+        d_loss = 0.5 * (self._adversarial(real_logits, True) + self._adversarial(fake_logits, False))
+        opt_d.zero_grad(set_to_none=True)
+        self.manual_backward(d_loss)
+        opt_d.step()
+        self.untoggle_optimizer(opt_d)
+
+        self.toggle_optimizer(opt_g)
+        g_adv = self._adversarial(self.discriminator(source, fake), True)
+        l1 = F.l1_loss(fake.float(), target)
+        g_loss = g_adv + self.lambda_l1 * l1
+        opt_g.zero_grad(set_to_none=True)
+        self.manual_backward(g_loss)
+        opt_g.step()
+        self.untoggle_optimizer(opt_g)
+
+        self.log_dict(
+            {
+                "train/d_loss": d_loss, "train/g_loss": g_loss, "train/g_adv": g_adv, "train/l1": l1,
+                "train/d_real": torch.sigmoid(real_logits.float()).mean(), "train/d_fake": torch.sigmoid(fake_logits.float()).mean(),
+            },
+            on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0],
+        )
+
+    def on_train_epoch_end(self) -> None:
+        for scheduler in self.lr_schedulers() or []:
+            scheduler.step()
+
+    def configure_optimizers(self) -> Any:
+        if self.generator_optimizer is None or self.discriminator_optimizer is None:
+            raise ValueError("pix2pix needs model.generator_optimizer and model.discriminator_optimizer")
+        opt_g = self.generator_optimizer(params=self.generator.parameters())
+        opt_d = self.discriminator_optimizer(params=self.discriminator.parameters())
+        if self.lr_constant_epochs is None:
+            return [opt_g, opt_d]
+        total = self.trainer.max_epochs
+        if not 0 <= self.lr_constant_epochs < total:
+            raise ConfigError(f"model.lr_constant_epochs must be in [0, trainer.max_epochs={total}), got {self.lr_constant_epochs}")
+        decay = total - self.lr_constant_epochs
+
+        def linear_decay(epoch: int) -> float:
+            """Constant, then linearly down to 1/decay of the base rate in the last epoch (the pix2pix schedule)."""
+            return 1.0 - max(0, epoch + 1 - self.lr_constant_epochs) / (decay + 1)
+
+        schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, linear_decay) for opt in (opt_g, opt_d)]
+        return [opt_g, opt_d], schedulers
+
+    # -- inference mode ------------------------------------------------------------------------------
+    def _set_inference_mode(self) -> None:
+        if self.train_mode_inference:
+            self.generator.train()
+
+    def on_validation_model_eval(self) -> None:
+        super().on_validation_model_eval()
+        self._set_inference_mode()
+
+    def on_test_model_eval(self) -> None:
+        super().on_test_model_eval()
+        self._set_inference_mode()
+
+    def on_predict_model_eval(self) -> None:
+        super().on_predict_model_eval()
+        self._set_inference_mode()

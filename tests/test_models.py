@@ -1,0 +1,214 @@
+"""The study's four models: every (model, direction) trains, and each model's own promises hold."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+
+from face2sketch.errors import ConfigError
+from face2sketch.models import VGGAE, Pix2Pix, SparseAE
+from face2sketch.models.pix2pix import unet_depth
+from face2sketch.models.vgg_ae import load_vgg16_features
+from face2sketch.train import build_run, train
+from tests.conftest import compose_train, run_cli
+
+MODELS = ["sparse_ae", "conv_ae", "pix2pix", "vgg_ae"]
+SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "encoder_weights=none")
+
+
+class Capture(L.Callback):
+    """Keeps the trained module and what each training epoch ended with."""
+
+    def __init__(self) -> None:
+        self.module: L.LightningModule | None = None
+        self.epochs: list[dict] = []
+        self.step_order: list[str] = []
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.module = pl_module
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        record = {"epoch": trainer.current_epoch, "lr": [o.param_groups[0]["lr"] for o in trainer.optimizers]}
+        if isinstance(pl_module, VGGAE):
+            record["frozen"] = pl_module.encoder_frozen
+            record["encoder_sum"] = sum(float(p.detach().sum()) for p in pl_module.encoder.parameters())
+        self.epochs.append(record)
+
+
+@pytest.mark.parametrize("sketch_channels", [3, 1])
+@pytest.mark.parametrize("direction", ["f2sk", "sk2f"])
+@pytest.mark.parametrize("model", MODELS)
+def test_every_model_and_direction_trains_with_right_shape_and_range(tmp_path: Path, model: str, direction: str, sketch_channels: int) -> None:
+    cfg = compose_train(tmp_path / "run", *SMALL, f"model={model}", f"direction={direction}", f"direction.sketch_channels={sketch_channels}", "debug=fdr")
+    capture = Capture()
+    summary = train(cfg, extra_callbacks=[capture])
+    assert set(summary["test_metrics"]) == {"ssim", "mse"}
+    module = capture.module.eval()
+    in_c, out_c = (3, sketch_channels) if direction == "f2sk" else (sketch_channels, 3)
+    low, high = module.value_range
+    source = torch.rand(2, in_c, 32, 32) * (high - low) + low
+    with torch.no_grad():
+        out = module(source)
+    assert out.shape == (2, out_c, 32, 32)
+    assert low <= out.min() and out.max() <= high and torch.isfinite(out).all()
+
+
+class StepOrder(L.Callback):
+    """Records which optimiser stepped, in order, by hooks on the real optimisers."""
+
+    def __init__(self) -> None:
+        self.order: list[str] = []
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        for name, optimizer in zip(("generator", "discriminator"), trainer.optimizers):
+            optimizer.register_step_post_hook(lambda *_, name=name: self.order.append(name))
+
+
+def test_pix2pix_steps_discriminator_then_generator_and_updates_both(tmp_path: Path) -> None:
+    cfg = compose_train(tmp_path / "run", *SMALL, "model=pix2pix", "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "test=false")
+    order, capture = StepOrder(), Capture()
+    summary = train(cfg, extra_callbacks=[order, capture])
+    trained = capture.module
+    assert order.order == ["discriminator", "generator"]
+    assert summary["global_step"] == 2  # Lightning counts both optimiser steps
+    # every parameter moved: compare with the model the same seed and config build before training
+    untrained, _, _ = build_run(compose_train(tmp_path / "fresh", *SMALL, "model=pix2pix"))
+    for part in ("generator", "discriminator"):
+        before = dict(getattr(untrained, part).named_parameters())
+        after = dict(getattr(trained, part).named_parameters())
+        unchanged = [name for name in before if torch.equal(before[name], after[name])]
+        assert not unchanged, f"{part}: {unchanged} did not change"
+
+
+def test_pix2pix_logs_gan_terms(tmp_path: Path) -> None:
+    cfg = compose_train(tmp_path / "run", *SMALL, "model=pix2pix", "logger=csv", "trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.log_every_n_steps=1", "test=false")
+    train(cfg)
+    header = (tmp_path / "run" / "csv" / "metrics.csv").read_text().splitlines()[0]
+    for name in ("train/d_loss_step", "train/g_loss_step", "train/l1_step", "train/g_adv_step", "train/d_real_step", "train/d_fake_step"):
+        assert name in header
+
+
+def test_pix2pix_runs_under_bf16_autocast(tmp_path: Path) -> None:
+    cfg = compose_train(tmp_path / "run", *SMALL, "model=pix2pix", "trainer.precision=bf16-mixed", "debug=fdr")
+    summary = train(cfg)
+    assert all(torch.isfinite(torch.tensor(v)) for v in summary["test_metrics"].values())
+
+
+def test_pix2pix_linear_decay_is_stepped_per_epoch(tmp_path: Path) -> None:
+    cfg = compose_train(tmp_path / "run", *SMALL, "model=pix2pix", "model.lr_constant_epochs=1", "trainer.max_epochs=3", "trainer.limit_train_batches=1", "test=false")
+    capture = Capture()
+    train(cfg, extra_callbacks=[capture])
+    # the rate each epoch trained with: constant for 1 epoch, then linearly down (x 2/3, x 1/3), both optimisers
+    for optimiser in (0, 1):
+        lrs = [e["lr"][optimiser] for e in capture.epochs]
+        assert lrs == pytest.approx([2e-4, 2e-4 * 2 / 3, 2e-4 * 1 / 3], abs=1e-12)
+
+
+@pytest.mark.parametrize("train_mode", [False, True])
+def test_pix2pix_inference_mode_flag(tmp_path: Path, train_mode: bool) -> None:
+    seen: list[bool] = []
+
+    class Watch(L.Callback):
+        def on_test_batch_start(self, trainer, pl_module, batch, batch_idx, dataloader_idx=0) -> None:
+            seen.append(pl_module.generator.training)
+
+    cfg = compose_train(tmp_path / "run", *SMALL, "model=pix2pix", f"model.train_mode_inference={train_mode}", "debug=fdr")
+    train(cfg, extra_callbacks=[Watch()])
+    assert seen and all(flag is train_mode for flag in seen)
+
+
+def test_unet_depth_follows_image_size() -> None:
+    assert (unet_depth(256), unet_depth(128), unet_depth(64), unet_depth(224)) == (8, 7, 6, 5)
+    generator = Pix2Pix(image_size=256).generator.eval()
+    assert len(generator.encoder) == 7  # C64 C128 C256 C512 x4, then the bottleneck: 8 downsamplings
+    with torch.no_grad():
+        assert generator(torch.zeros(1, 3, 256, 256)).shape == (1, 3, 256, 256)
+
+
+def test_sparse_ae_has_about_201m_parameters_at_256() -> None:
+    model = SparseAE(image_size=256)
+    count = sum(p.numel() for p in model.parameters())
+    assert abs(count - 201e6) / 201e6 < 0.01, count
+
+
+def test_vgg_ae_has_16_29m_parameters_14_71m_frozen_at_224() -> None:
+    model = VGGAE(image_size=224, weights="none")
+    total = sum(p.numel() for p in model.parameters())
+    frozen = sum(p.numel() for p in model.parameters() if not p.requires_grad)
+    assert total == 16_286_947 and frozen == 14_714_688
+    with torch.no_grad():
+        assert model(torch.rand(1, 3, 224, 224)).shape == (1, 3, 224, 224)
+
+
+def test_vgg_weights_load_through_torchvision_cache_without_download(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchvision.models import vgg16
+
+    reference = vgg16(weights=None)
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    torch.save(reference.state_dict(), tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth")
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
+    features, mean, std = load_vgg16_features("imagenet", download=False)
+    assert all(torch.equal(a, b) for a, b in zip(features.state_dict().values(), reference.features.state_dict().values()))
+    assert mean == (0.485, 0.456, 0.406) and std == (0.229, 0.224, 0.225)
+
+
+def test_vgg_weights_from_a_state_dict_file(tmp_path: Path) -> None:
+    from torchvision.models import vgg16
+
+    reference = vgg16(weights=None).features
+    torch.save(reference.state_dict(), tmp_path / "features.pth")
+    features, _, _ = load_vgg16_features(str(tmp_path / "features.pth"))
+    assert torch.equal(features[0].weight, reference[0].weight)
+
+
+def test_caffe_weights_use_caffe_normalisation(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from torchvision.models import vgg16
+
+    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+    torch.save(vgg16(weights=None).features.state_dict(), tmp_path / "hub" / "checkpoints" / "vgg16_features-amdegroot-88682ab5.pth")
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
+    model = VGGAE(image_size=32, weights="imagenet_features", download=False)
+    assert torch.allclose(model.input_std.flatten(), torch.full((3,), 1 / 255))
+
+
+def test_missing_vgg_weights_say_which_file_goes_where(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
+    with pytest.raises(ConfigError) as err:
+        load_vgg16_features("imagenet", download=False)
+    message = str(err.value)
+    assert "vgg16-397923af.pth" in message and str(tmp_path / "hub" / "checkpoints") in message and "model.weights=none" in message
+    with pytest.raises(ConfigError, match="neither a file"):
+        load_vgg16_features(str(tmp_path / "missing.pth"))
+
+
+def test_missing_vgg_weights_on_the_command_line_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
+    result = run_cli("face2sketch.train", "model=vgg_ae", "model.download=false", "data=synthetic", "data.image_size=32", f"paths.output_root={tmp_path / 'out'}")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0 and len(lines) == 1 and "vgg16-397923af.pth" in lines[0], result.stderr
+
+
+def test_vgg_fine_tuning_unfreezes_at_the_right_epoch_and_resumes_in_stage(tmp_path: Path) -> None:
+    stage = ("model=vgg_ae", "model.finetune_epochs=1", "model.finetune_lr=0.0001", "trainer.max_epochs=3", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "test=false")
+    keep_all = ("callbacks.last_checkpoint.filename='{epoch}'", "callbacks.last_checkpoint.save_top_k=-1")
+    capture = Capture()
+    train(compose_train(tmp_path / "run", *SMALL, *stage, *keep_all), extra_callbacks=[capture])
+    assert [e["frozen"] for e in capture.epochs] == [True, True, False]
+    assert [e["lr"][0] for e in capture.epochs] == pytest.approx([1e-3, 1e-3, 1e-4])
+    sums = [e["encoder_sum"] for e in capture.epochs]
+    assert sums[0] == sums[1] != sums[2], "the encoder moves only once unfrozen"
+
+    resumed = Capture()
+    ckpt = tmp_path / "run" / "checkpoints" / "epoch=1.ckpt"  # saved after epoch 1, still frozen
+    train(compose_train(tmp_path / "resumed", *SMALL, *stage, f"ckpt_path='{ckpt}'"), extra_callbacks=[resumed])
+    assert [(e["epoch"], e["frozen"]) for e in resumed.epochs] == [(2, False)]
+    assert resumed.epochs[0]["lr"][0] == pytest.approx(1e-4)
+
+
+def test_vgg_fine_tuning_longer_than_the_run_is_a_clear_error(tmp_path: Path) -> None:
+    cfg = compose_train(tmp_path / "run", *SMALL, "model=vgg_ae", "trainer.max_epochs=2", "model.finetune_epochs=5")
+    with pytest.raises(ConfigError, match="finetune_epochs"):
+        train(cfg)
