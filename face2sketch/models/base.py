@@ -10,23 +10,13 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
-from torchmetrics import MeanSquaredError, MetricCollection
-from torchmetrics.image import StructuralSimilarityIndexMeasure
+from torchmetrics import MetricCollection
 from torchvision.utils import make_grid
 
 from face2sketch.errors import ConfigError
+from face2sketch.metrics import study_metrics
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
-
-
-def study_metrics() -> MetricCollection:
-    """SSIM (Gaussian window 11, sigma 1.5, data range 1) and MSE, on images in [0, 1] (spec section 5)."""
-    return MetricCollection(
-        {
-            "ssim": StructuralSimilarityIndexMeasure(data_range=1.0, kernel_size=11, sigma=1.5),
-            "mse": MeanSquaredError(),
-        }
-    )
 
 
 class ImageTranslationModule(L.LightningModule):
