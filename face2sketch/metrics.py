@@ -158,9 +158,9 @@ FID_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 
 def fid_feature_extractor() -> nn.Module | int | None:
     """The Inception features torchmetrics' FID uses (2048), or None when torch-fidelity or its weights are missing."""
-    try:
-        import torch_fidelity  # noqa: F401
-    except ImportError:
+    import importlib.util
+
+    if importlib.util.find_spec("torch_fidelity") is None:
         return None
     if not (Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE).is_file():
         return None

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 import shutil
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,12 +15,11 @@ from typing import Any
 import hydra
 import lightning as L
 import torch
-from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.config import CONFIG_DIR
-from face2sketch.errors import ConfigError, Face2SketchError
+from face2sketch.errors import ConfigError, exit_on_user_error
 from face2sketch.io import write_json_atomic, write_text_atomic
 from face2sketch.models.base import ImageTranslationModule
 
@@ -87,7 +85,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
         test_metrics = {k.removeprefix("test/"): float(v) for k, v in results[0].items()}
     summary = {
-        "model": HydraConfig.get().runtime.choices.get("model") if HydraConfig.initialized() else type(model).__name__,
+        "model": cfg.get("model_name") or type(model).__name__,
         "model_class": type(model).__name__,
         "direction": cfg.direction.name,
         **datamodule.describe(),
@@ -120,29 +118,13 @@ def _discard_unfinished_run(cfg: DictConfig) -> None:
         shutil.rmtree(output_dir, ignore_errors=True)
 
 
-def find_user_error(err: BaseException) -> Face2SketchError | None:
-    """The user error behind an exception, also when Hydra's instantiate or Lightning wrapped it."""
-    seen: set[int] = set()
-    current: BaseException | None = err
-    while current is not None and id(current) not in seen:
-        if isinstance(current, Face2SketchError):
-            return current
-        seen.add(id(current))
-        current = current.__cause__ or current.__context__
-    return None
-
-
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
 def main(cfg: DictConfig) -> float | None:
     try:
         summary = train(cfg)
     except Exception as err:
-        user_error = find_user_error(err)
-        if user_error is None:
-            raise
-        _discard_unfinished_run(cfg)
-        print(f"face2sketch: error: {user_error}", file=sys.stderr)
-        raise SystemExit(2) from None
+        exit_on_user_error(err, cleanup=lambda: _discard_unfinished_run(cfg))
+        raise
     return summary["test_metrics"].get("ssim")
 
 

@@ -192,7 +192,7 @@ def test_missing_vgg_weights_on_the_command_line_is_one_line(tmp_path: Path, mon
 
 
 def test_vgg_fine_tuning_unfreezes_at_the_right_epoch_and_resumes_in_stage(tmp_path: Path) -> None:
-    stage = ("model=vgg_ae", "model.finetune_epochs=1", "model.finetune_lr=0.0001", "trainer.max_epochs=3", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "test=false")
+    stage = ("model=vgg_ae", "finetune_epochs=1", "model.finetune_lr=0.0001", "trainer.max_epochs=3", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "test=false")
     keep_all = ("callbacks.last_checkpoint.filename='{epoch}'", "callbacks.last_checkpoint.save_top_k=-1")
     capture = Capture()
     train(compose_train(tmp_path / "run", *SMALL, *stage, *keep_all), extra_callbacks=[capture])
@@ -209,6 +209,6 @@ def test_vgg_fine_tuning_unfreezes_at_the_right_epoch_and_resumes_in_stage(tmp_p
 
 
 def test_vgg_fine_tuning_longer_than_the_run_is_a_clear_error(tmp_path: Path) -> None:
-    cfg = compose_train(tmp_path / "run", *SMALL, "model=vgg_ae", "trainer.max_epochs=2", "model.finetune_epochs=5")
+    cfg = compose_train(tmp_path / "run", *SMALL, "model=vgg_ae", "trainer.max_epochs=2", "finetune_epochs=5")
     with pytest.raises(ConfigError, match="finetune_epochs"):
         train(cfg)

@@ -123,10 +123,13 @@ class PairedDataModule(L.LightningDataModule):
     def _resize(self, pair: DecodedPair) -> Item:
         size = (self.image_size, self.image_size)
         photo = np.array(Image.fromarray(pair.photo).resize(size, Image.BICUBIC))
-        sketch = np.array(Image.fromarray(pair.sketch).resize(size, Image.BICUBIC))[..., None]
-        if self.sketch_channels == 3:
-            sketch = np.repeat(sketch, 3, axis=2)
-        return Item(pair.key, photo, sketch)
+        sketch = np.array(Image.fromarray(pair.sketch).resize(size, Image.BICUBIC))
+        return Item(pair.key, photo, self.sketch_layout(sketch), original=(pair.photo, pair.sketch))
+
+    def sketch_layout(self, sketch: np.ndarray) -> np.ndarray:
+        """HxW or HxWx1 grayscale sketch -> HxWxC with this module's ``sketch_channels``."""
+        sketch = sketch[..., None] if sketch.ndim == 2 else sketch
+        return np.repeat(sketch, 3, axis=2) if self.sketch_channels == 3 else sketch
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits is not None:

@@ -9,7 +9,7 @@ of it. It is leaky and labelled so everywhere.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -24,16 +24,33 @@ PAPER_TEST_FRACTION = 300 / 1504  # the study's 1204/300 split of 1504 augmented
 
 @dataclass(frozen=True)
 class Item:
-    """One example: identity key, a variant tag for augmented copies, and the arrays (HxWxC uint8)."""
+    """One example: identity key, the arrays at model resolution (HxWxC uint8), and how to get the originals.
+
+    ``original`` holds the decoded full-resolution (photo, sketch) as stored; ``rotations``/``flip`` name the
+    symmetry a paper-protocol copy applied, so metrics can be computed at the target's own resolution.
+    """
 
     key: str
     photo: np.ndarray
     sketch: np.ndarray
-    variant: str = ""
+    rotations: int = 0
+    flip: bool = False
+    original: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+
+    @property
+    def variant(self) -> str:
+        return "" if (self.rotations, self.flip) == (0, False) else f"r{90 * self.rotations}{'f' if self.flip else ''}"
 
     @property
     def name(self) -> str:
         return f"{self.key}_{self.variant}" if self.variant else self.key
+
+    def full_resolution(self, kind: str) -> np.ndarray:
+        """The stored 'photo' or 'sketch' at its original resolution, with this item's symmetry applied."""
+        if self.original is None:
+            return getattr(self, kind)
+        image = self.original[0] if kind == "photo" else self.original[1]
+        return dihedral(image, self.rotations, self.flip)
 
 
 @dataclass
@@ -89,7 +106,7 @@ def make_splits(
         train, val = _carve(train_side, val_fraction, rng, by_key=True)
         return Splits(train, val, test, protocol)
     augmented = [
-        replace(i, photo=dihedral(i.photo, r, f), sketch=dihedral(i.sketch, r, f), variant=f"r{90 * r}{'f' if f else ''}")
+        replace(i, photo=dihedral(i.photo, r, f), sketch=dihedral(i.sketch, r, f), rotations=r, flip=f)
         for i in items
         for r, f in DIHEDRAL_VARIANTS
     ]

@@ -142,8 +142,8 @@ class VGGAE(ImageTranslationModule):
         super().on_fit_start()
         if self.finetune_epochs > 0 and self.finetune_start_epoch < 1 and not self.trainer.fast_dev_run:
             raise ConfigError(
-                f"model.finetune_epochs={self.finetune_epochs} leaves no frozen epochs in trainer.max_epochs={self.trainer.max_epochs}: "
-                "lower model.finetune_epochs (0 skips fine-tuning) or raise trainer.max_epochs"
+                f"finetune_epochs={self.finetune_epochs} leaves no frozen epochs in trainer.max_epochs={self.trainer.max_epochs}: "
+                "lower finetune_epochs (0 skips fine-tuning) or raise trainer.max_epochs"
             )
 
     def on_train_epoch_start(self) -> None:

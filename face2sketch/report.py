@@ -1,0 +1,278 @@
+"""Tables and figures shaped like the study's, regenerated from runs.
+
+    python -m face2sketch.report outputs/train/multiruns/<time> [--resolution model] [--out DIR]
+
+Evaluates every run of the folder that has no evaluation yet (see face2sketch.evaluate), then
+writes report.md, results.csv, samples_<direction>.png (rows = the same test identities,
+columns = input, each model, ground truth) and curves_<direction>.png from TensorBoard logs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import io
+import json
+import logging
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from omegaconf import DictConfig, OmegaConf  # noqa: E402
+from PIL import Image  # noqa: E402
+
+from face2sketch.config import CONFIG_DIR  # noqa: E402
+from face2sketch.errors import ConfigError, exit_on_user_error  # noqa: E402
+from face2sketch.evaluate import discover_runs, evaluate_run  # noqa: E402
+from face2sketch.io import write_text_atomic  # noqa: E402
+
+log = logging.getLogger(__name__)
+
+MODEL_ORDER = ["sparse_ae", "conv_ae", "pix2pix", "vgg_ae"]
+METRIC_ORDER = ["ssim", "mse", "psnr", "ms_ssim", "fsim", "scoot", "lpips", "fid"]
+METRIC_LABEL = {"ssim": "SSIM", "mse": "MSE", "psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM", "fsim": "FSIM", "scoot": "SCOOT", "lpips": "LPIPS (vgg)", "fid": "FID"}
+DIRECTION_LABEL = {"f2sk": "face to sketch (F2SK)", "sk2f": "sketch to face (SK2F)"}
+PROTOCOL_ORDER = ["standard", "paper"]
+# The study's Tables III and IV: SSIM and MSE over 300 test images of its leaky split, at model resolution
+STUDY = {
+    "f2sk": {"ssim": {"sparse_ae": 0.699, "conv_ae": 0.768, "pix2pix": 0.744, "vgg_ae": 0.746}, "mse": {"sparse_ae": 0.034, "conv_ae": 0.022, "pix2pix": 0.029, "vgg_ae": 0.028}},
+    "sk2f": {"ssim": {"sparse_ae": 0.760, "conv_ae": 0.782, "pix2pix": 0.774, "vgg_ae": 0.807}, "mse": {"sparse_ae": 0.028, "conv_ae": 0.020, "pix2pix": 0.021, "vgg_ae": 0.015}},
+}
+
+
+def evaluation_settings(resolution: str, data_root: str | None) -> DictConfig:
+    """evaluate's defaults (conf/evaluate.yaml) with this report's choices."""
+    cfg = OmegaConf.load(CONFIG_DIR / "evaluate.yaml")
+    for key in ("defaults", "hydra", "runs"):
+        cfg.pop(key, None)
+    cfg.resolution, cfg.data_root = resolution, data_root
+    return cfg
+
+
+def collect(folder: Path, resolution: str, data_root: str | None) -> list[dict[str, Any]]:
+    """One evaluation summary per run under ``folder``; runs without one (or with another resolution) are evaluated now."""
+    settings = evaluation_settings(resolution, data_root)
+    summaries = []
+    for run in discover_runs([str(folder)]):
+        existing = run.output_dir / "metrics.json"
+        summary = json.loads(existing.read_text()) if existing.is_file() else None
+        if summary is None or summary.get("resolution") != resolution:
+            summary = evaluate_run(run, settings)
+        summary["evaluation_dir"] = str(run.output_dir)
+        summaries.append(summary)
+    if not summaries:
+        raise ConfigError(f"no runs found under '{folder}'")
+    return summaries
+
+
+def _fmt(value: float | None, metric: str) -> str:
+    if value is None:
+        return "–"
+    return f"{value:.2f}" if metric in ("psnr", "fid") else f"{value:.3f}"
+
+
+def _models(runs: list[dict]) -> list[str]:
+    present = {r["model"] for r in runs}
+    return [m for m in MODEL_ORDER if m in present] + sorted(present - set(MODEL_ORDER))
+
+
+def metric_table(runs: list[dict], direction: str, with_study: bool) -> str:
+    """Rows = metrics, columns = models (best per row in bold), then the study's numbers as a reference block."""
+    models = _models(runs)
+    by_model = {r["model"]: r for r in runs}
+    study_models = [m for m in MODEL_ORDER if with_study]
+    header = ["metric", *models, *[f"study: {m}" for m in study_models]]
+    lines = ["| " + " | ".join(header) + " |", "|" + "---|" * len(header)]
+    for metric in METRIC_ORDER:
+        entries = [by_model[m]["metrics"].get(metric, {}) for m in models]
+        means = [e.get("mean") for e in entries]
+        if all(v is None for v in means):
+            status = next((e.get("status") for e in entries if e.get("status")), "n/a")
+            lines.append(f"| {METRIC_LABEL[metric]} | " + " | ".join([status] + [" "] * (len(models) + len(study_models) - 1)) + " |")
+            continue
+        higher = entries[0].get("higher_is_better", True)
+        valid = [v for v in means if v is not None]
+        best = (max if higher else min)(valid)
+        cells = []
+        for entry, mean in zip(entries, means):
+            text = _fmt(mean, metric)
+            if mean is not None and entry.get("std") is not None:
+                text += f" ± {_fmt(entry['std'], metric)}"
+            cells.append(f"**{text}**" if mean == best and len(valid) > 1 else text)
+        study = [_fmt(STUDY[direction].get(metric, {}).get(m), metric) if metric in STUDY[direction] else "" for m in study_models]
+        lines.append(f"| {METRIC_LABEL[metric]} | " + " | ".join(cells + study) + " |")
+    return "\n".join(lines)
+
+
+def leak_table(paper: list[dict], standard: list[dict]) -> str:
+    """Paper minus standard per metric and model: how much the study's leaky split flatters each model."""
+    paper_by, standard_by = {r["model"]: r for r in paper}, {r["model"]: r for r in standard}
+    models = [m for m in _models(paper) if m in standard_by]
+    lines = ["| metric | " + " | ".join(models) + " |", "|" + "---|" * (len(models) + 1)]
+    for metric in METRIC_ORDER:
+        cells = []
+        for m in models:
+            a, b = paper_by[m]["metrics"].get(metric, {}).get("mean"), standard_by[m]["metrics"].get(metric, {}).get("mean")
+            cells.append("–" if a is None or b is None else f"{a - b:+.3f}" if metric not in ("psnr", "fid") else f"{a - b:+.2f}")
+        if any(c != "–" for c in cells):
+            lines.append(f"| {METRIC_LABEL[metric]} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def samples_figure(runs: list[dict], path: Path, rows: int = 3) -> bool:
+    """Rows = the same test identities for every model; columns = input, each model, ground truth."""
+    models = _models(runs)
+    by_model = {r["model"]: Path(r["evaluation_dir"]) for r in runs}
+    names = sorted(set.intersection(*[{p.name.removesuffix("_input.png") for p in (by_model[m] / "samples").glob("*_input.png")} for m in models]))[:rows]
+    if not names:
+        return False
+    first = by_model[models[0]]
+    columns = ["input", *models, "ground truth"]
+    fig, axes = plt.subplots(len(names), len(columns), figsize=(1.6 * len(columns), 2.0 * len(names)), squeeze=False)
+    for r, name in enumerate(names):
+        images = [first / "samples" / f"{name}_input.png", *[by_model[m] / "predictions" / f"{name}.png" for m in models], first / "samples" / f"{name}_target.png"]
+        for c, image_path in enumerate(images):
+            ax = axes[r][c]
+            ax.imshow(Image.open(image_path).convert("RGB"))
+            ax.set_xticks([]), ax.set_yticks([])
+            if r == 0:
+                ax.set_title(columns[c], fontsize=9)
+        axes[r][0].set_ylabel(name, fontsize=8)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return True
+
+
+def read_scalars(run_dir: Path) -> dict[str, list[float]]:
+    """Per-epoch scalars of a run's TensorBoard events."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0})
+    events.Reload()
+    tags = events.Tags().get("scalars", [])
+    return {tag: [e.value for e in events.Scalars(tag)] for tag in tags}
+
+
+def curves_figure(runs: list[dict], path: Path) -> bool:
+    """Validation SSIM and training loss per epoch, one line per model."""
+    fig, (ax_ssim, ax_loss) = plt.subplots(1, 2, figsize=(10, 3.6))
+    drawn = False
+    for run in sorted(runs, key=lambda r: MODEL_ORDER.index(r["model"]) if r["model"] in MODEL_ORDER else 99):
+        scalars = read_scalars(Path(run["run"]))
+        if "val/ssim" in scalars:
+            ax_ssim.plot(range(1, len(scalars["val/ssim"]) + 1), scalars["val/ssim"], label=run["model"], marker=".")
+            drawn = True
+        loss_tag = next((t for t in ("train/loss_epoch", "train/g_loss_epoch") if t in scalars), None)
+        if loss_tag:
+            ax_loss.plot(range(1, len(scalars[loss_tag]) + 1), scalars[loss_tag], label=f"{run['model']} ({loss_tag.split('/')[1].removesuffix('_epoch')})", marker=".")
+    ax_ssim.set(xlabel="epoch", ylabel="validation SSIM", title="validation SSIM")
+    ax_loss.set(xlabel="epoch", ylabel="training loss", title="training loss (own objective per model)", yscale="log")
+    for ax in (ax_ssim, ax_loss):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return drawn
+
+
+def write_report(folder: Path, out: Path, resolution: str = "original", data_root: str | None = None) -> Path:
+    """Evaluate what is missing, then write report.md, results.csv and the figures into ``out``."""
+    summaries = collect(folder, resolution, data_root)
+    out.mkdir(parents=True, exist_ok=True)
+    grouped: dict[tuple[str, str], list[dict]] = defaultdict(list)
+    for s in summaries:
+        grouped[(s["protocol"], s["direction"])].append(s)
+    protocols = [p for p in PROTOCOL_ORDER if any(k[0] == p for k in grouped)]
+    directions = [d for d in ("f2sk", "sk2f") if any(k[1] == d for k in grouped)]
+
+    md = [f"# face2sketch report: {folder.name}", ""]
+    md.append(f"Runs from `{folder}`. Metrics at **{resolution} resolution** "
+              + ("(predictions resized to each target's stored size, 200x250 for CUHK)." if resolution == "original" else "(the model's input size, as the study computed them)."))
+    md.append("Each cell is mean ± standard deviation over the test images; best per row in **bold**. "
+              "The study's numbers (its Tables III/IV: 300 test images of its leaky split, at model resolution) are a reference block, "
+              "comparable only to the paper protocol. FID is biased by sample size: compare only at the same N.")
+    md.append("")
+    for protocol in protocols:
+        md.append(f"## Protocol: {protocol}" + (" (LEAKY: augmented copies of one face on both sides of the split)" if protocol == "paper" else " (release split, independent test identities)"))
+        md.append("")
+        for direction in directions:
+            runs = grouped.get((protocol, direction))
+            if not runs:
+                continue
+            n = sorted({r["num_images"] for r in runs})
+            md += [f"### {DIRECTION_LABEL[direction]} — {protocol}, N = {', '.join(map(str, n))} test images", "", metric_table(runs, direction, with_study=True), ""]
+            weights = sorted({f"{r['model']}: {r['encoder_weights']}" for r in runs if r.get("encoder_weights")})
+            if weights:
+                md += [f"Pretrained encoder weights used in training — {'; '.join(weights)}.", ""]
+            suffix = "" if protocol == protocols[0] else f"_{protocol}"
+            if samples_figure(runs, out / f"samples_{direction}{suffix}.png"):
+                md += [f"![samples {direction} {protocol}](samples_{direction}{suffix}.png)", ""]
+            if curves_figure(runs, out / f"curves_{direction}{suffix}.png"):
+                md += [f"![curves {direction} {protocol}](curves_{direction}{suffix}.png)", ""]
+    if {"paper", "standard"} <= set(protocols):
+        md += ["## The study's leak: paper minus standard", "", "Positive SSIM/PSNR/FSIM/SCOOT or negative MSE/LPIPS/FID differences are what the leaky split adds.", ""]
+        for direction in directions:
+            if grouped.get(("paper", direction)) and grouped.get(("standard", direction)):
+                md += [f"### {DIRECTION_LABEL[direction]}", "", leak_table(grouped[("paper", direction)], grouped[("standard", direction)]), ""]
+    write_text_atomic(out / "report.md", "\n".join(md))
+
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["protocol", "leaky", "direction", "model", "metric", "mean", "std", "status", "num_images", "resolution", "run"])
+    for s in summaries:
+        for metric in METRIC_ORDER:
+            m = s["metrics"].get(metric, {})
+            writer.writerow([s["protocol"], s["leaky"], s["direction"], s["model"], metric, m.get("mean"), m.get("std"), m.get("status"), s["num_images"], resolution, s["run"]])
+    write_text_atomic(out / "results.csv", buffer.getvalue())
+    log.info("report written to %s", out / "report.md")
+    return out / "report.md"
+
+
+class ReportCallback:
+    """Hydra callback: after a multirun, evaluate its runs and write the report into the sweep folder."""
+
+    def __init__(self, resolution: str = "original") -> None:
+        self.resolution = resolution
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        return None
+
+    def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
+        sweep_dir = Path(config.hydra.sweep.dir)
+        data_root = config.data.get("root") if "data" in config else None
+        try:
+            write_report(sweep_dir, sweep_dir / "report", self.resolution, data_root)
+        except Exception as err:
+            exit_on_user_error(err)
+            raise
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("on_"):
+            return lambda *args, **kwargs: None
+        raise AttributeError(name)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m face2sketch.report", description=__doc__.splitlines()[0])
+    parser.add_argument("folder", type=Path, help="a multirun folder (or a folder of run folders)")
+    parser.add_argument("--resolution", choices=("original", "model"), default="original", help="where metrics are computed (default: original)")
+    parser.add_argument("--data-root", default=None, help="the data's folder, if it moved since training")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: <folder>/report)")
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
+    try:
+        path = write_report(args.folder, args.out or args.folder / "report", args.resolution, args.data_root)
+    except Exception as err:
+        exit_on_user_error(err)
+        raise
+    print(path)
+
+
+if __name__ == "__main__":
+    main()
