@@ -110,8 +110,9 @@ def evaluate_run(run: RunToEvaluate, cfg_eval: DictConfig) -> dict[str, Any]:
     """Predict the run's test split and score it; writes the evaluation folder whole or not at all."""
     cfg, model, datamodule = rebuild(run, cfg_eval.data_root, cfg_eval.batch_size)
     direction = cfg.direction.name
-    if cfg_eval.direction and cfg_eval.direction != direction:
-        raise ConfigError(f"checkpoint '{run.checkpoint}' was trained for {direction}, not direction={cfg_eval.direction}: evaluate it with direction={direction} or pick a {cfg_eval.direction} run")
+    expected = cfg_eval.expect_direction
+    if expected and expected != direction:
+        raise ConfigError(f"checkpoint '{run.checkpoint}' was trained for {direction}, not expect_direction={expected}: pass expect_direction={direction} or pick a {expected} run")
     if cfg_eval.resolution not in RESOLUTIONS:
         raise ConfigError(f"unknown resolution '{cfg_eval.resolution}': use one of {', '.join(RESOLUTIONS)}")
     device = torch.device("cuda" if cfg_eval.device == "auto" and torch.cuda.is_available() else ("cpu" if cfg_eval.device == "auto" else cfg_eval.device))

@@ -212,3 +212,13 @@ def test_vgg_fine_tuning_longer_than_the_run_is_a_clear_error(tmp_path: Path) ->
     cfg = compose_train(tmp_path / "run", *SMALL, "model=vgg_ae", "trainer.max_epochs=2", "finetune_epochs=5")
     with pytest.raises(ConfigError, match="finetune_epochs"):
         train(cfg)
+
+
+def test_one_multirun_runs_the_studys_eight_jobs(tmp_path: Path) -> None:
+    result = run_cli(
+        "face2sketch.train", "-m", "model=sparse_ae,conv_ae,pix2pix,vgg_ae", "direction=f2sk,sk2f", "debug=fdr",
+        "data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "encoder_weights=none", f"paths.output_root={tmp_path}",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    jobs = sorted(p.parent.name for p in tmp_path.glob("train/multiruns/*/*/metrics.json"))
+    assert [j.split("_", 1)[1] for j in jobs] == [f"{m}_{d}_standard" for m in MODELS for d in ("f2sk", "sk2f")]

@@ -67,7 +67,7 @@ def test_two_job_multirun_gives_each_job_a_folder(tmp_path: Path) -> None:
     result = run_cli("face2sketch.train", "-m", "direction=f2sk,sk2f", *FAST, "debug=fdr", f"paths.output_root={tmp_path}")
     assert result.returncode == 0, result.stderr[-2000:]
     jobs = sorted(tmp_path.glob("train/multiruns/*/*/metrics.json"))
-    assert [p.parent.name.split("_", 1)[1] for p in jobs] == ["conv_ae_f2sk", "conv_ae_sk2f"]
+    assert [p.parent.name.split("_", 1)[1] for p in jobs] == ["conv_ae_f2sk_standard", "conv_ae_sk2f_standard"]
     assert {json.loads(p.read_text())["direction"] for p in jobs} == {"f2sk", "sk2f"}
 
 

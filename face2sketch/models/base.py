@@ -125,6 +125,30 @@ def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, kind: str) -
     raise ConfigError(f"unknown model.loss '{kind}': use one of {', '.join(RECONSTRUCTION_LOSSES)}")
 
 
+class AutoencoderModule(ImageTranslationModule):
+    """A [0, 1] model with a sigmoid output, trained with a reconstruction loss on its logits.
+
+    Subclasses build their network and implement ``logits``.
+    """
+
+    value_range = (0.0, 1.0)
+
+    def __init__(self, loss: str = "mse", optimizer: OptimizerFactory | None = None, num_preview_images: int = 4) -> None:
+        super().__init__(optimizer=optimizer, num_preview_images=num_preview_images)
+        if loss not in RECONSTRUCTION_LOSSES:
+            raise ConfigError(f"unknown model.loss '{loss}': use one of {', '.join(RECONSTRUCTION_LOSSES)}")
+        self.loss_kind = loss
+
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return torch.sigmoid(self.logits(x))
+
+    def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
+        return {"loss": reconstruction_loss(self.logits(source), target, self.loss_kind)}
+
+
 def init_keras_style(module: nn.Module) -> None:
     """Glorot-uniform weights and zero biases for conv and dense layers: Keras' defaults, which the study used."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from face2sketch.errors import ConfigError
-from face2sketch.models.base import RECONSTRUCTION_LOSSES, ImageTranslationModule, OptimizerFactory, init_keras_style, reconstruction_loss
+from face2sketch.models.base import AutoencoderModule, OptimizerFactory, init_keras_style
 
 
 class ConvAutoencoder(nn.Module):
@@ -36,10 +36,8 @@ class ConvAutoencoder(nn.Module):
         return self.layers(x)
 
 
-class ConvAE(ImageTranslationModule):
+class ConvAE(AutoencoderModule):
     """Convolutional autoencoder on [0, 1] images, trained with MSE as in the study (or BCE)."""
-
-    value_range = (0.0, 1.0)
 
     def __init__(
         self,
@@ -52,17 +50,11 @@ class ConvAE(ImageTranslationModule):
         optimizer: OptimizerFactory | None = None,
         num_preview_images: int = 4,
     ) -> None:
-        super().__init__(optimizer=optimizer, num_preview_images=num_preview_images)
+        super().__init__(loss=loss, optimizer=optimizer, num_preview_images=num_preview_images)
         self.save_hyperparameters(ignore=["optimizer"])
         self.net = ConvAutoencoder(in_channels, out_channels, tuple(widths), kernel_size)
-        if loss not in RECONSTRUCTION_LOSSES:
-            raise ConfigError(f"unknown model.loss '{loss}': use one of {', '.join(RECONSTRUCTION_LOSSES)}")
-        self.loss_kind = loss
         if image_size % self.net.downsampling:
             raise ConfigError(f"conv_ae needs data.image_size divisible by {self.net.downsampling}, got {image_size}")
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(x))
-
-    def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"loss": reconstruction_loss(self.net(source), target, self.loss_kind)}
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)

@@ -5,8 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from face2sketch.errors import ConfigError
-from face2sketch.models.base import RECONSTRUCTION_LOSSES, ImageTranslationModule, OptimizerFactory, init_keras_style, reconstruction_loss
+from face2sketch.models.base import AutoencoderModule, OptimizerFactory, init_keras_style, reconstruction_loss
 
 
 class SparseAutoencoder(nn.Module):
@@ -36,10 +35,8 @@ class SparseAutoencoder(nn.Module):
         return self.decoder(code).view(x.shape[0], *self.out_shape), code
 
 
-class SparseAE(ImageTranslationModule):
+class SparseAE(AutoencoderModule):
     """Sparse autoencoder on [0, 1] images, trained with binary cross-entropy (the study's choice) plus L1 on the code."""
-
-    value_range = (0.0, 1.0)
 
     def __init__(
         self,
@@ -53,15 +50,13 @@ class SparseAE(ImageTranslationModule):
         optimizer: OptimizerFactory | None = None,
         num_preview_images: int = 4,
     ) -> None:
-        super().__init__(optimizer=optimizer, num_preview_images=num_preview_images)
+        super().__init__(loss=loss, optimizer=optimizer, num_preview_images=num_preview_images)
         self.save_hyperparameters(ignore=["optimizer"])
-        if loss not in RECONSTRUCTION_LOSSES:
-            raise ConfigError(f"unknown model.loss '{loss}': use one of {', '.join(RECONSTRUCTION_LOSSES)}")
         self.net = SparseAutoencoder(image_size, in_channels, out_channels, tuple(hidden), code_size)
-        self.l1_weight, self.loss_kind = l1_weight, loss
+        self.l1_weight = l1_weight
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.net(x)[0])
+    def logits(self, x: torch.Tensor) -> torch.Tensor:
+        return self.net(x)[0]
 
     def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         logits, code = self.net(source)

@@ -15,7 +15,7 @@ from torch import nn
 from torchvision.models import VGG16_Weights, vgg16
 
 from face2sketch.errors import ConfigError
-from face2sketch.models.base import RECONSTRUCTION_LOSSES, ImageTranslationModule, OptimizerFactory, init_keras_style, reconstruction_loss
+from face2sketch.models.base import AutoencoderModule, OptimizerFactory, init_keras_style
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +84,8 @@ class VGGDecoder(nn.Sequential):
         self.apply(init_keras_style)
 
 
-class VGGAE(ImageTranslationModule):
+class VGGAE(AutoencoderModule):
     """VGG-16 transfer autoencoder on [0, 1] images (MSE, Adam), with a frozen stage then fine-tuning."""
-
-    value_range = (0.0, 1.0)
 
     def __init__(
         self,
@@ -103,19 +101,17 @@ class VGGAE(ImageTranslationModule):
         optimizer: OptimizerFactory | None = None,
         num_preview_images: int = 4,
     ) -> None:
-        super().__init__(optimizer=optimizer, num_preview_images=num_preview_images)
+        super().__init__(loss=loss, optimizer=optimizer, num_preview_images=num_preview_images)
         self.save_hyperparameters(ignore=["optimizer"])
         if in_channels not in (1, 3):
             raise ConfigError(f"vgg_ae takes 1- or 3-channel input (1 is repeated to 3 for VGG), got {in_channels}")
         if image_size % 32:
             raise ConfigError(f"vgg_ae needs data.image_size divisible by 32 (VGG-16 has 5 poolings), got {image_size}")
-        if loss not in RECONSTRUCTION_LOSSES:
-            raise ConfigError(f"unknown model.loss '{loss}': use one of {', '.join(RECONSTRUCTION_LOSSES)}")
         self.encoder, mean, std = load_vgg16_features(weights, download)
         self.register_buffer("input_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("input_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         self.decoder = VGGDecoder(out_channels, decoder_kernel_size)
-        self.finetune_epochs, self.finetune_lr, self.loss_kind = finetune_epochs, finetune_lr, loss
+        self.finetune_epochs, self.finetune_lr = finetune_epochs, finetune_lr
         self.encoder.requires_grad_(False)
 
     @property
@@ -126,12 +122,6 @@ class VGGAE(ImageTranslationModule):
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
         return self.decoder(self.encoder((x - self.input_mean) / self.input_std))
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(x))
-
-    def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"loss": reconstruction_loss(self.logits(source), target, self.loss_kind)}
 
     # -- the two stages ----------------------------------------------------------------------------
     @property
