@@ -101,3 +101,13 @@ def test_lower_cased_copy_of_real_data_pairs_the_same(cuhk_root: Path, tmp_path:
     pairs = find_pairs(tmp_path)
     assert len(pairs) == 10
     assert all(photo_key(p.photo) == sketch_key(p.sketch) for p in pairs)
+
+
+def test_an_unreadable_image_is_named(tmp_path: Path) -> None:
+    from face2sketch.data import FolderSource
+
+    write_synthetic_dataset(tmp_path, num_train=2, num_test=0, layout="flat", seed=4)
+    broken = tmp_path / "photos" / "f-001-01.jpg"
+    broken.write_bytes(b"not a jpeg")
+    with pytest.raises(DataError, match="cannot decode image .*f-001-01.jpg"):
+        FolderSource(tmp_path).load()
