@@ -22,6 +22,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from hydra.experimental.callback import Callback  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from PIL import Image  # noqa: E402
 
@@ -234,14 +235,11 @@ def write_report(folder: Path, out: Path, resolution: str = "original", data_roo
     return out / "report.md"
 
 
-class ReportCallback:
+class ReportCallback(Callback):
     """Hydra callback: after a multirun, evaluate its runs and write the report into the sweep folder."""
 
     def __init__(self, resolution: str = "original") -> None:
         self.resolution = resolution
-
-    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
-        return None
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
@@ -251,11 +249,6 @@ class ReportCallback:
         except Exception as err:
             exit_on_user_error(err)
             raise
-
-    def __getattr__(self, name: str) -> Any:
-        if name.startswith("on_"):
-            return lambda *args, **kwargs: None
-        raise AttributeError(name)
 
 
 def main(argv: list[str] | None = None) -> None:
