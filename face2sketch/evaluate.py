@@ -31,7 +31,7 @@ from face2sketch.data.datamodule import DIRECTIONS, PairedDataModule, to_tensor
 from face2sketch.errors import ConfigError, exit_on_user_error
 from face2sketch.io import write_json_atomic
 from face2sketch.metrics import HIGHER_IS_BETTER, ImageSetEvaluator
-from face2sketch.models.base import ImageTranslationModule
+from face2sketch.models.base import ImageTranslationModule, load_checkpoint_state
 
 log = logging.getLogger(__name__)
 RESOLUTIONS = ("original", "model")
@@ -89,11 +89,7 @@ def rebuild(run: RunToEvaluate, data_root: str | None, batch_size: int) -> tuple
             cfg.data.root = data_root
         cfg.data.eval_batch_size = batch_size
     model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
-    state = torch.load(run.checkpoint, map_location="cpu", weights_only=True)["state_dict"]
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    if {k: tuple(v.shape) for k, v in state.items()} != expected:
-        raise ConfigError(f"checkpoint '{run.checkpoint}' does not fit the model in {run.run_dir / 'config.yaml'}: pass the run folder it was trained in")
-    model.load_state_dict(state)
+    model.load_state_dict(load_checkpoint_state(run.checkpoint, model, f"evaluate it with the run folder it was trained in, not {run.run_dir}"))
     datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
     datamodule.prepare_data()
     datamodule.setup("test")
@@ -121,7 +117,7 @@ def evaluate_run(run: RunToEvaluate, cfg_eval: DictConfig) -> dict[str, Any]:
     if getattr(model, "train_mode_inference", False):
         model.generator.train()  # pix2pix's explicit choice of train-mode inference
 
-    source_kind, target_kind = DIRECTIONS[direction]
+    target_kind = DIRECTIONS[direction][1]
     dataset = datamodule.dataset("test")
     evaluator = ImageSetEvaluator(target_kind)
     rows: list[dict[str, Any]] = []

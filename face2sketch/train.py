@@ -19,9 +19,9 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.config import CONFIG_DIR
-from face2sketch.errors import ConfigError, exit_on_user_error
+from face2sketch.errors import exit_on_user_error
 from face2sketch.io import write_json_atomic, write_text_atomic
-from face2sketch.models.base import ImageTranslationModule
+from face2sketch.models.base import ImageTranslationModule, load_checkpoint_state
 
 log = logging.getLogger(__name__)
 
@@ -29,21 +29,6 @@ log = logging.getLogger(__name__)
 def instantiate_all(group: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a dict-shaped config group (callbacks, loggers)."""
     return [instantiate(entry) for entry in (group or {}).values() if entry is not None]
-
-
-def check_checkpoint(path: str, model: ImageTranslationModule) -> None:
-    """Fail with one line if a resume checkpoint is missing or belongs to another model."""
-    if not Path(path).is_file():
-        raise ConfigError(f"checkpoint '{path}' not found: pass ckpt_path=<run>/checkpoints/last.ckpt of an existing run")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    saved = {k: tuple(v.shape) for k, v in checkpoint.get("state_dict", {}).items()}
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    mismatched = set(saved.items()) ^ set(expected.items())
-    if mismatched:
-        raise ConfigError(
-            f"checkpoint '{path}' was saved by a different model or configuration ({len(mismatched)} "
-            "mismatched weights): resume with the same model, direction and sizes it was trained with"
-        )
 
 
 def count_parameters(model: torch.nn.Module) -> dict[str, int]:
@@ -63,7 +48,7 @@ def build_run(cfg: DictConfig) -> tuple[ImageTranslationModule, L.LightningDataM
     datamodule = instantiate(cfg.data, value_range=model.value_range)
     datamodule.prepare_data()
     if cfg.ckpt_path:
-        check_checkpoint(cfg.ckpt_path, model)
+        load_checkpoint_state(cfg.ckpt_path, model, "resume with <run>/checkpoints/last.ckpt of a run with the same model, direction and sizes")
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=instantiate_all(cfg.get("callbacks")), logger=instantiate_all(cfg.get("logger")) or False)
     return model, datamodule, trainer
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, ClassVar
 
 import lightning as L
@@ -147,6 +148,19 @@ class AutoencoderModule(ImageTranslationModule):
 
     def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"loss": reconstruction_loss(self.logits(source), target, self.loss_kind)}
+
+
+def load_checkpoint_state(path: str | Path, model: nn.Module, fix: str) -> dict[str, torch.Tensor]:
+    """A checkpoint's state dict, or a one-line ConfigError (ending in ``fix``) if it is missing or does not fit ``model``."""
+    if not Path(path).is_file():
+        raise ConfigError(f"checkpoint '{path}' not found: {fix}")
+    state = torch.load(path, map_location="cpu", weights_only=True).get("state_dict", {})
+    saved = {k: tuple(v.shape) for k, v in state.items()}
+    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
+    mismatched = set(saved.items()) ^ set(expected.items())
+    if mismatched:
+        raise ConfigError(f"checkpoint '{path}' was saved by a different model or configuration ({len(mismatched)} mismatched weights): {fix}")
+    return state
 
 
 def init_keras_style(module: nn.Module) -> None:
