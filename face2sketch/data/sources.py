@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from face2sketch.data.pairing import find_pairs
+from face2sketch.data.pairing import Pair, find_pairs
 from face2sketch.data.synthetic import synthetic_key, synthetic_pair
 from face2sketch.errors import DataError
 
@@ -52,19 +53,20 @@ def decode_image(path: Path, mode: str) -> np.ndarray:
 
 
 class FolderSource:
-    """Pairs found by identity key under a folder in any supported layout."""
+    """Pairs found by identity key under a folder in any supported layout; the folder is listed once."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root).expanduser()
 
+    @cached_property
+    def pairs(self) -> list[Pair]:
+        return find_pairs(self.root)
+
     def check(self) -> None:
-        find_pairs(self.root)
+        self.pairs  # noqa: B018 - listing the folder raises the user's data error early
 
     def load(self) -> list[DecodedPair]:
-        return [
-            DecodedPair(p.key, decode_image(p.photo, "RGB"), decode_image(p.sketch, "L"), p.split)
-            for p in find_pairs(self.root)
-        ]
+        return [DecodedPair(p.key, decode_image(p.photo, "RGB"), decode_image(p.sketch, "L"), p.split) for p in self.pairs]
 
     def __repr__(self) -> str:
         return f"FolderSource(root='{self.root}')"
