@@ -111,11 +111,12 @@ def evaluate_run(run: RunToEvaluate, cfg_eval: DictConfig) -> dict[str, Any]:
         raise ConfigError(f"checkpoint '{run.checkpoint}' was trained for {direction}, not expect_direction={expected}: pass expect_direction={direction} or pick a {expected} run")
     if cfg_eval.resolution not in RESOLUTIONS:
         raise ConfigError(f"unknown resolution '{cfg_eval.resolution}': use one of {', '.join(RESOLUTIONS)}")
-    device = torch.device("cuda" if cfg_eval.device == "auto" and torch.cuda.is_available() else ("cpu" if cfg_eval.device == "auto" else cfg_eval.device))
+    if cfg_eval.device == "auto":
+        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    else:
+        device = torch.device(cfg_eval.device)
     L.seed_everything(cfg.seed, verbose=False)  # pix2pix in train-mode inference draws dropout masks
-    model.to(device).eval()
-    if getattr(model, "train_mode_inference", False):
-        model.generator.train()  # pix2pix's explicit choice of train-mode inference
+    model.to(device).set_inference_mode()
 
     target_kind = DIRECTIONS[direction][1]
     dataset = datamodule.dataset("test")

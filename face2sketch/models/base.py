@@ -72,6 +72,22 @@ class ImageTranslationModule(L.LightningModule):
         return losses["loss"]
 
     # -- evaluation -----------------------------------------------------------------------------
+    def set_inference_mode(self) -> None:
+        """Put the model in the mode it predicts in: eval (BatchNorm running stats, no dropout) unless a model says otherwise.
+
+        Validation, test, prediction and ``face2sketch.evaluate`` all go through here.
+        """
+        self.eval()
+
+    def on_validation_model_eval(self) -> None:
+        self.set_inference_mode()
+
+    def on_test_model_eval(self) -> None:
+        self.set_inference_mode()
+
+    def on_predict_model_eval(self) -> None:
+        self.set_inference_mode()
+
     def _evaluate(self, batch: dict, metrics: MetricCollection) -> torch.Tensor:
         source, target = self._prepare(batch)
         prediction = self.to_unit_range(self(source))

@@ -202,18 +202,7 @@ class Pix2Pix(ImageTranslationModule):
         return [opt_g, opt_d], schedulers
 
     # -- inference mode ------------------------------------------------------------------------------
-    def _set_inference_mode(self) -> None:
+    def set_inference_mode(self) -> None:
+        super().set_inference_mode()
         if self.train_mode_inference:
             self.generator.train()
-
-    def on_validation_model_eval(self) -> None:
-        super().on_validation_model_eval()
-        self._set_inference_mode()
-
-    def on_test_model_eval(self) -> None:
-        super().on_test_model_eval()
-        self._set_inference_mode()
-
-    def on_predict_model_eval(self) -> None:
-        super().on_predict_model_eval()
-        self._set_inference_mode()
