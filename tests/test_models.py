@@ -222,3 +222,9 @@ def test_one_multirun_runs_the_studys_eight_jobs(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sorted(p.parent.name for p in tmp_path.glob("train/multiruns/*/*/metrics.json"))
     assert [j.split("_", 1)[1] for j in jobs] == [f"{m}_{d}_standard" for m in MODELS for d in ("f2sk", "sk2f")]
+
+
+@pytest.mark.parametrize("model_class", [SparseAE, VGGAE])
+def test_unknown_loss_is_a_config_error(model_class: type) -> None:
+    with pytest.raises(ConfigError, match="model.loss 'l2'"):
+        model_class(image_size=32, loss="l2", **({"weights": "none"} if model_class is VGGAE else {}))

@@ -116,30 +116,21 @@ class ImageTranslationModule(L.LightningModule):
         self._preview = []
 
     # -- optimisation ---------------------------------------------------------------------------
-    def trainable_parameters(self) -> list[nn.Parameter]:
-        return list(self.parameters())
-
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:
             raise ValueError(f"{type(self).__name__} needs an optimizer factory (model.optimizer in the config)")
-        return self.optimizer_factory(params=self.trainable_parameters())
+        # frozen parameters (vgg_ae's encoder) are included: Adam skips them until they are unfrozen
+        return self.optimizer_factory(params=self.parameters())
 
 
-RECONSTRUCTION_LOSSES = ("mse", "bce")
-
-
-def reconstruction_loss(logits: torch.Tensor, target: torch.Tensor, kind: str) -> torch.Tensor:
-    """Loss between sigmoid(logits) and a [0, 1] target.
-
-    'mse' is the study's choice for its autoencoders; 'bce' is computed on the logits, so it stays
-    numerically safe under bf16 autocast and keeps a gradient where the sigmoid saturates (MSE
-    through a saturated sigmoid has none, which can freeze a model at all-white sketches).
-    """
-    if kind == "mse":
-        return F.mse_loss(torch.sigmoid(logits.float()), target)
-    if kind == "bce":
-        return F.binary_cross_entropy_with_logits(logits.float(), target)
-    raise ConfigError(f"unknown model.loss '{kind}': use one of {', '.join(RECONSTRUCTION_LOSSES)}")
+# Losses between sigmoid(logits) and a [0, 1] target. 'mse' is the study's choice for its autoencoders;
+# 'bce' is computed on the logits, so it stays numerically safe under bf16 autocast and keeps a gradient
+# where the sigmoid saturates (MSE through a saturated sigmoid has none, which can freeze a model at
+# all-white sketches).
+RECONSTRUCTION_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
+    "mse": lambda logits, target: F.mse_loss(torch.sigmoid(logits.float()), target),
+    "bce": lambda logits, target: F.binary_cross_entropy_with_logits(logits.float(), target),
+}
 
 
 class AutoencoderModule(ImageTranslationModule):
@@ -162,8 +153,11 @@ class AutoencoderModule(ImageTranslationModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return torch.sigmoid(self.logits(x))
 
+    def reconstruction_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        return RECONSTRUCTION_LOSSES[self.loss_kind](logits, target)
+
     def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"loss": reconstruction_loss(self.logits(source), target, self.loss_kind)}
+        return {"loss": self.reconstruction_loss(self.logits(source), target)}
 
 
 def load_checkpoint_state(path: str | Path, model: nn.Module, fix: str) -> dict[str, torch.Tensor]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from face2sketch.models.base import AutoencoderModule, OptimizerFactory, init_keras_style, reconstruction_loss
+from face2sketch.models.base import AutoencoderModule, OptimizerFactory, init_keras_style
 
 
 class SparseAutoencoder(nn.Module):
@@ -60,7 +60,7 @@ class SparseAE(AutoencoderModule):
 
     def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         logits, code = self.net(source)
-        reconstruction = reconstruction_loss(logits, target, self.loss_kind)
+        reconstruction = self.reconstruction_loss(logits, target)
         # Keras' activity_regularizer: l1 * sum |code| per example, averaged over the batch
         sparsity = self.l1_weight * code.float().abs().sum(dim=1).mean()
         return {"loss": reconstruction + sparsity, "reconstruction": reconstruction, "sparsity": sparsity}
