@@ -51,9 +51,9 @@ def test_every_model_and_direction_trains_with_right_shape_and_range(tmp_path: P
     low, high = module.value_range
     source = torch.rand(2, in_c, 32, 32) * (high - low) + low
     with torch.no_grad():
-        out = module(source)
+        out = module.to_unit_range(module(source))
     assert out.shape == (2, out_c, 32, 32)
-    assert low <= out.min() and out.max() <= high and torch.isfinite(out).all()
+    assert 0 <= out.min() and out.max() <= 1 and torch.isfinite(out).all()
 
 
 class StepOrder(L.Callback):
@@ -67,15 +67,22 @@ class StepOrder(L.Callback):
             optimizer.register_step_post_hook(lambda *_, name=name: self.order.append(name))
 
 
-def test_pix2pix_steps_discriminator_then_generator_and_updates_both(tmp_path: Path) -> None:
-    cfg = compose_train(tmp_path / "run", *SMALL, "model=pix2pix", "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "test=false")
+@pytest.mark.parametrize(
+    ("model", "expected_order"),
+    [
+        ("pix2pix", ["discriminator", "discriminator", "generator"]),  # the tutorial: a real-batch and a fake-batch update
+        ("pix2pix_paper", ["discriminator", "generator"]),  # the paper: one update on real and fake together
+    ],
+)
+def test_pix2pix_steps_discriminator_then_generator_and_updates_both(tmp_path: Path, model: str, expected_order: list[str]) -> None:
+    cfg = compose_train(tmp_path / "run", *SMALL, f"model={model}", "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "test=false")
     order, capture = StepOrder(), Capture()
     summary = train(cfg, extra_callbacks=[order, capture])
     trained = capture.module
-    assert order.order == ["discriminator", "generator"]
-    assert summary["global_step"] == 2  # Lightning counts both optimiser steps
+    assert order.order == expected_order
+    assert summary["global_step"] == len(expected_order)  # Lightning counts every optimiser step
     # every parameter moved: compare with the model the same seed and config build before training
-    untrained, _, _ = build_run(compose_train(tmp_path / "fresh", *SMALL, "model=pix2pix"))
+    untrained, _, _ = build_run(compose_train(tmp_path / "fresh", *SMALL, f"model={model}"))
     for part in ("generator", "discriminator"):
         before = dict(getattr(untrained, part).named_parameters())
         after = dict(getattr(trained, part).named_parameters())

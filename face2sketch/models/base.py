@@ -19,6 +19,11 @@ from face2sketch.metrics import study_metrics
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
+# Saved in every checkpoint. 2: linear autoencoder heads, Keras 'same' geometry and the tutorial's pix2pix
+# discriminator; checkpoints without it (format 1) hold weights trained for other layers and are refused.
+CHECKPOINT_FORMAT_KEY = "face2sketch_checkpoint_format"
+CHECKPOINT_FORMAT = 2
+
 
 class ImageTranslationModule(L.LightningModule):
     """Base for models that map a source image to a target image.
@@ -40,7 +45,11 @@ class ImageTranslationModule(L.LightningModule):
 
     # -- value ranges ---------------------------------------------------------------------------
     def to_unit_range(self, images: torch.Tensor) -> torch.Tensor:
-        """Map images from the model's value range to [0, 1], clamped."""
+        """Map images from the model's value range to [0, 1], clamped.
+
+        The one place outputs are clamped: every prediction that is shown, saved or scored passes through here
+        (a linear head's raw output can leave the value range).
+        """
         low, high = self.value_range
         return ((images.float() - low) / (high - low)).clamp_(0.0, 1.0)
 
@@ -115,6 +124,9 @@ class ImageTranslationModule(L.LightningModule):
                 logger.experiment.add_image("val/input_prediction_target", grid, global_step=self.current_epoch)
         self._preview = []
 
+    def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
+        checkpoint[CHECKPOINT_FORMAT_KEY] = CHECKPOINT_FORMAT
+
     # -- optimisation ---------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:
         if self.optimizer_factory is None:
@@ -123,62 +135,69 @@ class ImageTranslationModule(L.LightningModule):
         return self.optimizer_factory(params=self.parameters())
 
 
-# Losses between sigmoid(logits) and a [0, 1] target. 'mse' is the study's choice for its autoencoders;
-# 'bce' is computed on the logits, so it stays numerically safe under bf16 autocast and keeps a gradient
-# where the sigmoid saturates (MSE through a saturated sigmoid has none, which can freeze a model at
-# all-white sketches).
-RECONSTRUCTION_LOSSES: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {
-    "mse": lambda logits, target: F.mse_loss(torch.sigmoid(logits.float()), target),
-    "bce": lambda logits, target: F.binary_cross_entropy_with_logits(logits.float(), target),
-}
+# The autoencoders' reconstruction losses and the output heads each is defined on. 'mse' is the study's choice
+# (Keras, linear head: MSE on the raw output); 'bce' is binary cross-entropy, which compares probabilities, so it
+# needs a sigmoid head and is computed on its logits (numerically safe, also under bf16 autocast).
+LOSS_HEADS: dict[str, tuple[str, ...]] = {"mse": ("linear", "sigmoid"), "bce": ("sigmoid",)}
 
 
 class AutoencoderModule(ImageTranslationModule):
-    """A [0, 1] model with a sigmoid output, trained with a reconstruction loss on its logits.
+    """A [0, 1] model whose network ends in a linear layer, with an optional sigmoid head on top.
 
-    Subclasses build their network and implement ``logits``.
+    ``head='linear'`` (the study's Keras layers, which had no output activation): predictions are the raw output,
+    clamped to [0, 1] only where they are shown, saved or scored (``to_unit_range``), and MSE is taken on the raw
+    output. ``head='sigmoid'``: predictions are sigmoid(raw); MSE is taken after the sigmoid, BCE on the logits.
+    Subclasses build their network and implement ``raw_output``.
     """
 
     value_range = (0.0, 1.0)
 
-    def __init__(self, loss: str = "mse", optimizer: OptimizerFactory | None = None, num_preview_images: int = 4) -> None:
+    def __init__(self, loss: str = "mse", head: str = "linear", optimizer: OptimizerFactory | None = None, num_preview_images: int = 4) -> None:
         super().__init__(optimizer=optimizer, num_preview_images=num_preview_images)
-        if loss not in RECONSTRUCTION_LOSSES:
-            raise ConfigError(f"unknown model.loss '{loss}': use one of {', '.join(RECONSTRUCTION_LOSSES)}")
-        self.loss_kind = loss
+        if loss not in LOSS_HEADS:
+            raise ConfigError(f"unknown model.loss '{loss}': use one of {', '.join(LOSS_HEADS)}")
+        if head not in ("linear", "sigmoid"):
+            raise ConfigError(f"unknown model.head '{head}': use linear or sigmoid")
+        if head not in LOSS_HEADS[loss]:
+            raise ConfigError(f"model.loss={loss} needs a sigmoid output (binary cross-entropy compares probabilities): set model.head=sigmoid or model.loss=mse")
+        self.loss_kind, self.head = loss, head
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
+    def raw_output(self, x: torch.Tensor) -> torch.Tensor:
+        """The network's last layer, before any head."""
         raise NotImplementedError
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return torch.sigmoid(self.logits(x))
+        raw = self.raw_output(x)
+        return torch.sigmoid(raw) if self.head == "sigmoid" else raw
 
-    def reconstruction_loss(self, logits: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-        return RECONSTRUCTION_LOSSES[self.loss_kind](logits, target)
+    def reconstruction_loss(self, raw: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+        raw = raw.float()
+        if self.loss_kind == "bce":
+            return F.binary_cross_entropy_with_logits(raw, target)
+        return F.mse_loss(torch.sigmoid(raw) if self.head == "sigmoid" else raw, target)
 
     def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
-        return {"loss": self.reconstruction_loss(self.logits(source), target)}
+        return {"loss": self.reconstruction_loss(self.raw_output(source), target)}
 
 
 def load_checkpoint_state(path: str | Path, model: nn.Module, fix: str) -> dict[str, torch.Tensor]:
-    """A checkpoint's state dict, or a one-line ConfigError (ending in ``fix``) if it is missing or does not fit ``model``."""
+    """A checkpoint's state dict, or a one-line ConfigError (ending in ``fix``) if it is missing, too old or does not fit ``model``."""
     if not Path(path).is_file():
         raise ConfigError(f"checkpoint '{path}' not found: {fix}")
-    state = torch.load(path, map_location="cpu", weights_only=True).get("state_dict", {})
+    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
+    saved_format = checkpoint.get(CHECKPOINT_FORMAT_KEY, 1)
+    if saved_format != CHECKPOINT_FORMAT:
+        raise ConfigError(
+            f"checkpoint '{path}' has face2sketch checkpoint format {saved_format}, this version reads format {CHECKPOINT_FORMAT} "
+            "(format 1 predates the study's linear output heads and Keras layer geometry, so its weights would mean something else): retrain the run"
+        )
+    state = checkpoint.get("state_dict", {})
     saved = {k: tuple(v.shape) for k, v in state.items()}
     expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
     mismatched = set(saved.items()) ^ set(expected.items())
     if mismatched:
         raise ConfigError(f"checkpoint '{path}' was saved by a different model or configuration ({len(mismatched)} mismatched weights): {fix}")
     return state
-
-
-def init_keras_style(module: nn.Module) -> None:
-    """Glorot-uniform weights and zero biases for conv and dense layers: Keras' defaults, which the study used."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        nn.init.xavier_uniform_(module.weight)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
 
 
 def preview_grid(source: torch.Tensor, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -6,38 +6,37 @@ import torch
 from torch import nn
 
 from face2sketch.errors import ConfigError
-from face2sketch.models.base import AutoencoderModule, OptimizerFactory, init_keras_style
+from face2sketch.models.base import AutoencoderModule, OptimizerFactory
+from face2sketch.models.layers import Conv2dSame, ConvTranspose2dSame, init_keras_default
 
 
 class ConvAutoencoder(nn.Module):
-    """Conv 16/32/64 (5x5, stride 2, 'same') -> ConvT 64/32/16 (5x5, stride 2) -> Conv out (5x5), sigmoid.
+    """Conv 16/32/64 (5x5, stride 2) -> ConvT 64/32/16 (5x5, stride 2) -> Conv out (5x5), all Keras 'same'.
 
-    LeakyReLU(0.1) after every hidden layer, as in the study.
+    LeakyReLU(0.1) after every hidden layer, as in the study; the last layer is linear (Keras' default activation).
     """
 
     def __init__(self, in_channels: int = 3, out_channels: int = 3, widths: tuple[int, ...] = (16, 32, 64), kernel_size: int = 5, negative_slope: float = 0.1) -> None:
         super().__init__()
-        pad = kernel_size // 2
         layers: list[nn.Module] = []
         channels = in_channels
         for width in widths:
-            layers += [nn.Conv2d(channels, width, kernel_size, stride=2, padding=pad), nn.LeakyReLU(negative_slope)]
+            layers += [Conv2dSame(channels, width, kernel_size, stride=2), nn.LeakyReLU(negative_slope)]
             channels = width
         for width in reversed(widths):
-            layers += [nn.ConvTranspose2d(channels, width, kernel_size, stride=2, padding=pad, output_padding=1), nn.LeakyReLU(negative_slope)]
+            layers += [ConvTranspose2dSame(channels, width, kernel_size, stride=2), nn.LeakyReLU(negative_slope)]
             channels = width
-        layers.append(nn.Conv2d(channels, out_channels, kernel_size, padding=pad))
+        layers.append(Conv2dSame(channels, out_channels, kernel_size))
         self.layers = nn.Sequential(*layers)
-        self.layers.apply(init_keras_style)
+        self.layers.apply(init_keras_default)
         self.downsampling = 2 ** len(widths)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits; the module applies the sigmoid."""
         return self.layers(x)
 
 
 class ConvAE(AutoencoderModule):
-    """Convolutional autoencoder on [0, 1] images, trained with MSE as in the study (or BCE)."""
+    """Convolutional autoencoder on [0, 1] images: linear head and MSE as in the study (or a sigmoid head with BCE)."""
 
     def __init__(
         self,
@@ -47,14 +46,15 @@ class ConvAE(AutoencoderModule):
         widths: tuple[int, ...] = (16, 32, 64),
         kernel_size: int = 5,
         loss: str = "mse",
+        head: str = "linear",
         optimizer: OptimizerFactory | None = None,
         num_preview_images: int = 4,
     ) -> None:
-        super().__init__(loss=loss, optimizer=optimizer, num_preview_images=num_preview_images)
+        super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images)
         self.save_hyperparameters(ignore=["optimizer"])
         self.net = ConvAutoencoder(in_channels, out_channels, tuple(widths), kernel_size)
         if image_size % self.net.downsampling:
             raise ConfigError(f"conv_ae needs data.image_size divisible by {self.net.downsampling}, got {image_size}")
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
+    def raw_output(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

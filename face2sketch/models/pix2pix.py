@@ -1,12 +1,13 @@
-"""pix2pix (Isola et al., 2017) as the study used it: U-Net generator, 70x70 PatchGAN, BCE + 100 x L1.
+"""pix2pix (Isola et al., 2017) as the study ran it, from the Keras tutorial it names, and as the paper's code runs it.
 
-The adversarial loop is Lightning manual optimisation: per batch one discriminator step,
-then one generator step.
+U-Net generator, patch discriminator, BCE + 100 x L1. The adversarial loop is Lightning manual
+optimisation: per batch the discriminator update(s), then one generator update.
 """
 
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 import torch
@@ -15,6 +16,7 @@ from torch import nn
 
 from face2sketch.errors import ConfigError
 from face2sketch.models.base import ImageTranslationModule, OptimizerFactory
+from face2sketch.models.layers import Conv2dSame, init_normal, keras_batch_norm
 
 log = logging.getLogger(__name__)
 
@@ -32,21 +34,24 @@ def unet_depth(image_size: int) -> int:
 class UNetGenerator(nn.Module):
     """Encoder C64 (no norm) - C128 - C256 - C512..., a ReLU bottleneck, and a mirrored decoder.
 
-    Decoder blocks are ConvT -> BatchNorm -> Dropout(0.5) (first three blocks only) -> concat skip -> ReLU,
-    so block i is joined to block n-i; the output is tanh in [-1, 1].
+    Encoder blocks are Conv(4x4, stride 2) -> BatchNorm -> LeakyReLU(0.2); decoder blocks are ConvT -> BatchNorm ->
+    Dropout(0.5) (first three blocks only) -> concat skip -> ReLU, so block i is joined to block n-i; the output
+    is tanh in [-1, 1]. ``keras_layers``: every convolution has a bias and BatchNorm has Keras' momentum and
+    epsilon (the tutorial the study followed); otherwise the pix2pix paper's code (no bias before BatchNorm).
     """
 
-    def __init__(self, in_channels: int, out_channels: int, num_downs: int, ngf: int = 64, dropout: float = 0.5) -> None:
+    def __init__(self, in_channels: int, out_channels: int, num_downs: int, ngf: int = 64, dropout: float = 0.5, keras_layers: bool = True) -> None:
         super().__init__()
         if num_downs < 2:
             raise ConfigError(f"pix2pix needs data.image_size divisible by 4 at least, giving {num_downs} downsamplings")
+        norm = keras_batch_norm if keras_layers else nn.BatchNorm2d
         widths = [min(ngf * 2**i, ngf * 8) for i in range(num_downs - 1)]
         self.encoder = nn.ModuleList()
         channels = in_channels
         for i, width in enumerate(widths):
-            block: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1, bias=i == 0)]
+            block: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1, bias=keras_layers or i == 0)]
             if i > 0:
-                block.append(nn.BatchNorm2d(width))
+                block.append(norm(width))
             block.append(nn.LeakyReLU(0.2))
             self.encoder.append(nn.Sequential(*block))
             channels = width
@@ -54,7 +59,7 @@ class UNetGenerator(nn.Module):
         self.decoder = nn.ModuleList()
         channels = ngf * 8
         for j, width in enumerate(reversed(widths)):
-            block = [nn.ConvTranspose2d(channels, width, 4, 2, 1, bias=False), nn.BatchNorm2d(width)]
+            block = [nn.ConvTranspose2d(channels, width, 4, 2, 1, bias=keras_layers), norm(width)]
             if j < 3 and dropout > 0:
                 block.append(nn.Dropout(dropout))
             self.decoder.append(nn.Sequential(*block))
@@ -72,39 +77,55 @@ class UNetGenerator(nn.Module):
         return self.head(x)
 
 
-class PatchDiscriminator(nn.Module):
-    """70x70 PatchGAN on (input, output) pairs: C64 (no norm) - C128 - C256 - C512 (stride 1) - 1 logit per patch."""
+def tutorial_discriminator(in_channels: int, ndf: int = 64) -> nn.Sequential:
+    """The study's source (the Keras pix2pix tutorial): C64 (no norm) - C128 - C256 - C512, all stride 2, then a
+    stride-1 C512 and a stride-1 1-channel output, Keras 'same' padding: one logit per 16x16 output cell at 256 px."""
+    layers: list[nn.Module] = [Conv2dSame(in_channels, ndf, 4, 2), nn.LeakyReLU(0.2)]
+    for width_in, width, stride in ((ndf, ndf * 2, 2), (ndf * 2, ndf * 4, 2), (ndf * 4, ndf * 8, 2), (ndf * 8, ndf * 8, 1)):
+        layers += [Conv2dSame(width_in, width, 4, stride), keras_batch_norm(width), nn.LeakyReLU(0.2)]
+    layers.append(Conv2dSame(ndf * 8, 1, 4, 1))
+    return nn.Sequential(*layers)
 
-    def __init__(self, in_channels: int, ndf: int = 64) -> None:
+
+def patchgan70_discriminator(in_channels: int, ndf: int = 64) -> nn.Sequential:
+    """The pix2pix paper's 70x70 PatchGAN: C64 (no norm) - C128 - C256 (stride 2) - C512 (stride 1) - 1 logit per patch (30x30 at 256 px)."""
+    return nn.Sequential(
+        nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
+        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2),
+        nn.Conv2d(ndf * 4, ndf * 8, 4, 1, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2),
+        nn.Conv2d(ndf * 8, 1, 4, 1, 1),
+    )
+
+
+DISCRIMINATORS = {"tutorial": tutorial_discriminator, "patchgan70": patchgan70_discriminator}
+# the tutorial discriminator halves the image four times; Keras' 'same' geometry holds for sizes that divide by 16
+TUTORIAL_DISCRIMINATOR_STRIDE = 16
+
+
+class PatchDiscriminator(nn.Module):
+    """Scores (input, output) pairs patch by patch: one logit per output cell."""
+
+    def __init__(self, in_channels: int, ndf: int = 64, architecture: str = "tutorial") -> None:
         super().__init__()
-        self.net = nn.Sequential(
-            nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf * 4, ndf * 8, 4, 1, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2),
-            nn.Conv2d(ndf * 8, 1, 4, 1, 1),
-        )
+        self.net = DISCRIMINATORS[architecture](in_channels, ndf)
 
     def forward(self, source: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
         return self.net(torch.cat([source, image], dim=1))
 
 
-def init_gan_weights(module: nn.Module, std: float = 0.02) -> None:
-    """N(0, 0.02) for conv weights, N(1, 0.02) for BatchNorm scales, zero biases (the pix2pix paper)."""
-    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
-        nn.init.normal_(module.weight, 0.0, std)
-        if module.bias is not None:
-            nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, std)
-        nn.init.zeros_(module.bias)
-
-
 class Pix2Pix(ImageTranslationModule):
-    """Conditional GAN on [-1, 1] images with manual optimisation (discriminator step, then generator step).
+    """Conditional GAN on [-1, 1] images with manual optimisation: discriminator update(s), then a generator update.
+
+    The defaults are the study's recipe, the Keras tutorial it names: its 16x16-cell discriminator, two separate
+    discriminator updates per batch (a real batch, then a fake batch, each loss x 0.5) with fakes from a separate
+    no-gradient generator pass (Keras' ``predict``), Keras layer defaults. ``conf/model/pix2pix_paper.yaml`` sets
+    the pix2pix paper's recipe: 70x70 PatchGAN, one joint update on 0.5 x (real + fake) with the generator's own
+    output detached, PyTorch layer defaults, BatchNorm scales drawn from N(1, 0.02).
 
     ``train_mode_inference`` picks how the generator predicts: False (default) runs it in eval mode
-    (BatchNorm running statistics, no dropout); True keeps train mode as the pix2pix paper did at test time.
+    (BatchNorm running statistics, no dropout); True keeps train mode, as the tutorial (whose BatchNorm and
+    dropout are fixed in training mode) and the pix2pix paper did at test time.
     """
 
     value_range = (-1.0, 1.0)
@@ -119,6 +140,10 @@ class Pix2Pix(ImageTranslationModule):
         num_downs: int | None = None,
         dropout: float = 0.5,
         lambda_l1: float = 100.0,
+        discriminator: str = "tutorial",
+        separate_discriminator_updates: bool = True,
+        discriminator_fakes: str = "predict",
+        layer_defaults: str = "keras",
         generator_optimizer: OptimizerFactory | None = None,
         discriminator_optimizer: OptimizerFactory | None = None,
         lr_constant_epochs: int | None = None,
@@ -128,15 +153,27 @@ class Pix2Pix(ImageTranslationModule):
         super().__init__(optimizer=None, num_preview_images=num_preview_images)
         self.save_hyperparameters(ignore=["generator_optimizer", "discriminator_optimizer"])
         self.automatic_optimization = False
+        for name, value, allowed in (
+            ("discriminator", discriminator, DISCRIMINATORS), ("discriminator_fakes", discriminator_fakes, ("predict", "detached")),
+            ("layer_defaults", layer_defaults, ("keras", "pytorch")),
+        ):
+            if value not in allowed:
+                raise ConfigError(f"unknown model.{name} '{value}': use one of {', '.join(allowed)}")
         depth = num_downs or unet_depth(image_size)
         if image_size % 2**depth:
             raise ConfigError(f"pix2pix with model.num_downs={depth} needs data.image_size divisible by {2**depth}, got {image_size}")
-        self.generator = UNetGenerator(in_channels, out_channels, depth, ngf, dropout)
-        self.discriminator = PatchDiscriminator(in_channels + out_channels, ndf)
-        self.generator.apply(init_gan_weights)
-        self.discriminator.apply(init_gan_weights)
+        if discriminator == "tutorial" and image_size % TUTORIAL_DISCRIMINATOR_STRIDE:
+            raise ConfigError(f"pix2pix's tutorial discriminator needs data.image_size divisible by {TUTORIAL_DISCRIMINATOR_STRIDE}, got {image_size}")
+        keras_layers = layer_defaults == "keras"
+        self.generator = UNetGenerator(in_channels, out_channels, depth, ngf, dropout, keras_layers)
+        self.discriminator = PatchDiscriminator(in_channels + out_channels, ndf, discriminator)
+        init = partial(init_normal, std=0.02, batchnorm_scale_std=0.0 if keras_layers else 0.02)
+        self.generator.apply(init)
+        self.discriminator.apply(init)
         self.generator_optimizer, self.discriminator_optimizer = generator_optimizer, discriminator_optimizer
         self.lambda_l1 = lambda_l1
+        self.separate_discriminator_updates = separate_discriminator_updates
+        self.discriminator_fakes = discriminator_fakes
         self.lr_constant_epochs = lr_constant_epochs
         self.train_mode_inference = train_mode_inference
 
@@ -147,32 +184,48 @@ class Pix2Pix(ImageTranslationModule):
     def _adversarial(self, logits: torch.Tensor, real: bool) -> torch.Tensor:
         return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), 1.0 if real else 0.0))
 
+    def _update(self, optimizer: Any, loss: torch.Tensor) -> None:
+        optimizer.zero_grad(set_to_none=True)
+        self.manual_backward(loss)
+        optimizer.step()
+
     def training_step(self, batch: dict, batch_idx: int) -> None:
         source, target = self._prepare(batch)
         opt_g, opt_d = self.optimizers()
-        fake = self.generator(source)
+        if self.discriminator_fakes == "predict":
+            with torch.no_grad():
+                fakes_for_d = self.generator(source)
+            fake = None
+        else:
+            fake = self.generator(source)
+            fakes_for_d = fake.detach()
 
         self.toggle_optimizer(opt_d)
         real_logits = self.discriminator(source, target)
-        fake_logits = self.discriminator(source, fake.detach())
-        d_loss = 0.5 * (self._adversarial(real_logits, True) + self._adversarial(fake_logits, False))
-        opt_d.zero_grad(set_to_none=True)
-        self.manual_backward(d_loss)
-        opt_d.step()
+        d_real = 0.5 * self._adversarial(real_logits, True)
+        if self.separate_discriminator_updates:
+            self._update(opt_d, d_real)
+            fake_logits = self.discriminator(source, fakes_for_d)
+            d_fake = 0.5 * self._adversarial(fake_logits, False)
+            self._update(opt_d, d_fake)
+        else:
+            fake_logits = self.discriminator(source, fakes_for_d)
+            d_fake = 0.5 * self._adversarial(fake_logits, False)
+            self._update(opt_d, d_real + d_fake)
         self.untoggle_optimizer(opt_d)
 
         self.toggle_optimizer(opt_g)
+        if fake is None:
+            fake = self.generator(source)
         g_adv = self._adversarial(self.discriminator(source, fake), True)
         l1 = F.l1_loss(fake.float(), target)
         g_loss = g_adv + self.lambda_l1 * l1
-        opt_g.zero_grad(set_to_none=True)
-        self.manual_backward(g_loss)
-        opt_g.step()
+        self._update(opt_g, g_loss)
         self.untoggle_optimizer(opt_g)
 
         self.log_dict(
             {
-                "train/d_loss": d_loss, "train/g_loss": g_loss, "train/g_adv": g_adv, "train/l1": l1,
+                "train/d_loss": d_real + d_fake, "train/g_loss": g_loss, "train/g_adv": g_adv, "train/l1": l1,
                 "train/d_real": torch.sigmoid(real_logits.float()).mean(), "train/d_fake": torch.sigmoid(fake_logits.float()).mean(),
             },
             on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0],

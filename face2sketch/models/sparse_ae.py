@@ -5,7 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from face2sketch.models.base import AutoencoderModule, OptimizerFactory, init_keras_style
+from face2sketch.models.base import AutoencoderModule, OptimizerFactory
+from face2sketch.models.layers import init_keras_default
 
 
 class SparseAutoencoder(nn.Module):
@@ -27,7 +28,7 @@ class SparseAutoencoder(nn.Module):
             decoder += [nn.Linear(a, b), nn.ReLU()]
         decoder.append(nn.Linear(back[-1], out_channels * image_size * image_size))
         self.encoder, self.decoder = nn.Sequential(*encoder), nn.Sequential(*decoder)
-        self.apply(init_keras_style)
+        self.apply(init_keras_default)
 
     def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """(logits shaped like the target, code)."""
@@ -36,7 +37,7 @@ class SparseAutoencoder(nn.Module):
 
 
 class SparseAE(AutoencoderModule):
-    """Sparse autoencoder on [0, 1] images, trained with binary cross-entropy (the study's choice) plus L1 on the code."""
+    """Sparse autoencoder on [0, 1] images: a sigmoid head trained with binary cross-entropy (the study's choice) plus L1 on the code."""
 
     def __init__(
         self,
@@ -45,22 +46,23 @@ class SparseAE(AutoencoderModule):
         image_size: int = 256,
         hidden: tuple[int, ...] = (512, 256, 128),
         code_size: int = 64,
-        l1_weight: float = 1e-5,
+        l1_weight: float = 1e-4,
         loss: str = "bce",
+        head: str = "sigmoid",
         optimizer: OptimizerFactory | None = None,
         num_preview_images: int = 4,
     ) -> None:
-        super().__init__(loss=loss, optimizer=optimizer, num_preview_images=num_preview_images)
+        super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images)
         self.save_hyperparameters(ignore=["optimizer"])
         self.net = SparseAutoencoder(image_size, in_channels, out_channels, tuple(hidden), code_size)
         self.l1_weight = l1_weight
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
+    def raw_output(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)[0]
 
     def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         logits, code = self.net(source)
         reconstruction = self.reconstruction_loss(logits, target)
-        # Keras' activity_regularizer: l1 * sum |code| per example, averaged over the batch
+        # Keras' activity_regularizer: l1 * sum |code| per example, averaged over the batch (tf.keras divides by the batch size)
         sparsity = self.l1_weight * code.float().abs().sum(dim=1).mean()
         return {"loss": reconstruction + sparsity, "reconstruction": reconstruction, "sparsity": sparsity}

@@ -15,7 +15,8 @@ from torch import nn
 from torchvision.models import VGG16_Weights, vgg16
 
 from face2sketch.errors import ConfigError
-from face2sketch.models.base import AutoencoderModule, OptimizerFactory, init_keras_style
+from face2sketch.models.base import AutoencoderModule, OptimizerFactory
+from face2sketch.models.layers import ConvTranspose2dSame, init_keras_default
 
 log = logging.getLogger(__name__)
 
@@ -70,22 +71,21 @@ def load_vgg16_features(weights: str, download: bool = True) -> tuple[nn.Sequent
 
 
 class VGGDecoder(nn.Sequential):
-    """ConvTranspose 256/128/64/32/16 (stride 2) and ConvTranspose to the output channels (stride 1), LeakyReLU(0.1)."""
+    """ConvTranspose 256/128/64/32/16 (stride 2) and a linear ConvTranspose to the output channels (stride 1), Keras 'same', LeakyReLU(0.1)."""
 
     def __init__(self, out_channels: int, kernel_size: int = 3, widths: tuple[int, ...] = (256, 128, 64, 32, 16)) -> None:
-        pad = kernel_size // 2
         layers: list[nn.Module] = []
         channels = 512
         for width in widths:
-            layers += [nn.ConvTranspose2d(channels, width, kernel_size, stride=2, padding=pad, output_padding=1), nn.LeakyReLU(0.1)]
+            layers += [ConvTranspose2dSame(channels, width, kernel_size, stride=2), nn.LeakyReLU(0.1)]
             channels = width
-        layers.append(nn.ConvTranspose2d(channels, out_channels, kernel_size, stride=1, padding=pad))
+        layers.append(ConvTranspose2dSame(channels, out_channels, kernel_size, stride=1))
         super().__init__(*layers)
-        self.apply(init_keras_style)
+        self.apply(init_keras_default)
 
 
 class VGGAE(AutoencoderModule):
-    """VGG-16 transfer autoencoder on [0, 1] images (MSE, Adam), with a frozen stage then fine-tuning."""
+    """VGG-16 transfer autoencoder on [0, 1] images (linear head, MSE, Adam), with a frozen stage then fine-tuning."""
 
     def __init__(
         self,
@@ -98,10 +98,11 @@ class VGGAE(AutoencoderModule):
         finetune_epochs: int = 10,
         finetune_lr: float = 1e-4,
         loss: str = "mse",
+        head: str = "linear",
         optimizer: OptimizerFactory | None = None,
         num_preview_images: int = 4,
     ) -> None:
-        super().__init__(loss=loss, optimizer=optimizer, num_preview_images=num_preview_images)
+        super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images)
         self.save_hyperparameters(ignore=["optimizer"])
         if in_channels not in (1, 3):
             raise ConfigError(f"vgg_ae takes 1- or 3-channel input (1 is repeated to 3 for VGG), got {in_channels}")
@@ -118,7 +119,7 @@ class VGGAE(AutoencoderModule):
     def encoder_frozen(self) -> bool:
         return not any(p.requires_grad for p in self.encoder.parameters())
 
-    def logits(self, x: torch.Tensor) -> torch.Tensor:
+    def raw_output(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
         return self.decoder(self.encoder((x - self.input_mean) / self.input_std))
@@ -137,10 +138,16 @@ class VGGAE(AutoencoderModule):
             )
 
     def on_train_epoch_start(self) -> None:
-        """Unfreeze at the fine-tuning epoch; derived from the epoch alone, so a resumed run lands in the right stage."""
+        """Unfreeze at the fine-tuning epoch; derived from the epoch alone, so a resumed run lands in the right stage.
+
+        Keras can only change what trains by compiling again, with a new Adam: so the first fine-tuning epoch starts
+        from fresh optimiser moments, as the study's did. A run resumed later in fine-tuning keeps its restored state.
+        """
         if self.finetune_epochs > 0 and self.current_epoch >= self.finetune_start_epoch and self.encoder_frozen:
             self.encoder.requires_grad_(True)
             for optimizer in self.trainer.optimizers:
+                if self.current_epoch == self.finetune_start_epoch:
+                    optimizer.state.clear()
                 for group in optimizer.param_groups:
                     group["lr"] = self.finetune_lr
             log.info("epoch %d: fine-tuning starts, VGG-16 encoder unfrozen, lr=%g", self.current_epoch, self.finetune_lr)

@@ -1,0 +1,182 @@
+"""The study ran Keras: its output heads, layer geometry, initialisers and optimiser defaults are reproduced."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from face2sketch.errors import ConfigError
+from face2sketch.evaluate import discover_runs, evaluate_run
+from face2sketch.models import VGGAE, ConvAE, Pix2Pix, SparseAE
+from face2sketch.models.base import CHECKPOINT_FORMAT_KEY, load_checkpoint_state
+from face2sketch.models.layers import Conv2dSame, ConvTranspose2dSame
+from face2sketch.train import build_run, train
+from tests.conftest import compose_train
+
+SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "encoder_weights=none")
+
+
+def ones_layer(layer: nn.Module) -> nn.Module:
+    nn.init.ones_(layer.weight)
+    return layer
+
+
+def delta(size: int) -> torch.Tensor:
+    x = torch.zeros(1, 1, size, size)
+    x[0, 0, 0, 0] = 1.0
+    return x
+
+
+# -- Keras 'same' geometry (TensorFlow: total padding max(k - s, 0), the odd pixel at the bottom/right) -------------
+def test_stride2_5x5_conv_samples_like_keras() -> None:
+    out = ones_layer(Conv2dSame(1, 1, 5, stride=2, bias=False))(delta(8))[0, 0]
+    # Keras pads 1 before and 2 after: output 0 reads input rows -1..3, output 1 reads rows 1..5 (PyTorch's padding=2 would read 0..4)
+    assert out.shape == (4, 4)
+    assert out[0, 0] == 1 and out[1, 0] == 0 and out[0, 1] == 0
+
+
+def test_stride2_5x5_transposed_conv_writes_like_keras() -> None:
+    out = ones_layer(ConvTranspose2dSame(1, 1, 5, stride=2, bias=False))(delta(4))[0, 0]
+    # input pixel 0 lands on outputs 2*0 - 1 + k, k = 0..4, cropped to 0..3 (PyTorch's padding=2, output_padding=1 writes 0..2)
+    assert out.shape == (8, 8)
+    assert out[:4, :4].eq(1).all() and out[4, 0] == 0 and out[0, 4] == 0
+
+
+def test_stride2_3x3_transposed_conv_writes_like_keras() -> None:
+    out = ones_layer(ConvTranspose2dSame(1, 1, 3, stride=2, bias=False))(delta(4))[0, 0]
+    # Keras crops nothing at the top/left: input pixel 0 lands on outputs 0..2 (padding=1, output_padding=1 writes 0..1)
+    assert out.shape == (8, 8)
+    assert out[:3, :3].eq(1).all() and out[3, 0] == 0
+
+
+def test_stride1_4x4_conv_keeps_the_size_like_keras() -> None:
+    assert Conv2dSame(1, 1, 4, stride=1)(delta(16)).shape == (1, 1, 16, 16)
+
+
+def test_conv_ae_follows_table_one() -> None:
+    model = ConvAE(image_size=256)
+    sizes, x = [], torch.zeros(1, 3, 256, 256)
+    for layer in model.net.layers:
+        x = layer(x)
+        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
+            sizes.append((x.shape[1], x.shape[2]))
+    assert sizes == [(16, 128), (32, 64), (64, 32), (64, 64), (32, 128), (16, 256), (3, 256)]
+    # Table I's layers with biases: 1,216 + 12,832 + 51,264 + 102,464 + 51,232 + 12,816 + 1,203
+    assert sum(p.numel() for p in model.parameters()) == 233_027
+
+
+# -- output heads ----------------------------------------------------------------------------------------------------
+def gradient_after_white_training(model: nn.Module, steps: int = 40) -> float:
+    """Train on all-white targets (f2sk's mostly white sketches, in the extreme) and return the gradient norm a
+    dark target then produces: zero when the output is pinned to white."""
+    torch.manual_seed(0)
+    source = torch.rand(4, 3, 32, 32)
+    optimizer = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    for _ in range(steps):
+        optimizer.zero_grad()
+        model.compute_losses(source, torch.ones(4, 3, 32, 32))["loss"].backward()
+        optimizer.step()
+    optimizer.zero_grad()
+    model.compute_losses(source, torch.zeros(4, 3, 32, 32))["loss"].backward()
+    return float(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]).norm())
+
+
+@pytest.mark.parametrize("build", [lambda head: ConvAE(image_size=32, head=head), lambda head: VGGAE(image_size=32, weights="none", head=head)], ids=["conv_ae", "vgg_ae"])
+def test_linear_head_keeps_a_gradient_where_the_sigmoid_saturated(build) -> None:
+    assert gradient_after_white_training(build("linear")) > 1e-2
+    assert gradient_after_white_training(build("sigmoid")) < 1e-6  # the old head: MSE through a saturated sigmoid
+
+
+def test_heads_follow_the_study() -> None:
+    assert (ConvAE(image_size=32).head, VGGAE(image_size=32, weights="none").head, SparseAE(image_size=32).head) == ("linear", "linear", "sigmoid")
+    with pytest.raises(ConfigError, match="model.loss=bce needs a sigmoid output"):
+        ConvAE(image_size=32, loss="bce", head="linear")
+
+
+def test_sparse_ae_bce_is_taken_on_the_logits() -> None:
+    model = SparseAE(image_size=8, l1_weight=0.0)
+    source, target = torch.rand(2, 3, 8, 8), torch.rand(2, 3, 8, 8)
+    logits = model.raw_output(source)
+    assert torch.allclose(model(source), torch.sigmoid(logits))
+    assert torch.isclose(model.compute_losses(source, target)["loss"], F.binary_cross_entropy(torch.sigmoid(logits), target), atol=1e-5)
+
+
+# -- predictions are clamped where they are scored and saved -------------------------------------------------------
+@pytest.fixture(scope="module")
+def trained_conv_ae_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    run = tmp_path_factory.mktemp("fidelity") / "run"
+    train(compose_train(run, *SMALL, "model=conv_ae", "trainer.max_epochs=1", "test=false"))
+    return run
+
+
+def test_scored_and_saved_predictions_are_clamped(trained_conv_ae_run: Path, tmp_path: Path) -> None:
+    checkpoint = next((trained_conv_ae_run / "checkpoints").glob("best-*.ckpt"))
+    saved = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    saved["state_dict"]["net.layers.12.bias"].fill_(5.0)  # the linear head now outputs far above 1
+    torch.save(saved, checkpoint)
+    evaluate_cfg = compose_evaluate(tmp_path)
+    summary = evaluate_run(discover_runs([str(trained_conv_ae_run)])[0], evaluate_cfg)
+    predictions = list((trained_conv_ae_run / "evaluation" / "predictions").glob("*.png"))
+    from PIL import Image
+
+    assert predictions and all(Image.open(p).getextrema() == ((255, 255),) * 3 for p in predictions)
+    assert summary["metrics"]["mse"]["mean"] < 1.0  # an unclamped output of ~5 would score an MSE above 16
+
+
+def compose_evaluate(tmp_path: Path):
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from face2sketch.config import CONFIG_DIR
+
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose("evaluate", overrides=["runs=[]", "resolution=model"])
+
+
+def test_checkpoints_from_before_the_linear_heads_are_refused(trained_conv_ae_run: Path, tmp_path: Path) -> None:
+    checkpoint = trained_conv_ae_run / "checkpoints" / "last.ckpt"
+    old = torch.load(checkpoint, map_location="cpu", weights_only=True)
+    old.pop(CHECKPOINT_FORMAT_KEY)
+    torch.save(old, tmp_path / "old.ckpt")
+    model = ConvAE(image_size=32)
+    with pytest.raises(ConfigError, match="checkpoint format 1, this version reads format 2.*retrain"):
+        load_checkpoint_state(tmp_path / "old.ckpt", model, "retrain")
+    assert load_checkpoint_state(checkpoint, model, "retrain").keys() == model.state_dict().keys()
+
+
+# -- pix2pix: the tutorial's recipe by default, the paper's as model=pix2pix_paper --------------------------------
+def test_tutorial_discriminator_scores_16x16_cells_at_256_and_patchgan_30x30() -> None:
+    pair = torch.zeros(1, 3, 256, 256)
+    with torch.no_grad():
+        assert Pix2Pix(image_size=256).discriminator(pair, pair).shape == (1, 1, 16, 16)
+        assert Pix2Pix(image_size=256, discriminator="patchgan70", layer_defaults="pytorch").discriminator(pair, pair).shape == (1, 1, 30, 30)
+
+
+def test_tutorial_discriminator_layers() -> None:
+    convs = [m for m in Pix2Pix(image_size=256).discriminator.modules() if isinstance(m, nn.Conv2d)]
+    assert [(c.out_channels, c.stride[0]) for c in convs] == [(64, 2), (128, 2), (256, 2), (512, 2), (512, 1), (1, 1)]
+    assert all(c.bias is not None for c in convs)  # Keras' Conv2D has a bias by default, also before BatchNorm
+
+
+@pytest.mark.parametrize(
+    ("model", "momentum", "eps", "adam_eps"), [("pix2pix", 0.01, 1e-3, 1e-7), ("pix2pix_paper", 0.1, 1e-5, 1e-8)]
+)
+def test_pix2pix_batchnorm_and_adam_defaults(tmp_path: Path, model: str, momentum: float, eps: float, adam_eps: float) -> None:
+    module, _, _ = build_run(compose_train(tmp_path / "run", *SMALL, f"model={model}"))
+    norms = [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)]
+    assert norms and all(n.momentum == momentum and n.eps == eps for n in norms)
+    optimizers = module.configure_optimizers()
+    assert all(o.defaults["eps"] == adam_eps for o in optimizers)
+    scales = torch.cat([n.weight.detach() for n in norms])
+    assert torch.all(scales == 1) if model == "pix2pix" else scales.std() > 0
+
+
+@pytest.mark.parametrize("model", ["conv_ae", "sparse_ae", "vgg_ae"])
+def test_autoencoders_use_keras_adam_epsilon(tmp_path: Path, model: str) -> None:
+    module, _, _ = build_run(compose_train(tmp_path / "run", *SMALL, f"model={model}"))
+    assert module.configure_optimizers().defaults["eps"] == 1e-7
