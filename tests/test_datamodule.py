@@ -102,3 +102,21 @@ def test_bad_config_values_are_named() -> None:
         SyntheticPairsDataModule(split="nope", image_size=16).setup()
     with pytest.raises(ConfigError, match="direction"):
         SyntheticPairsDataModule(direction="f2f")
+
+
+def test_images_are_resized_with_opencv_bilinear_like_the_study() -> None:
+    import cv2
+
+    from face2sketch.data.datamodule import resize_image
+
+    rng = np.random.default_rng(0)
+    photo = rng.integers(0, 256, (250, 200, 3), dtype=np.uint8)
+    sketch = rng.integers(0, 256, (250, 200, 1), dtype=np.uint8)
+    assert np.array_equal(resize_image(photo, 64), cv2.resize(photo, (64, 64), interpolation=cv2.INTER_LINEAR))
+    assert resize_image(sketch, 64).shape == (64, 64, 1) and resize_image(sketch[..., 0], 64).shape == (64, 64)
+    assert not np.array_equal(resize_image(photo, 64, "area"), resize_image(photo, 64))
+    dm = SyntheticPairsDataModule(num_train=4, num_test=2, image_size=32, interpolation="area")
+    dm.setup()
+    assert dm.describe()["interpolation"] == "area"
+    with pytest.raises(ConfigError, match="unknown data.interpolation 'nearest'"):
+        SyntheticPairsDataModule(image_size=32, interpolation="nearest")
