@@ -108,7 +108,9 @@ def write_torchscript(network: nn.Module, spec: ModelSpec, path: Path) -> None:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # TracerWarnings about shapes turned into constants that the batch axis does not touch
         traced = torch.jit.trace(network, (random_batch(spec, 1),), check_trace=False)
-    torch.jit.save(traced, str(path), _extra_files={TORCHSCRIPT_SPEC_FILE: json.dumps(spec.to_metadata())})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.save's deprecation notice
+        torch.jit.save(traced, str(path), _extra_files={TORCHSCRIPT_SPEC_FILE: json.dumps(spec.to_metadata())})
 
 
 def check_export(network: nn.Module, path: Path, export_format: str, spec: ModelSpec) -> float:

@@ -9,6 +9,7 @@ the run's saved config for a checkpoint, the metadata (``ModelSpec``) for an exp
 from __future__ import annotations
 
 import json
+import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
@@ -202,7 +203,9 @@ class TorchScriptTranslator(Translator):
     def __init__(self, path: Path, device: torch.device) -> None:
         extra = {TORCHSCRIPT_SPEC_FILE: ""}
         try:
-            self.network = torch.jit.load(str(path), map_location=device, _extra_files=extra)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FutureWarning)  # torch.jit.load's deprecation notice
+                self.network = torch.jit.load(str(path), map_location=device, _extra_files=extra)
         except Exception as err:  # TorchScript raises RuntimeError or zip errors for foreign files
             raise ConfigError(f"cannot load TorchScript file '{path}': {str(err).splitlines()[0] if str(err) else type(err).__name__}") from err
         self.spec = ModelSpec.from_metadata(json.loads(extra[TORCHSCRIPT_SPEC_FILE] or "{}"), path)
@@ -246,6 +249,15 @@ def to_uint8(image: torch.Tensor) -> np.ndarray:
     """A CxHxW [0, 1] tensor as an 8-bit HxW (1 channel) or HxWx3 array."""
     array = (image.detach().float().clamp(0, 1) * 255.0 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
     return array[..., 0] if array.shape[2] == 1 else array
+
+
+def translate_regions(translator: Translator, regions: list[np.ndarray]) -> list[np.ndarray]:
+    """uint8 RGB pictures (whole images or aligned crops) -> uint8 predictions, each at its picture's size.
+
+    predict (in batches) and the demo (one at a time) both translate here.
+    """
+    predictions = translator.translate(torch.stack([translator.prepare(region) for region in regions]))
+    return [to_uint8(resize_prediction(prediction, region.shape[:2])) for prediction, region in zip(predictions, regions)]
 
 
 def save_image(path: Path, image: torch.Tensor) -> None:

@@ -20,20 +20,18 @@ from typing import Any
 
 import hydra
 import numpy as np
-import torch
 from omegaconf import DictConfig
 from PIL import Image
 from tqdm import tqdm
 
 from face2sketch.config import CONFIG_DIR
-from face2sketch.data.alignment import Alignment, align_face
+from face2sketch.data.alignment import align_if, resolve_align
 from face2sketch.data.images import read_image
 from face2sketch.errors import ConfigError, DataError, exit_on_user_error
-from face2sketch.inference import Translator, load_translator, resize_prediction, save_image, to_uint8
+from face2sketch.inference import Translator, load_translator, translate_regions
 from face2sketch.io import write_json_atomic
 
 log = logging.getLogger(__name__)
-ALIGN_CHOICES = ("auto", True, False)
 SIDE_BY_SIDE_DIR = "side_by_side"
 
 
@@ -54,7 +52,6 @@ class PendingImage:
     record: PredictionRecord
     name: str
     region: np.ndarray  # the uint8 RGB region that is translated (the whole picture or the face crop)
-    model_input: torch.Tensor
 
 
 def list_inputs(spec: str) -> list[Path]:
@@ -71,13 +68,6 @@ def list_inputs(spec: str) -> list[Path]:
     if not files:
         raise ConfigError(f"input '{spec}' names no files")
     return files
-
-
-def resolve_align(align: Any, source_kind: str) -> bool:
-    """align=auto aligns photos (users' photos are not CUHK crops) but not sketches; true/false force it."""
-    if align not in ALIGN_CHOICES:
-        raise ConfigError(f"align must be auto, true or false, got '{align}'")
-    return source_kind == "photo" if align == "auto" else bool(align)
 
 
 def unique_names(paths: list[Path]) -> list[str]:
@@ -117,11 +107,11 @@ class Predictor:
             record.status, record.reason = "skipped", str(err)
             log.warning("skipping %s: %s", path, err)
             return record
-        aligned = align_face(image) if self.align else Alignment(image, False, None)
+        aligned = align_if(image, self.align)
         if self.align and not aligned.face_found:
             log.warning("%s: no face found; translating the whole image", path)
         record.face_found, record.crop = aligned.face_found, list(aligned.crop) if aligned.crop else None
-        self.pending.append(PendingImage(record, name, aligned.image, self.translator.prepare(aligned.image)))
+        self.pending.append(PendingImage(record, name, aligned.image))
         if len(self.pending) >= self.batch_size:
             self.flush()
         return record
@@ -129,13 +119,12 @@ class Predictor:
     def flush(self) -> None:
         if not self.pending:
             return
-        predictions = self.translator.translate(torch.stack([p.model_input for p in self.pending]))
+        predictions = translate_regions(self.translator, [item.region for item in self.pending])
         for item, prediction in zip(self.pending, predictions):
-            prediction = resize_prediction(prediction, item.region.shape[:2])
-            save_image(self.staging / f"{item.name}.png", prediction)
+            Image.fromarray(prediction).save(self.staging / f"{item.name}.png")
             item.record.output = str(self.output / f"{item.name}.png")
             if self.write_side_by_side:
-                Image.fromarray(side_by_side(item.region, to_uint8(prediction))).save(self.staging / SIDE_BY_SIDE_DIR / f"{item.name}.png")
+                Image.fromarray(side_by_side(item.region, prediction)).save(self.staging / SIDE_BY_SIDE_DIR / f"{item.name}.png")
         self.pending = []
 
 

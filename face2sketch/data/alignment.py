@@ -131,6 +131,21 @@ def align_face(image: np.ndarray) -> Alignment:
     return Alignment(crop_with_padding(image, crop), True, crop)
 
 
+ALIGN_CHOICES = ("auto", True, False)
+
+
+def resolve_align(align: object, source_kind: str) -> bool:
+    """align=auto aligns photos (users' photos are not CUHK crops) but not sketches; true/false force it."""
+    if align not in ALIGN_CHOICES or isinstance(align, str) and align != "auto":
+        raise ConfigError(f"align must be auto, true or false, got '{align}'")
+    return source_kind == "photo" if align == "auto" else bool(align)
+
+
+def align_if(image: np.ndarray, align: bool) -> Alignment:
+    """``align_face(image)`` when aligning, else the whole image untouched."""
+    return align_face(image) if align else Alignment(image, False, None)
+
+
 # -- measuring the framing (once, on the training photos) -----------------------------------------------
 def measure_framing(photo_paths: list[Path]) -> dict:
     """Detect the face in each photo and summarise where it sits; the dict that ``cuhk_framing.json`` holds."""
