@@ -11,6 +11,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from face2sketch.data.images import read_image
+from face2sketch.data.pairing import photo_key, sketch_key
 from face2sketch.errors import ConfigError, DataError
 from face2sketch.predict import predict
 from tests.conftest import run_cli
@@ -144,3 +145,33 @@ def test_a_missing_model_is_one_line_and_exit_2(tmp_path: Path) -> None:
     result = run_cli("face2sketch.predict", f"ckpt={tmp_path / 'nope.ckpt'}", f"input={tmp_path / 'a.png'}", f"output={tmp_path / 'out'}", f"paths.output_root={tmp_path / 'logs'}")
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode == 2 and len(lines) == 1 and "model '" in lines[0] and "not found" in lines[0], result.stderr
+
+
+def cuhk_subset(cuhk_root: Path, folder: Path, per_split: int = 6) -> Path:
+    """The first ``per_split`` identities of each CUHK release folder, linked in the release layout (evaluate's metrics are slow on 100)."""
+    for split in ("Training", "Testing"):
+        photos = sorted((cuhk_root / f"{split} photo").glob("*.jpg"))[:per_split]
+        keys = {photo_key(p) for p in photos}
+        (folder / f"{split} photo").mkdir(parents=True)
+        (folder / f"{split} sketch").mkdir()
+        for photo in photos:
+            (folder / f"{split} photo" / photo.name).symlink_to(photo)
+        for sketch in (cuhk_root / f"{split} sketch").glob("*.jpg"):
+            if sketch_key(sketch) in keys:
+                (folder / f"{split} sketch" / sketch.name).symlink_to(sketch)
+    return folder
+
+
+def test_predict_without_alignment_reproduces_evaluate_on_cuhk_test_photos(cuhk_root: Path, tmp_path: Path) -> None:
+    data = cuhk_subset(cuhk_root, tmp_path / "cuhk")
+    run = make_run(tmp_path / "run", f"data.root={data}", "data.image_size=64", "model=conv_ae", "direction=f2sk")
+    evaluated = run_cli("face2sketch.evaluate", f"runs=[{run}]", f"paths.output_root={tmp_path / 'logs'}")
+    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
+    predicted = run_cli("face2sketch.predict", f"ckpt={run}", f"input={data / 'Testing photo'}", f"output={tmp_path / 'out'}", "align=false", f"paths.output_root={tmp_path / 'logs'}")
+    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    by_evaluate = sorted((run / "evaluation_last" / "predictions").glob("*.png"))
+    assert len(by_evaluate) == 6
+    for path in by_evaluate:
+        expected = np.asarray(Image.open(path))
+        produced = np.asarray(Image.open(tmp_path / "out" / path.name))
+        assert produced.shape == expected.shape == (250, 200, 3) and np.array_equal(produced, expected), path.name
