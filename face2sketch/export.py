@@ -14,8 +14,11 @@ from __future__ import annotations
 import json
 import logging
 import os
+import statistics
 import tempfile
+import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import hydra
@@ -26,15 +29,7 @@ from torchmetrics import Metric, MetricCollection
 
 from face2sketch.config import CONFIG_DIR
 from face2sketch.errors import ConfigError, Face2SketchError, exit_on_user_error
-from face2sketch.inference import (
-    TORCHSCRIPT_SPEC_FILE,
-    ModelSpec,
-    OnnxTranslator,
-    TorchScriptTranslator,
-    load_trained_model,
-    locate_checkpoint,
-    spec_of_run,
-)
+from face2sketch.inference import TORCHSCRIPT_SPEC_FILE, ModelSpec, load_trained_model, load_translator, locate_checkpoint, spec_of_run
 from face2sketch.models.base import ImageTranslationModule
 
 log = logging.getLogger(__name__)
@@ -113,18 +108,40 @@ def write_torchscript(network: nn.Module, spec: ModelSpec, path: Path) -> None:
         torch.jit.save(traced, str(path), _extra_files={TORCHSCRIPT_SPEC_FILE: json.dumps(spec.to_metadata())})
 
 
-def check_export(network: nn.Module, path: Path, export_format: str, spec: ModelSpec) -> float:
+def check_export(network: nn.Module, path: Path, spec: ModelSpec) -> float:
     """The largest absolute difference between the file's and PyTorch's raw outputs on a random batch."""
     inputs = random_batch(spec, CHECK_BATCH, seed=1)
     with torch.no_grad():
         expected = network(inputs).float()
-    translator = OnnxTranslator(path) if export_format == "onnx" else TorchScriptTranslator(path, torch.device("cpu"))
+    translator = load_translator(path, device="cpu")
     if translator.spec != spec:
         raise ExportCheckError(f"the metadata read back from '{path}' differs from the model's: {translator.spec} != {spec}")
     produced = translator.raw(inputs).float()
     if produced.shape != expected.shape:
         raise ExportCheckError(f"the exported network gives shape {tuple(produced.shape)} for a batch of {CHECK_BATCH}, PyTorch {tuple(expected.shape)}")
     return float((produced - expected).abs().max())
+
+
+def seconds_per_call(run: Callable[[torch.Tensor], object], inputs: torch.Tensor, repeats: int) -> float:
+    """Median wall time of ``run(inputs)`` after a few warm-up calls."""
+    for _ in range(3):
+        run(inputs)
+    times = []
+    for _ in range(repeats):
+        started = time.perf_counter()
+        run(inputs)
+        times.append(time.perf_counter() - started)
+    return statistics.median(times)
+
+
+def benchmark(network: nn.Module, path: Path, spec: ModelSpec, repeats: int) -> dict[str, float]:
+    """CPU latency per image at batch 1: PyTorch eager against the exported file, measured back to back."""
+    inputs = random_batch(spec, 1, seed=2)
+    translator = load_translator(path, device="cpu")
+    with torch.inference_mode():
+        eager = seconds_per_call(network, inputs, repeats)
+    exported = seconds_per_call(translator.raw, inputs, repeats)
+    return {"pytorch_ms": 1000 * eager, "exported_ms": 1000 * exported, "speedup": eager / exported}
 
 
 def export(cfg: DictConfig) -> dict:
@@ -149,20 +166,26 @@ def export(cfg: DictConfig) -> dict:
             write_onnx(network, spec, staged, cfg.get("opset"))
         else:
             write_torchscript(network, spec, staged)
-        difference = check_export(network, staged, cfg.format, spec)
+        difference = check_export(network, staged, spec)
         if not difference <= MAX_ABS_DIFFERENCE:
             raise ExportCheckError(f"export check failed: max |{cfg.format} - pytorch| = {difference:.3g} > {MAX_ABS_DIFFERENCE:g} on a random batch of {CHECK_BATCH}; nothing written")
         os.replace(staged, output)
     except BaseException:
         staged.unlink(missing_ok=True)
         raise
+    timings = benchmark(network, output, spec, int(cfg.benchmark)) if cfg.get("benchmark") else None
     low, high = spec.value_range
     print(
         f"export: {output} ({cfg.format}) from {located[1]}: {spec.model} {spec.direction}, {spec.image_size} px, "
         f"{spec.in_channels} -> {spec.out_channels} channels, raw output in [{low:g}, {high:g}] (map to [0, 1] and clamp)"
     )
     print(f"export check: max |{cfg.format} - pytorch| = {difference:.2e} on a random batch of {CHECK_BATCH} (limit {MAX_ABS_DIFFERENCE:g}): ok")
-    return {"output": str(output), "format": cfg.format, "max_abs_difference": difference, "spec": spec}
+    if timings:
+        print(
+            f"latency per image at batch 1 on the CPU (median of {cfg.benchmark}, {torch.get_num_threads()} torch threads): "
+            f"pytorch {timings['pytorch_ms']:.2f} ms, {cfg.format} {timings['exported_ms']:.2f} ms, pytorch / {cfg.format} = {timings['speedup']:.2f}"
+        )
+    return {"output": str(output), "format": cfg.format, "max_abs_difference": difference, "spec": spec, "latency": timings}
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")

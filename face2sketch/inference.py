@@ -177,13 +177,13 @@ class TorchTranslator(Translator):
 class OnnxTranslator(Translator):
     """An exported ONNX file run by ONNX Runtime (CUDA when available); its ModelSpec comes from its metadata."""
 
-    def __init__(self, path: Path) -> None:
+    def __init__(self, path: Path, device: torch.device | None = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError as err:
             raise ConfigError("running .onnx files needs ONNX Runtime: pip install -e '.[onnx]'") from err
-        available = ort.get_available_providers()
-        providers = [p for p in ("CUDAExecutionProvider", "CPUExecutionProvider") if p in available]
+        wanted = ("CPUExecutionProvider",) if device is not None and device.type == "cpu" else ("CUDAExecutionProvider", "CPUExecutionProvider")
+        providers = [p for p in wanted if p in ort.get_available_providers()]
         try:
             self.session = ort.InferenceSession(str(path), providers=providers)
         except Exception as err:  # onnxruntime raises its own exception types for unreadable files
@@ -225,7 +225,7 @@ def load_translator(path: str | Path, device: str = "auto", seed: int | None = N
     if not path.exists():
         raise ConfigError(f"model '{path}' not found: pass ckpt=<run folder | checkpoint.ckpt | model.onnx>")
     if path.suffix in ONNX_SUFFIXES:
-        return OnnxTranslator(path)
+        return OnnxTranslator(path, pick_device(device))
     if path.suffix in TORCHSCRIPT_SUFFIXES:
         return TorchScriptTranslator(path, pick_device(device))
     located = locate_checkpoint(path)

@@ -6,7 +6,6 @@ import json
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from face2sketch.data.alignment import FRAMING_FILE, align_face, crop_with_padding, cuhk_framing, measure_framing
