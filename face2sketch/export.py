@@ -177,7 +177,7 @@ def export(cfg: DictConfig) -> dict:
     low, high = spec.value_range
     print(
         f"export: {output} ({cfg.format}) from {located[1]}: {spec.model} {spec.direction}, {spec.image_size} px, "
-        f"{spec.in_channels} -> {spec.out_channels} channels, raw output in [{low:g}, {high:g}] (map to [0, 1] and clamp)"
+        f"{spec.in_channels} -> {spec.out_channels} channels, value range [{low:g}, {high:g}] (map outputs from it to [0, 1] and clamp)"
     )
     print(f"export check: max |{cfg.format} - pytorch| = {difference:.2e} on a random batch of {CHECK_BATCH} (limit {MAX_ABS_DIFFERENCE:g}): ok")
     if timings:
