@@ -13,6 +13,7 @@ from PIL import Image
 from face2sketch.data.images import read_image
 from face2sketch.data.pairing import photo_key, sketch_key
 from face2sketch.errors import ConfigError, DataError
+from face2sketch.evaluate import evaluate
 from face2sketch.predict import predict
 from tests.conftest import run_cli
 from tests.inference_helpers import face_like_picture, make_run, save_picture
@@ -53,12 +54,12 @@ def user_folder(folder: Path) -> dict[str, tuple[int, int] | None]:
     }
 
 
-def test_a_folder_of_every_format_gives_one_sized_output_per_readable_file_and_names_the_bad_ones(conv_run: Path, tmp_path: Path) -> None:
+def test_a_folder_of_every_format_gives_one_sized_output_per_readable_file_and_names_the_bad_ones(conv_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     expected = user_folder(tmp_path / "in")
     output = tmp_path / "out"
-    result = run_cli("face2sketch.predict", f"ckpt={conv_run}", f"input={tmp_path / 'in'}", f"output={output}", "align=false", "side_by_side=true", f"paths.output_root={tmp_path / 'logs'}")
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert "predict: 8 of 10 images translated" in result.stdout and "2 skipped: empty.png (empty file (0 bytes)), notes.jpg (not an image" in result.stdout
+    predict(predict_config(conv_run, tmp_path / "in", output, side_by_side=True))
+    summary = capsys.readouterr().out
+    assert "predict: 8 of 10 images translated" in summary and "2 skipped: empty.png (empty file (0 bytes)), notes.jpg (not an image" in summary
 
     items = {Path(item["input"]).name: item for item in json.loads((output / "predictions.json").read_text())["items"]}
     assert set(items) == set(expected)
@@ -140,11 +141,13 @@ def test_nothing_readable_exits_2_in_one_line_and_writes_nothing(conv_run: Path,
     assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))
 
 
-def test_a_missing_model_is_one_line_and_exit_2(tmp_path: Path) -> None:
+def test_a_missing_model_or_input_is_a_config_error_naming_it(conv_run: Path, tmp_path: Path) -> None:
     save_picture(tmp_path / "a.png", face_like_picture(40, 40))
-    result = run_cli("face2sketch.predict", f"ckpt={tmp_path / 'nope.ckpt'}", f"input={tmp_path / 'a.png'}", f"output={tmp_path / 'out'}", f"paths.output_root={tmp_path / 'logs'}")
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode == 2 and len(lines) == 1 and "model '" in lines[0] and "not found" in lines[0], result.stderr
+    with pytest.raises(ConfigError, match="model '.*nope.ckpt' not found"):
+        predict(predict_config(tmp_path / "nope.ckpt", tmp_path / "a.png", tmp_path / "out"))
+    with pytest.raises(ConfigError, match="input '.*missing' not found"):
+        predict(predict_config(conv_run, tmp_path / "missing", tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
 
 
 def cuhk_subset(cuhk_root: Path, folder: Path, per_split: int = 6) -> Path:
@@ -165,10 +168,8 @@ def cuhk_subset(cuhk_root: Path, folder: Path, per_split: int = 6) -> Path:
 def test_predict_without_alignment_reproduces_evaluate_on_cuhk_test_photos(cuhk_root: Path, tmp_path: Path) -> None:
     data = cuhk_subset(cuhk_root, tmp_path / "cuhk")
     run = make_run(tmp_path / "run", f"data.root={data}", "data.image_size=64", "model=conv_ae", "direction=f2sk")
-    evaluated = run_cli("face2sketch.evaluate", f"runs=[{run}]", f"paths.output_root={tmp_path / 'logs'}")
-    assert evaluated.returncode == 0, evaluated.stderr[-2000:]
-    predicted = run_cli("face2sketch.predict", f"ckpt={run}", f"input={data / 'Testing photo'}", f"output={tmp_path / 'out'}", "align=false", f"paths.output_root={tmp_path / 'logs'}")
-    assert predicted.returncode == 0, predicted.stderr[-2000:]
+    evaluate(OmegaConf.create({"runs": [str(run)], "expect_direction": None, "resolution": "original", "data_root": None, "batch_size": 16, "device": "cpu", "save_predictions": True, "num_samples": 0}))
+    predict(predict_config(run, data / "Testing photo", tmp_path / "out", batch_size=16))
     by_evaluate = sorted((run / "evaluation_last" / "predictions").glob("*.png"))
     assert len(by_evaluate) == 6
     for path in by_evaluate:
