@@ -21,17 +21,16 @@ from typing import Any
 import hydra
 import lightning as L
 import torch
-import torch.nn.functional as F
 from hydra.utils import instantiate
-from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
-from PIL import Image
+from omegaconf import DictConfig, ListConfig, open_dict
 
 from face2sketch.config import CONFIG_DIR
 from face2sketch.data.datamodule import DIRECTIONS, PairedDataModule, to_tensor
 from face2sketch.errors import ConfigError, exit_on_user_error
+from face2sketch.inference import TorchTranslator, best_checkpoint, load_trained_model, locate_checkpoint, pick_device, resize_prediction, save_image, spec_of_run
 from face2sketch.io import write_json_atomic
 from face2sketch.metrics import HIGHER_IS_BETTER, ImageSetEvaluator
-from face2sketch.models.base import ImageTranslationModule, load_checkpoint_state
+from face2sketch.models.base import ImageTranslationModule
 
 log = logging.getLogger(__name__)
 RESOLUTIONS = ("original", "model")
@@ -48,29 +47,14 @@ class RunToEvaluate:
         return self.run_dir / (f"evaluation_{self.checkpoint.stem}" if named else "evaluation")
 
 
-def best_checkpoint(run_dir: Path) -> Path:
-    """The run's best checkpoint (by validation SSIM), else its last one."""
-    folder = run_dir / "checkpoints"
-    best = sorted(folder.glob("best-*.ckpt"))
-    if best:
-        return best[-1]
-    if (folder / "last.ckpt").is_file():
-        return folder / "last.ckpt"
-    raise ConfigError(f"run folder '{run_dir}' has no checkpoint in checkpoints/: it did not finish an epoch (or ran with debug=fdr)")
-
-
 def discover_runs(paths: list[str]) -> list[RunToEvaluate]:
     """Expand run folders, multirun folders and checkpoint files into (run, checkpoint) pairs."""
     found: list[RunToEvaluate] = []
     for raw in paths:
         path = Path(raw).expanduser()
-        if path.is_file() and path.suffix == ".ckpt":
-            run_dir = path.parent.parent
-            if not (run_dir / "config.yaml").is_file():
-                raise ConfigError(f"checkpoint '{path}' is not inside a face2sketch run folder (no {run_dir / 'config.yaml'})")
-            found.append(RunToEvaluate(run_dir, path))
-        elif (path / "config.yaml").is_file():
-            found.append(RunToEvaluate(path, best_checkpoint(path)))
+        located = locate_checkpoint(path)
+        if located is not None:
+            found.append(RunToEvaluate(*located))
         elif path.is_dir() and (inner := sorted(p.parent for p in path.glob("*/config.yaml"))):
             found += [RunToEvaluate(run, best_checkpoint(run)) for run in inner]
         else:
@@ -80,26 +64,15 @@ def discover_runs(paths: list[str]) -> list[RunToEvaluate]:
 
 def rebuild(run: RunToEvaluate, data_root: str | None, batch_size: int) -> tuple[DictConfig, ImageTranslationModule, PairedDataModule]:
     """The run's model with the checkpoint's weights, and its data module, from the run's saved config."""
-    cfg = OmegaConf.load(run.run_dir / "config.yaml")
+    cfg, model = load_trained_model(run.run_dir, run.checkpoint)
     with open_dict(cfg):
-        cfg.trained_encoder_weights = cfg.model.get("weights")
-        if "weights" in cfg.model:  # the checkpoint holds every weight: never fetch pretrained ones again
-            cfg.model.weights = "none"
         if data_root is not None and "root" in cfg.data:
             cfg.data.root = data_root
         cfg.data.eval_batch_size = batch_size
-    model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
-    model.load_state_dict(load_checkpoint_state(run.checkpoint, model, f"evaluate it with the run folder it was trained in, not {run.run_dir}"))
     datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
     datamodule.prepare_data()
     datamodule.setup("test")
     return cfg, model, datamodule
-
-
-def save_image(path: Path, image: torch.Tensor) -> None:
-    """A CxHxW [0, 1] tensor as an 8-bit PNG (L for 1 channel, RGB for 3)."""
-    array = (image.detach().float().clamp(0, 1) * 255.0 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
-    Image.fromarray(array[..., 0] if array.shape[2] == 1 else array).save(path)
 
 
 def evaluate_run(run: RunToEvaluate, cfg_eval: DictConfig) -> dict[str, Any]:
@@ -111,12 +84,8 @@ def evaluate_run(run: RunToEvaluate, cfg_eval: DictConfig) -> dict[str, Any]:
         raise ConfigError(f"checkpoint '{run.checkpoint}' was trained for {direction}, not expect_direction={expected}: pass expect_direction={direction} or pick a {expected} run")
     if cfg_eval.resolution not in RESOLUTIONS:
         raise ConfigError(f"unknown resolution '{cfg_eval.resolution}': use one of {', '.join(RESOLUTIONS)}")
-    if cfg_eval.device == "auto":
-        device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    else:
-        device = torch.device(cfg_eval.device)
     L.seed_everything(cfg.seed, verbose=False)  # pix2pix in train-mode inference draws dropout masks
-    model.to(device).set_inference_mode()
+    translator = TorchTranslator(model, spec_of_run(cfg, model), pick_device(cfg_eval.device), origin=str(run.checkpoint))
 
     target_kind = DIRECTIONS[direction][1]
     dataset = datamodule.dataset("test")
@@ -130,14 +99,12 @@ def evaluate_run(run: RunToEvaluate, cfg_eval: DictConfig) -> dict[str, Any]:
         for start in range(0, len(dataset), cfg_eval.batch_size):
             items = dataset.items[start : start + cfg_eval.batch_size]
             batch = [dataset[start + k] for k in range(len(items))]
-            source = torch.stack([b["source"] for b in batch]).to(device)
-            with torch.no_grad():
-                predictions = model.to_unit_range(model(source)).cpu()
+            predictions = translator.translate(torch.stack([b["source"] for b in batch]))
             for item, sample, prediction in zip(items, batch, predictions):
                 if cfg_eval.resolution == "original":
                     full = item.full_resolution(target_kind)
                     target = to_tensor(datamodule.sketch_layout(full) if target_kind == "sketch" else full, (0.0, 1.0))
-                    prediction = F.interpolate(prediction[None], size=target.shape[-2:], mode="bicubic", align_corners=False)[0].clamp(0, 1)
+                    prediction = resize_prediction(prediction, tuple(target.shape[-2:]))
                 else:
                     target = model.to_unit_range(sample["target"])
                 scores = evaluator.update(prediction[None], target[None])[0]

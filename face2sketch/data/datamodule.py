@@ -38,6 +38,21 @@ def resize_image(image: np.ndarray, size: int, interpolation: str = "bilinear") 
     return resized[..., None] if image.ndim == 3 and resized.ndim == 2 else resized
 
 
+def sketch_layout(sketch: np.ndarray, channels: int) -> np.ndarray:
+    """HxW or HxWx1 grayscale sketch -> HxWxC with ``channels`` (3 identical ones, as the study fed them, or 1)."""
+    sketch = sketch[..., None] if sketch.ndim == 2 else sketch
+    return np.repeat(sketch, 3, axis=2) if channels == 3 else sketch
+
+
+def fit_to_model(image: np.ndarray, kind: str, image_size: int, interpolation: str, sketch_channels: int) -> np.ndarray:
+    """A decoded photo (HxWx3) or sketch (HxW) at the model's square size and channel layout.
+
+    Training, evaluate and predict all prepare images here, so a model sees users' pictures as it saw CUHK's.
+    """
+    resized = resize_image(image, image_size, interpolation)
+    return sketch_layout(resized, sketch_channels) if kind == "sketch" else resized
+
+
 def to_tensor(image: np.ndarray, value_range: tuple[float, float]) -> torch.Tensor:
     """HxWxC uint8 -> CxHxW float scaled to ``value_range``."""
     low, high = value_range
@@ -141,14 +156,12 @@ class PairedDataModule(L.LightningDataModule):
         self.source.check()
 
     def _resize(self, pair: DecodedPair) -> Item:
-        photo = resize_image(pair.photo, self.image_size, self.interpolation)
-        sketch = resize_image(pair.sketch, self.image_size, self.interpolation)
-        return Item(pair.key, photo, self.sketch_layout(sketch), original=(pair.photo, pair.sketch))
+        photo, sketch = (fit_to_model(image, kind, self.image_size, self.interpolation, self.sketch_channels) for image, kind in ((pair.photo, "photo"), (pair.sketch, "sketch")))
+        return Item(pair.key, photo, sketch, original=(pair.photo, pair.sketch))
 
     def sketch_layout(self, sketch: np.ndarray) -> np.ndarray:
         """HxW or HxWx1 grayscale sketch -> HxWxC with this module's ``sketch_channels``."""
-        sketch = sketch[..., None] if sketch.ndim == 2 else sketch
-        return np.repeat(sketch, 3, axis=2) if self.sketch_channels == 3 else sketch
+        return sketch_layout(sketch, self.sketch_channels)
 
     def setup(self, stage: str | None = None) -> None:
         if self.splits is not None:

@@ -1,0 +1,37 @@
+"""Run folders for inference tests: a model with random weights saved the way training saves it, without training."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import torch
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
+from PIL import Image
+
+from tests.conftest import compose_train
+
+
+def make_run(folder: Path, *overrides: str, seed: int = 0) -> Path:
+    """A run folder (config.yaml + checkpoints/last.ckpt) for the composed config, with seeded random weights."""
+    cfg = compose_train(folder, "trainer=cpu", "encoder_weights=none", *overrides)
+    torch.manual_seed(seed)
+    model = instantiate(cfg.model, _convert_="all")
+    (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
+    (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
+    torch.save({"state_dict": model.state_dict(), "epoch": 0}, folder / "checkpoints" / "last.ckpt")
+    return folder
+
+
+def face_like_picture(width: int, height: int, seed: int = 0) -> np.ndarray:
+    """A smooth uint8 RGB picture with some structure (no face: alignment falls back to the whole image)."""
+    rng = np.random.default_rng(seed)
+    y, x = np.mgrid[0:height, 0:width] / max(width, height)
+    channels = [np.sin(6 * x + rng.uniform(0, 6)) + np.cos(5 * y + rng.uniform(0, 6)) for _ in range(3)]
+    return ((np.stack(channels, axis=2) + 2) / 4 * 255).astype(np.uint8)
+
+
+def save_picture(path: Path, array: np.ndarray, **params: object) -> Path:
+    Image.fromarray(array).save(path, **params)
+    return path

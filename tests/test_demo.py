@@ -1,0 +1,156 @@
+"""The demo: its /translate endpoint through gradio_client, its page handlers, and (opt-in, -m browser) the page in Chromium."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+from gradio_client import Client, handle_file
+from gradio_client.exceptions import AppError
+from omegaconf import OmegaConf
+from PIL import Image
+
+from face2sketch.data.alignment import cuhk_framing
+from face2sketch.demo import DemoTranslation, launch
+from face2sketch.inference import load_translator
+from tests.conftest import CUHK_ROOT, PROJECT_ROOT
+from tests.inference_helpers import face_like_picture, make_run, save_picture
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+@pytest.fixture(scope="module")
+def f2sk_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_run(tmp_path_factory.mktemp("runs") / "conv_ae", "data=synthetic", "data.image_size=32", "model=conv_ae")
+
+
+@pytest.fixture(scope="module")
+def served(f2sk_run: Path) -> Iterator[tuple[str, object]]:
+    port = free_port()
+    settings = {"ckpt": str(f2sk_run), "server_name": "127.0.0.1", "server_port": port, "max_upload_mb": 1, "align": "auto", "device": "cpu"}
+    demo = launch(OmegaConf.create(settings), block=False)
+    try:
+        yield f"http://127.0.0.1:{port}/", demo
+    finally:
+        demo.close()
+
+
+def pasted_face(folder: Path) -> tuple[Path, tuple[int, int]]:
+    """A CUHK test photo pasted off-centre in a larger canvas when the data is here, else a face-free picture."""
+    photos = sorted((CUHK_ROOT / "Testing photo").glob("*.jpg"))
+    if not photos:
+        return save_picture(folder / "picture.png", face_like_picture(150, 120)), (150, 120)
+    canvas = np.full((520, 640, 3), (70, 110, 140), np.uint8)
+    canvas[120:495, 300:600] = np.asarray(Image.open(photos[0]).convert("RGB").resize((300, 375)))
+    return save_picture(folder / "face.png", canvas), (640, 520)
+
+
+def test_translate_endpoint_answers_gradio_client_with_an_image_and_a_message_for_bad_uploads(served: tuple[str, object], tmp_path: Path) -> None:
+    url, demo = served
+    assert url.startswith("http://127.0.0.1:") and demo.max_file_size == 1024 * 1024
+    client = Client(url, verbose=False)
+    flat = save_picture(tmp_path / "flat.png", face_like_picture(90, 70))
+    with Image.open(client.predict(handle_file(str(flat)), api_name="/translate")) as result:
+        assert result.size == (90, 70)  # no face: the whole picture, at its size
+    photo, _ = pasted_face(tmp_path)
+    with Image.open(client.predict(handle_file(str(photo)), api_name="/translate")) as result:
+        if CUHK_ROOT.is_dir():  # the face crop keeps the CUHK photo's aspect ratio
+            framing = cuhk_framing()
+            assert abs(result.size[1] / result.size[0] - framing.width / framing.height) < 0.05
+    (tmp_path / "notes.jpg").write_text("not a picture")
+    with pytest.raises(AppError, match="cannot use this upload: not an image"):
+        client.predict(handle_file(str(tmp_path / "notes.jpg")), api_name="/translate")
+
+
+def test_page_handlers_show_the_region_the_result_and_readable_messages(f2sk_run: Path, tmp_path: Path) -> None:
+    page = DemoTranslation(load_translator(f2sk_run, device="cpu"), align=True)
+    flat = save_picture(tmp_path / "flat.png", np.full((80, 60, 3), 200, np.uint8))
+    region, result, status = page.translate_upload(str(flat))
+    assert region.shape == result.shape == (80, 60, 3) and status == "no face found: translated the whole picture"
+    (tmp_path / "empty.png").write_bytes(b"")
+    assert page.translate_upload(str(tmp_path / "empty.png")) == (None, None, "Cannot use this upload (empty.png): empty file (0 bytes)")
+    assert page.translate_upload(None)[2] == "Upload a picture first."
+
+
+def test_a_drawn_sketch_is_composited_on_white_and_translated_to_a_photo(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "sk2f", "data=synthetic", "data.image_size=32", "model=conv_ae", "direction=sk2f")
+    page = DemoTranslation(load_translator(run, device="cpu"), align=False)
+    drawing = np.zeros((50, 40, 4), np.uint8)
+    drawing[10:40, 20, 3] = 255  # one black stroke on a transparent canvas
+    region, result, _ = page.translate_drawing({"background": None, "layers": [], "composite": drawing})
+    assert region.shape == (50, 40, 3) and (region[0, 0] == 255).all() and (region[20, 20] == 0).all()
+    assert result.shape == (50, 40, 3)
+    assert page.translate_drawing({"composite": np.zeros((5, 5, 4), np.uint8)})[2] == "Draw a sketch first."
+
+
+@pytest.mark.browser
+def test_the_page_translates_an_upload_in_chromium(f2sk_run: Path, tmp_path: Path) -> None:
+    """Opt in with ``pytest -m browser`` (needs Debian's chromium and chromium-driver).
+
+    FACE2SKETCH_DEMO_CKPT picks the model shown; FACE2SKETCH_SCREENSHOT keeps the screenshot (docs/demo.png).
+    """
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    port = free_port()
+    ckpt = os.environ.get("FACE2SKETCH_DEMO_CKPT", str(f2sk_run))
+    server = subprocess.Popen(
+        [sys.executable, "-m", "face2sketch.demo", f"ckpt={ckpt}", f"server_port={port}", f"paths.output_root={tmp_path / 'logs'}"],
+        cwd=PROJECT_ROOT, env={**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    options = Options()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,860"):
+        options.add_argument(argument)
+    browser = None
+    try:
+        deadline = time.time() + 120
+        while True:
+            try:
+                urllib.request.urlopen(url, timeout=2)
+                break
+            except OSError:
+                assert server.poll() is None, server.stderr.read()[-2000:]
+                assert time.time() < deadline, "the demo did not start in 120 s"
+                time.sleep(1)
+        browser = webdriver.Chrome(service=Service(chromedriver), options=options)
+        browser.get(url)
+        wait = WebDriverWait(browser, 90)
+        photo, _ = pasted_face(tmp_path)
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#upload input[type=file]"))).send_keys(str(photo))
+        wait.until(ec.text_to_be_present_in_element((By.ID, "upload"), photo.name))
+        browser.find_element(By.ID, "translate").click()
+        result = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#result img")))
+        assert result.get_attribute("src")
+        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#aligned img")))
+        status = browser.find_element(By.ID, "status").text
+        assert "translated" in status, status
+        screenshot = Path(os.environ.get("FACE2SKETCH_SCREENSHOT", tmp_path / "demo.png"))
+        browser.save_screenshot(str(screenshot))
+        assert Image.open(screenshot).size[0] > 600
+    finally:
+        if browser is not None:
+            browser.quit()
+        server.terminate()
+        server.wait(timeout=30)

@@ -1,0 +1,88 @@
+"""export: every model type to ONNX and TorchScript with its metadata, checked against PyTorch; ONNX through predict."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from omegaconf import OmegaConf
+from PIL import Image
+
+from face2sketch.errors import ConfigError
+from face2sketch.export import export, random_batch
+from face2sketch.inference import ModelSpec, load_translator
+from face2sketch.predict import predict
+from tests.conftest import run_cli
+from tests.inference_helpers import face_like_picture, make_run, save_picture
+
+MODELS = {
+    "sparse_ae": ("model=sparse_ae",),
+    "conv_ae": ("model=conv_ae",),
+    "pix2pix": ("model=pix2pix",),
+    "vgg_ae": ("model=vgg_ae",),
+    "vgg_ae_gray_sketch_to_photo": ("model=vgg_ae", "direction=sk2f", "direction.sketch_channels=1"),
+}
+
+
+def export_config(ckpt: Path, output: Path, export_format: str = "onnx", **overrides: object) -> OmegaConf:
+    return OmegaConf.create({"ckpt": str(ckpt), "format": export_format, "output": str(output), "opset": None, "eval_mode": False, **overrides})
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    folder = tmp_path_factory.mktemp("runs")
+    return {name: make_run(folder / name, "data=synthetic", "data.image_size=32", *overrides) for name, overrides in MODELS.items()}
+
+
+@pytest.mark.parametrize(("name", "export_format"), [(name, "onnx") for name in MODELS] + [(name, "torchscript") for name in ("sparse_ae", "conv_ae", "pix2pix")])
+def test_every_model_exports_with_its_metadata_and_matches_pytorch(runs: dict[str, Path], tmp_path: Path, name: str, export_format: str) -> None:
+    output = tmp_path / f"model.{'onnx' if export_format == 'onnx' else 'pt'}"
+    result = export(export_config(runs[name], output, export_format))
+    assert output.is_file() and result["max_abs_difference"] <= 1e-4
+    spec: ModelSpec = result["spec"]
+    exported = load_translator(output, device="cpu")
+    reference = load_translator(runs[name], device="cpu")
+    assert exported.spec == reference.spec == spec
+    if export_format == "onnx":
+        metadata = {p.key: p.value for p in onnx.load(str(output), load_external_data=False).metadata_props}
+        assert ModelSpec.from_metadata(metadata, output) == spec
+    # a batch size the export never saw: the batch axis is dynamic
+    inputs = random_batch(spec, 5, seed=7)
+    assert torch.allclose(exported.raw(inputs), reference.raw(inputs), atol=1e-4, rtol=0)
+
+
+def test_onnx_predictions_through_predict_match_pytorch_within_2_of_255(runs: dict[str, Path], tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    for index, size in enumerate([(120, 150), (64, 64), (200, 90)]):
+        save_picture(tmp_path / "in" / f"p{index}.png", face_like_picture(*size, seed=index))
+    for name in ("pix2pix", "conv_ae"):
+        onnx_file = tmp_path / f"{name}.onnx"
+        export(export_config(runs[name], onnx_file))
+        settings = {"input": str(tmp_path / "in"), "align": False, "side_by_side": False, "batch_size": 2, "device": "cpu"}
+        predict(OmegaConf.create({**settings, "ckpt": str(runs[name]), "output": str(tmp_path / name / "torch")}))
+        predict(OmegaConf.create({**settings, "ckpt": str(onnx_file), "output": str(tmp_path / name / "onnx")}))
+        for index in range(3):
+            by_torch = np.asarray(Image.open(tmp_path / name / "torch" / f"p{index}.png"), dtype=np.int16)
+            by_onnx = np.asarray(Image.open(tmp_path / name / "onnx" / f"p{index}.png"), dtype=np.int16)
+            assert by_torch.shape == by_onnx.shape and np.abs(by_torch - by_onnx).max() <= 2, (name, index)
+
+
+def test_train_mode_pix2pix_is_refused_unless_eval_mode_is_asked_for(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "p2p", "data=synthetic", "data.image_size=32", "model=pix2pix", "model.train_mode_inference=true")
+    with pytest.raises(ConfigError, match="pass eval_mode=true"):
+        export(export_config(run, tmp_path / "m.onnx"))
+    assert not list(tmp_path.glob("*.onnx")) and not list(tmp_path.glob(".m.onnx*"))
+    result = export(export_config(run, tmp_path / "m.onnx", eval_mode=True))
+    assert result["max_abs_difference"] <= 1e-4
+
+
+def test_the_command_prints_its_check_and_an_exported_file_is_refused(runs: dict[str, Path], tmp_path: Path) -> None:
+    done = run_cli("face2sketch.export", f"ckpt={runs['conv_ae']}", "format=onnx", f"output={tmp_path / 'm.onnx'}", f"paths.output_root={tmp_path / 'logs'}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert "export check: max |onnx - pytorch| = " in done.stdout and "(limit 0.0001): ok" in done.stdout
+    with pytest.raises(ConfigError, match="cannot be exported again"):
+        export(export_config(tmp_path / "m.onnx", tmp_path / "again.onnx"))
+    assert not (tmp_path / "again.onnx").exists()

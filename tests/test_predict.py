@@ -1,0 +1,178 @@
+"""predict on users' files: every format users have, skipped files named, outputs sized like their inputs, one-line errors."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from omegaconf import OmegaConf
+from PIL import Image
+
+from face2sketch.data.images import read_image
+from face2sketch.data.pairing import photo_key, sketch_key
+from face2sketch.errors import ConfigError, DataError
+from face2sketch.evaluate import evaluate
+from face2sketch.predict import predict
+from tests.conftest import run_cli
+from tests.inference_helpers import face_like_picture, make_run, save_picture
+
+ORIENTATION = 0x0112
+
+
+@pytest.fixture(scope="module")
+def conv_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_run(tmp_path_factory.mktemp("runs") / "conv_ae", "data=synthetic", "data.image_size=32", "model=conv_ae")
+
+
+def predict_config(ckpt: Path, input_: Path | str, output: Path, **overrides: object) -> OmegaConf:
+    return OmegaConf.create({"ckpt": str(ckpt), "input": str(input_), "output": str(output), "align": False, "side_by_side": False, "batch_size": 4, "device": "cpu", **overrides})
+
+
+def user_folder(folder: Path) -> dict[str, tuple[int, int] | None]:
+    """Files as users have them; the upright (width, height) each output must have, None for the unreadable ones."""
+    folder.mkdir()
+    picture = face_like_picture(90, 70)
+    save_picture(folder / "rgb.jpg", picture, quality=90)
+    rgba = np.dstack([face_like_picture(60, 80, 1), np.full((80, 60), 255, np.uint8)])
+    rgba[:, :30, 3] = 0
+    save_picture(folder / "rgba.png", rgba)
+    save_picture(folder / "gray.png", face_like_picture(50, 40, 2)[..., 0])
+    Image.fromarray(face_like_picture(64, 48, 3)).convert("P", palette=Image.Palette.ADAPTIVE).save(folder / "palette.png")
+    Image.fromarray((face_like_picture(70, 50, 4)[..., 0].astype(np.uint16) * 257)).save(folder / "deep.png")
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6  # shown rotated 90 degrees clockwise: stored 80x40, seen 40x80
+    save_picture(folder / "rotated.jpg", face_like_picture(80, 40, 5), exif=exif)
+    save_picture(folder / "picture.webp", face_like_picture(52, 52, 6))
+    save_picture(folder / "picture.bmp", face_like_picture(44, 36, 7))
+    (folder / "notes.jpg").write_text("not a picture\n")
+    (folder / "empty.png").write_bytes(b"")
+    return {
+        "rgb.jpg": (90, 70), "rgba.png": (60, 80), "gray.png": (50, 40), "palette.png": (64, 48), "deep.png": (70, 50),
+        "rotated.jpg": (40, 80), "picture.webp": (52, 52), "picture.bmp": (44, 36), "notes.jpg": None, "empty.png": None,
+    }
+
+
+def test_a_folder_of_every_format_gives_one_sized_output_per_readable_file_and_names_the_bad_ones(conv_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+    expected = user_folder(tmp_path / "in")
+    output = tmp_path / "out"
+    predict(predict_config(conv_run, tmp_path / "in", output, side_by_side=True))
+    summary = capsys.readouterr().out
+    assert "predict: 8 of 10 images translated" in summary and "2 skipped: empty.png (empty file (0 bytes)), notes.jpg (not an image" in summary
+
+    items = {Path(item["input"]).name: item for item in json.loads((output / "predictions.json").read_text())["items"]}
+    assert set(items) == set(expected)
+    for name, size in expected.items():
+        item = items[name]
+        if size is None:
+            assert item["status"] == "skipped" and item["output"] is None and item["reason"], item
+            continue
+        assert item["status"] == "ok" and item["reason"] is None and item["face_found"] is False and item["crop"] is None
+        with Image.open(item["output"]) as written:
+            assert written.size == size and written.mode == "RGB", name
+        with Image.open(output / "side_by_side" / Path(item["output"]).name) as pair:
+            assert pair.size == (2 * size[0], size[1])
+    # two inputs share the stem 'picture': both kept, named by their extension
+    assert {Path(items[n]["output"]).name for n in ("picture.webp", "picture.bmp")} == {"picture_webp.png", "picture_bmp.png"}
+    assert sorted(p.name for p in output.iterdir()) == sorted([*(Path(i["output"]).name for i in items.values() if i["output"]), "predictions.json", "side_by_side"])
+    assert not list(tmp_path.glob(".out.predict.*")), "the staging folder is gone"
+
+
+def test_reading_composites_alpha_on_white_scales_16_bit_and_turns_exif_upright(tmp_path: Path) -> None:
+    rgba = np.zeros((4, 6, 4), np.uint8)
+    rgba[..., 0] = 200
+    rgba[:, 3:, 3] = 255  # left half transparent, right half opaque red-ish
+    assert (read_image(save_picture(tmp_path / "a.png", rgba))[:, :3] == 255).all()
+    assert (read_image(tmp_path / "a.png")[:, 3:] == (200, 0, 0)).all()
+
+    deep = np.array([[0, 32768, 65535]], np.uint16)
+    Image.fromarray(deep).save(tmp_path / "deep.png")
+    assert Image.open(tmp_path / "deep.png").mode.startswith("I")
+    assert read_image(tmp_path / "deep.png")[0, :, 0].tolist() == [0, 128, 255]
+
+    stored = np.zeros((20, 30, 3), np.uint8)
+    stored[:5, :5] = (255, 0, 0)  # the stored top-left corner is red
+    exif = Image.Exif()
+    exif[ORIENTATION] = 6
+    upright = read_image(save_picture(tmp_path / "r.png", stored, exif=exif))
+    assert upright.shape == (30, 20, 3)
+    assert (upright[:5, -5:] == (255, 0, 0)).all() and (upright[:5, :5] == 0).all()  # seen rotated clockwise: top right
+
+    palette = Image.new("P", (3, 2))
+    palette.putpalette([0, 0, 255] + [0] * 765)
+    palette.info["transparency"] = 1
+    palette.putpixel((0, 0), 1)
+    palette.save(tmp_path / "p.png")
+    decoded = read_image(tmp_path / "p.png")
+    assert decoded[0, 0].tolist() == [255, 255, 255] and decoded[1, 1].tolist() == [0, 0, 255]
+
+    (tmp_path / "e.png").write_bytes(b"")
+    with pytest.raises(DataError, match="empty file"):
+        read_image(tmp_path / "e.png")
+
+
+def test_align_auto_names_a_picture_without_a_face_and_translates_it_whole(conv_run: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    save_picture(tmp_path / "wall.png", np.full((120, 90, 3), 128, np.uint8))
+    result = predict(predict_config(conv_run, tmp_path / "wall.png", tmp_path / "out", align="auto"))
+    (item,) = result["items"]
+    assert result["align"] is True and item["face_found"] is False and item["crop"] is None
+    assert "wall.png: no face found" in caplog.text
+    assert Image.open(tmp_path / "out" / "wall.png").size == (90, 120)
+
+
+def test_a_glob_selects_files_and_a_bad_align_value_is_a_config_error(conv_run: Path, tmp_path: Path) -> None:
+    for name in ("a.png", "b.png", "c.jpg"):
+        save_picture(tmp_path / name, face_like_picture(40, 40))
+    result = predict(predict_config(conv_run, f"{tmp_path}/*.png", tmp_path / "out"))
+    assert [Path(item["input"]).name for item in result["items"]] == ["a.png", "b.png"]
+    with pytest.raises(ConfigError, match="align must be auto, true or false"):
+        predict(predict_config(conv_run, tmp_path / "a.png", tmp_path / "out2", align="sometimes"))
+    assert not (tmp_path / "out2").exists()
+
+
+def test_nothing_readable_exits_2_in_one_line_and_writes_nothing(conv_run: Path, tmp_path: Path) -> None:
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "notes.jpg").write_text("text")
+    result = run_cli("face2sketch.predict", f"ckpt={conv_run}", f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}", f"paths.output_root={tmp_path / 'logs'}")
+    errors = [line for line in result.stderr.splitlines() if line.startswith("face2sketch: error")]
+    assert result.returncode == 2 and len(errors) == 1 and "nothing written" in errors[0], result.stderr[-2000:]
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))
+
+
+def test_a_missing_model_or_input_is_a_config_error_naming_it(conv_run: Path, tmp_path: Path) -> None:
+    save_picture(tmp_path / "a.png", face_like_picture(40, 40))
+    with pytest.raises(ConfigError, match="model '.*nope.ckpt' not found"):
+        predict(predict_config(tmp_path / "nope.ckpt", tmp_path / "a.png", tmp_path / "out"))
+    with pytest.raises(ConfigError, match="input '.*missing' not found"):
+        predict(predict_config(conv_run, tmp_path / "missing", tmp_path / "out"))
+    assert not (tmp_path / "out").exists()
+
+
+def cuhk_subset(cuhk_root: Path, folder: Path, per_split: int = 6) -> Path:
+    """The first ``per_split`` identities of each CUHK release folder, linked in the release layout (evaluate's metrics are slow on 100)."""
+    for split in ("Training", "Testing"):
+        photos = sorted((cuhk_root / f"{split} photo").glob("*.jpg"))[:per_split]
+        keys = {photo_key(p) for p in photos}
+        (folder / f"{split} photo").mkdir(parents=True)
+        (folder / f"{split} sketch").mkdir()
+        for photo in photos:
+            (folder / f"{split} photo" / photo.name).symlink_to(photo)
+        for sketch in (cuhk_root / f"{split} sketch").glob("*.jpg"):
+            if sketch_key(sketch) in keys:
+                (folder / f"{split} sketch" / sketch.name).symlink_to(sketch)
+    return folder
+
+
+def test_predict_without_alignment_reproduces_evaluate_on_cuhk_test_photos(cuhk_root: Path, tmp_path: Path) -> None:
+    data = cuhk_subset(cuhk_root, tmp_path / "cuhk")
+    run = make_run(tmp_path / "run", f"data.root={data}", "data.image_size=64", "model=conv_ae", "direction=f2sk")
+    evaluate(OmegaConf.create({"runs": [str(run)], "expect_direction": None, "resolution": "original", "data_root": None, "batch_size": 16, "device": "cpu", "save_predictions": True, "num_samples": 0}))
+    predict(predict_config(run, data / "Testing photo", tmp_path / "out", batch_size=16))
+    by_evaluate = sorted((run / "evaluation_last" / "predictions").glob("*.png"))
+    assert len(by_evaluate) == 6
+    for path in by_evaluate:
+        expected = np.asarray(Image.open(path))
+        produced = np.asarray(Image.open(tmp_path / "out" / path.name))
+        assert produced.shape == expected.shape == (250, 200, 3) and np.array_equal(produced, expected), path.name
