@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
+from face2sketch.data.datamodule import EpochShuffleSampler
 from face2sketch.errors import TrainingDiverged
 
 
@@ -41,28 +42,42 @@ def restore_random_state(state: dict[str, Any]) -> None:
     random.setstate(state["python"])
 
 
-class RandomStateCheckpoint(L.Callback):
-    """Puts the global random states (dropout masks, anything drawn from torch/numpy/random) into every checkpoint.
+class ExactResume(L.Callback):
+    """Puts what Lightning's checkpoint lacks for an exact resume into it: random states and the place in the epoch.
 
-    They are restored when training starts rather than when the checkpoint is read, so that the sanity-check
-    validation in between cannot shift them: a run resumed from an epoch-boundary checkpoint then draws exactly
-    what the uninterrupted run drew. Data order and augmentation need no state: they are derived from seed and epoch
-    (``face2sketch.data.datamodule.EpochShuffleSampler``).
+    The global random states (dropout masks, anything drawn from torch/numpy/random) are restored when training
+    starts rather than when the checkpoint is read, so that the sanity-check validation in between cannot shift
+    them. Data order and augmentation are derived from seed and epoch (:class:`EpochShuffleSampler`); a checkpoint
+    saved mid-epoch (on SIGTERM) also records how many batches of that epoch were done, and the sampler skips them.
     """
 
     def __init__(self) -> None:
+        self._trainer: L.Trainer | None = None
         self._to_restore: dict[str, Any] | None = None
 
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._trainer = trainer
+
     def state_dict(self) -> dict[str, Any]:
-        return capture_random_state()
+        assert self._trainer is not None
+        return {
+            "random_state": capture_random_state(),
+            "epoch": self._trainer.current_epoch,
+            "batches_done_in_epoch": self._trainer.fit_loop.epoch_loop.batch_progress.current.completed,
+        }
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self._to_restore = state_dict
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        if self._to_restore is not None:
-            restore_random_state(self._to_restore)
-            self._to_restore = None
+        if self._to_restore is None:
+            return
+        restore_random_state(self._to_restore["random_state"])
+        loader = trainer.train_dataloader
+        sampler = getattr(loader, "sampler", None)
+        if isinstance(sampler, EpochShuffleSampler):
+            sampler.resume_within_epoch(self._to_restore["epoch"], self._to_restore["batches_done_in_epoch"] * loader.batch_size)
+        self._to_restore = None
 
 
 class StopOnNonFiniteLoss(L.Callback):
@@ -104,7 +119,8 @@ class CheckpointOnSignal(L.Callback):
         self.received = signal.SIGINT
         signal.raise_signal(signal.SIGTERM)  # Lightning's SIGTERM handler stops the loops after this batch
 
-    def on_fit_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # not on_fit_start: Lightning records the handlers it finds after that and would put ours back at its teardown
         self.received = None
         self._previous_sigint = signal.signal(signal.SIGINT, self._on_sigint)
 

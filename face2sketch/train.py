@@ -22,7 +22,7 @@ from hydra.utils import instantiate
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from face2sketch.callbacks import CheckpointOnSignal, RandomStateCheckpoint, StopOnNonFiniteLoss
+from face2sketch.callbacks import CheckpointOnSignal, ExactResume, StopOnNonFiniteLoss
 from face2sketch.config import CONFIG_DIR
 from face2sketch.errors import TrainingDiverged, TrainingInterrupted, exit_on_user_error
 from face2sketch.io import write_json_atomic, write_text_atomic
@@ -88,7 +88,7 @@ def build_run(cfg: DictConfig, resume_from: str | None) -> tuple[ImageTranslatio
     if resume_from:
         load_checkpoint_state(resume_from, model, "resume with <run>/checkpoints/last.ckpt of a run with the same model, direction and sizes")
     output_dir = Path(cfg.paths.output_dir)
-    run_callbacks = [RandomStateCheckpoint(), StopOnNonFiniteLoss(), CheckpointOnSignal(output_dir / LAST_CHECKPOINT)]
+    run_callbacks = [ExactResume(), StopOnNonFiniteLoss(), CheckpointOnSignal(output_dir / LAST_CHECKPOINT)]
     callbacks = instantiate_all(cfg.get("callbacks")) + run_callbacks
     trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=instantiate_all(cfg.get("logger")) or False)
     return model, datamodule, trainer

@@ -12,11 +12,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from hydra.core.hydra_config import HydraConfig
+from hydra.experimental.callback import Callback
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from face2sketch.data.datamodule import DIRECTIONS, INTERPOLATIONS
 from face2sketch.data.protocols import PROTOCOLS
-from face2sketch.errors import ConfigError
+from face2sketch.errors import ConfigError, exit_on_user_error
 from face2sketch.models.base import RECONSTRUCTION_LOSSES
 
 _ABSENT = object()
@@ -148,13 +150,35 @@ def validate_settings(cfg: DictConfig) -> None:
 
 
 def check_writable(folder: Path) -> None:
-    """Create ``folder`` and write a probe file in it, so an unwritable output folder is named before training."""
+    """Raise a one-line ConfigError unless ``folder`` exists and takes files, or could be created where it is meant to be."""
+    existing = folder
+    while not existing.exists() and existing != existing.parent:
+        existing = existing.parent
     try:
-        folder.mkdir(parents=True, exist_ok=True)
-        with tempfile.TemporaryFile(dir=folder):
+        if not existing.is_dir():
+            raise NotADirectoryError(20, f"'{existing}' is a file")
+        with tempfile.TemporaryFile(dir=existing):
             pass
     except OSError as err:
         raise ConfigError(
-            f"the run folder '{folder}' cannot be written ({err.strerror or err}): pass a writable "
+            f"the output folder '{folder}' cannot be written ({err.strerror or err}): pass a writable "
             "paths.output_root=PATH (or hydra.run.dir=PATH)"
         ) from err
+
+
+class OutputFolderCheck(Callback):
+    """Hydra callback: an unwritable output folder is named in one line before Hydra fails to create it with a traceback."""
+
+    def on_run_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, "hydra.run.dir")
+
+    def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
+        self._check(config, "hydra.sweep.dir")
+
+    @staticmethod
+    def _check(config: DictConfig, key: str) -> None:
+        HydraConfig.instance().set_config(config)  # the folder's name uses ${hydra:...} values
+        try:
+            check_writable(Path(str(OmegaConf.select(config, key))))
+        except ConfigError as err:
+            exit_on_user_error(err)

@@ -96,22 +96,30 @@ class EpochShuffleSampler(Sampler[tuple[int, int]]):
     """Shuffles by (seed, epoch) alone and gives each index its own augmentation seed (seed, epoch, index).
 
     The order and the augmentation of an epoch therefore do not depend on any random state that came before it,
-    on the number of DataLoader workers, or on whether the run was resumed: a run resumed from an epoch-boundary
-    checkpoint sees exactly the batches an uninterrupted run sees. Lightning calls ``set_epoch`` before each epoch.
+    on the number of DataLoader workers, or on whether the run was resumed: a resumed run sees exactly the batches
+    an uninterrupted run sees. Lightning calls ``set_epoch`` before each epoch.
     """
 
     def __init__(self, size: int, seed: int) -> None:
         self.size, self.seed, self.epoch = size, seed, 0
+        self._resume_at: tuple[int, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
+
+    def resume_within_epoch(self, epoch: int, samples_done: int) -> None:
+        """Leave out the first ``samples_done`` samples of ``epoch``: they were trained on before a mid-epoch checkpoint."""
+        self._resume_at = (epoch, samples_done)
 
     def __len__(self) -> int:
         return self.size
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(derive_seed(self.seed, self.epoch))
-        for index in torch.randperm(self.size, generator=generator).tolist():
+        order = torch.randperm(self.size, generator=generator).tolist()
+        if self._resume_at is not None and self._resume_at[0] == self.epoch:
+            order = order[self._resume_at[1] :]
+        for index in order:
             yield index, derive_seed(self.seed, self.epoch, index)
 
 
