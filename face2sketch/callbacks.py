@@ -15,6 +15,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from face2sketch.data.datamodule import EpochShuffleSampler
@@ -100,7 +101,7 @@ class StopOnNonFiniteLoss(L.Callback):
 
 
 class CheckpointOnSignal(L.Callback):
-    """SIGTERM or SIGINT: finish the current batch, save ``checkpoint_path``, stop.
+    """SIGTERM or SIGINT during fitting: finish the current batch, save ``checkpoint_path``, stop.
 
     Lightning already turns SIGTERM into a stop after the current batch (``SIGTERMException``); SIGINT (Ctrl+C) is
     routed the same way instead of raising KeyboardInterrupt in the middle of an optimiser step. A second SIGINT
@@ -110,6 +111,7 @@ class CheckpointOnSignal(L.Callback):
     def __init__(self, checkpoint_path: str | Path) -> None:
         self.checkpoint_path = Path(checkpoint_path)
         self.received: signal.Signals | None = None
+        self.saved = False
         self._previous_sigint: Any = None
 
     def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
@@ -121,14 +123,15 @@ class CheckpointOnSignal(L.Callback):
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         # not on_fit_start: Lightning records the handlers it finds after that and would put ours back at its teardown
-        self.received = None
+        self.received, self.saved = None, False
         self._previous_sigint = signal.signal(signal.SIGINT, self._on_sigint)
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         self._restore_sigint()
-        if isinstance(exception, SIGTERMException):
+        if isinstance(exception, SIGTERMException) and trainer.state.fn == TrainerFn.FITTING:
             self.received = self.received or signal.SIGTERM
             trainer.save_checkpoint(self.checkpoint_path)
+            self.saved = True
 
     def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
         self._restore_sigint()

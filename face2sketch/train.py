@@ -137,30 +137,29 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         write_json_atomic(output_dir / "metrics.json", summary)
         return summary
 
+    stopper = next(c for c in trainer.callbacks if isinstance(c, CheckpointOnSignal))
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
+        fit_seconds = time.perf_counter() - started
+        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        test_metrics: dict[str, float] = {}
+        if cfg.test:
+            results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+            test_metrics = {k.removeprefix("test/"): float(v) for k, v in results[0].items()}
     except SIGTERMException:
-        stopper = next(c for c in trainer.callbacks if isinstance(c, CheckpointOnSignal))
         signal_received = stopper.received or signal.SIGTERM
         record("interrupted", {}, interrupted_by=signal_received.name)
-        raise TrainingInterrupted(
-            f"{signal_received.name} received: stopped at epoch {trainer.current_epoch}, global step {trainer.global_step} "
-            f"and saved {stopper.checkpoint_path}; resume with: {resume_command(output_dir)}",
-            int(signal_received),
-        ) from None
+        where = (
+            f"stopped at epoch {trainer.current_epoch}, global step {trainer.global_step} and saved {stopper.checkpoint_path}"
+            if stopper.saved else "stopped while testing, after training had finished"
+        )
+        raise TrainingInterrupted(f"{signal_received.name} received: {where}; resume with: {resume_command(output_dir)}", int(signal_received)) from None
     except TrainingDiverged as diverged:
         record("diverged", {}, diverged=str(diverged))
         raise TrainingDiverged(
             f"{diverged}; stopped without saving, so the checkpoints in {output_dir / 'checkpoints'} are the last good ones: "
             "lower the learning rate, or resume from them"
         ) from None
-    fit_seconds = time.perf_counter() - started
-
-    best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
-    test_metrics: dict[str, float] = {}
-    if cfg.test:
-        results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
-        test_metrics = {k.removeprefix("test/"): float(v) for k, v in results[0].items()}
     summary = record("completed", test_metrics, fit_seconds=round(fit_seconds, 2))
     log.info("test metrics: %s; run folder: %s", test_metrics, output_dir)
     return summary
