@@ -74,10 +74,11 @@ def resume_command(output_dir: Path) -> str:
     return shlex.join(["python", "-m", "face2sketch.train", *kept, f"hydra.run.dir={output_dir}", "ckpt_path=last"])
 
 
-def build_run(cfg: DictConfig, resume_from: str | None) -> tuple[ImageTranslationModule, L.LightningDataModule, L.Trainer]:
+def build_run(cfg: DictConfig, resume_from: str | None = None) -> tuple[ImageTranslationModule, L.LightningDataModule, L.Trainer]:
     """Seed, then instantiate the model, the data module (in the model's value range, data decoded) and the trainer.
 
-    Data and checkpoint problems are raised here, before the trainer creates any log folder.
+    Data and checkpoint problems are raised here, before the trainer creates any log folder. ``resume_from`` is a
+    checkpoint file (``resolve_resume_checkpoint`` turns ``ckpt_path=last`` into one) that must fit the model.
     """
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     log.info("seed %d", cfg.seed)
