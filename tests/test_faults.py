@@ -51,13 +51,12 @@ def _replace(path: Path, image: Image.Image, suffix: str) -> None:
     image.save(path.with_suffix(suffix))
 
 
-@pytest.fixture(scope="module")
-def faulty_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+def write_faulty_dataset(root: Path) -> dict[str, str]:
     """18 synthetic identities (12 train, 6 test) with one file of each kind of fault and of each convertible kind.
 
-    Returns the root and {file name: the problem skipped.json must give}; 11 pairs stay usable.
+    Returns {file name: the problem skipped.json must give}; 11 pairs stay usable.
     """
-    root = write_synthetic_dataset(tmp_path_factory.mktemp("faulty"), num_train=12, num_test=6, layout="cuhk_release")
+    write_synthetic_dataset(root, num_train=12, num_test=6, layout="cuhk_release")
     train_photo, train_sketch = root / "Training photo", root / "Training sketch"
     test_photo, test_sketch = root / "Testing photo", root / "Testing sketch"
     truncated = train_photo / "f-001-01.jpg"
@@ -94,7 +93,13 @@ def faulty_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
         "m-014-01-sz1.png": "too large", "m-014-01.jpg": "partner unusable",
     }
     expected |= {name: "duplicate identity key" for name in ("f-005-01.jpg", "F2-005-01-sz1.jpg", "f-005-01-sz1.jpg")}
-    return root, expected
+    return expected
+
+
+@pytest.fixture(scope="module")
+def faulty_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    root = tmp_path_factory.mktemp("faulty")
+    return root, write_faulty_dataset(root)
 
 
 def test_unusable_files_are_skipped_by_name_and_training_goes_on(faulty_data: tuple[Path, dict[str, str]], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
