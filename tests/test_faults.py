@@ -130,6 +130,16 @@ def test_too_few_usable_pairs_refuse_to_start_naming_counts_and_reasons(faulty_d
     assert not list(tmp_path.glob("train/runs/*")), "a refused run leaves no folder"
 
 
+def test_a_split_left_without_usable_pairs_is_named(tmp_path: Path) -> None:
+    from face2sketch.data import FolderPairsDataModule
+
+    write_synthetic_dataset(tmp_path, num_train=4, num_test=2, layout="cuhk_release")
+    for photo in (tmp_path / "Testing photo").iterdir():
+        photo.write_bytes(b"")
+    with pytest.raises(DataError, match="no usable pair is left in the test folders"):
+        FolderPairsDataModule(root=str(tmp_path), image_size=16, min_pairs=1).setup()
+
+
 def test_convertible_images_are_converted_not_clipped(tmp_path: Path) -> None:
     wide = np.array([[0, 32896, 65535]], dtype=np.uint16)
     Image.fromarray(wide).save(tmp_path / "wide.png")
@@ -298,7 +308,7 @@ class PoisonWeightsAt(L.Callback):
 def test_a_nan_loss_stops_naming_step_and_term_and_keeps_the_good_checkpoints(tmp_path: Path, model: str, terms: list[str], capsys: pytest.CaptureFixture) -> None:
     run = tmp_path / "run"
     extra = ["model.ngf=8", "model.ndf=8"] if model == "pix2pix" else []
-    cfg = compose_train(run, *TINY, f"model={model}", *extra, "trainer.max_epochs=3")
+    cfg = compose_train(run, *TINY, f"model={model}", *extra, "trainer.max_epochs=2")
     with pytest.raises(TrainingDiverged) as diverged:
         train(cfg, extra_callbacks=[PoisonWeightsAt(epoch=1, batch_idx=1)])
     steps_per_batch = 2 if model == "pix2pix" else 1
