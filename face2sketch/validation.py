@@ -72,6 +72,7 @@ RULES: tuple[Rule, ...] = (
     Rule("model.dropout", "a number in [0, 1)", lambda v: _number(v) and 0 <= v < 1),
     Rule("model.lambda_l1", "a number >= 0", lambda v: _number(v) and v >= 0),
     Rule("model.l1_weight", "a number >= 0", lambda v: _number(v) and v >= 0),
+    Rule("model.lr_constant_epochs", "a whole number >= 0, or null", lambda v: _whole(v) and v >= 0, nullable=True),
 )
 
 
@@ -83,7 +84,7 @@ def _learning_rate_keys(node: Any, prefix: str) -> Iterator[str]:
             if name == "lr" or str(name).endswith("_lr"):
                 yield key
             else:
-                yield from _learning_rate_keys(node._get_node(name), key)
+                yield from _learning_rate_keys(node[name], key)
     elif isinstance(node, ListConfig):
         for index, child in enumerate(node):
             yield from _learning_rate_keys(child, f"{prefix}[{index}]")
@@ -119,6 +120,20 @@ def _image_size_rule(model: DictConfig) -> SizeRule | None:
     return None
 
 
+def _check_epoch_budget(cfg: DictConfig) -> None:
+    """Stages measured in epochs (vgg_ae's fine-tuning, pix2pix's constant-rate epochs) must fit in trainer.max_epochs."""
+    max_epochs = cfg.trainer.max_epochs
+    finetune = OmegaConf.select(cfg, "model.finetune_epochs", default=None)
+    if finetune and finetune >= max_epochs and not cfg.trainer.get("fast_dev_run"):
+        raise ConfigError(
+            f"model.finetune_epochs={finetune} is not allowed with trainer.max_epochs={max_epochs}: use fewer (0 skips "
+            "fine-tuning), so that some epochs train with the encoder frozen, or raise trainer.max_epochs"
+        )
+    constant = OmegaConf.select(cfg, "model.lr_constant_epochs", default=None)
+    if constant is not None and constant >= max_epochs:
+        raise ConfigError(f"model.lr_constant_epochs={constant} is not allowed with trainer.max_epochs={max_epochs}: use fewer, or null")
+
+
 def model_label(cfg: DictConfig) -> str:
     """The model's config name (conv_ae, pix2pix, ...) when Hydra knows it, else its class."""
     name = OmegaConf.select(cfg, "model_name", default=None, throw_on_resolution_failure=False)
@@ -143,6 +158,7 @@ def validate_settings(cfg: DictConfig) -> None:
             value = OmegaConf.select(cfg, key)
             if not (_number(value) and value > 0):
                 raise ConfigError(f"{_format(key, value)} is not allowed: use a learning rate > 0")
+        _check_epoch_budget(cfg)
         size_rule = _image_size_rule(model)
         problem = size_rule.problem(cfg.data.image_size) if size_rule else None
         if problem:

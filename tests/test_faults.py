@@ -184,6 +184,8 @@ def test_convertible_images_are_converted_not_clipped(tmp_path: Path) -> None:
         (["direction.sketch_channels=2"], "direction.sketch_channels=2 is not allowed: use 1 or 3"),
         (["seed=-1"], "seed=-1 is not allowed: use a whole number >= 0"),
         (["trainer.limit_train_batches=0"], "trainer.limit_train_batches=0 is not allowed"),
+        (["model=vgg_ae", "trainer.max_epochs=10"], "model.finetune_epochs=10 is not allowed with trainer.max_epochs=10: use fewer"),
+        (["model=pix2pix", "model.lr_constant_epochs=6"], "model.lr_constant_epochs=6 is not allowed with trainer.max_epochs=6"),
     ],
 )
 def test_bad_settings_are_named_with_value_and_what_is_allowed(tmp_path: Path, overrides: list[str], message: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -106,7 +107,7 @@ def detect_layout(root: Path) -> str:
     )
 
 
-def _index_by_key(files: list[Path], key_of, kind: str) -> tuple[dict[str, Path], list[SkippedFile]]:
+def _index_by_key(files: list[Path], key_of: Callable[[Path], str], kind: str) -> tuple[dict[str, Path], list[SkippedFile]]:
     """Files by identity key; every file of a key that two files share is skipped, as the pair would be a guess."""
     by_key: dict[str, list[Path]] = {}
     for path in files:
