@@ -9,13 +9,36 @@ from collections.abc import Callable
 class Face2SketchError(Exception):
     """A problem with the user's data, configuration or files; the message names the cause and the fix."""
 
+    label = "error"
+    exit_status = 2
+
 
 class DataError(Face2SketchError):
-    """Missing, unpaired or unreadable data."""
+    """Missing, paired-by-nothing or too few usable data."""
 
 
 class ConfigError(Face2SketchError):
     """A configuration value that cannot work."""
+
+
+class TrainingStopped(Face2SketchError):
+    """Training stopped before its end on purpose; the run folder is kept and the message says what to do next."""
+
+    label = "stopped"
+
+
+class TrainingInterrupted(TrainingStopped):
+    """SIGTERM or SIGINT: a checkpoint was saved; exits with 128 + the signal number, as a shell reports a signal."""
+
+    def __init__(self, message: str, signal_number: int) -> None:
+        super().__init__(message)
+        self.exit_status = 128 + signal_number
+
+
+class TrainingDiverged(TrainingStopped):
+    """A loss became NaN or infinite; the checkpoints saved before it are kept."""
+
+    exit_status = 3
 
 
 def find_user_error(err: BaseException) -> Face2SketchError | None:
@@ -31,11 +54,11 @@ def find_user_error(err: BaseException) -> Face2SketchError | None:
 
 
 def exit_on_user_error(err: BaseException, cleanup: Callable[[], None] | None = None) -> None:
-    """If ``err`` is (or wraps) a user error: clean up, print one line and exit with status 2; else return."""
+    """If ``err`` is (or wraps) a user error: clean up, print one line and exit with its status; else return."""
     user_error = find_user_error(err)
     if user_error is None:
         return
     if cleanup is not None:
         cleanup()
-    print(f"face2sketch: error: {user_error}", file=sys.stderr)
-    raise SystemExit(2) from None
+    print(f"face2sketch: {user_error.label}: {user_error}", file=sys.stderr)
+    raise SystemExit(user_error.exit_status) from None

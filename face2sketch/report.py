@@ -29,7 +29,7 @@ from PIL import Image  # noqa: E402
 from face2sketch.config import CONFIG_DIR  # noqa: E402
 from face2sketch.errors import ConfigError, exit_on_user_error  # noqa: E402
 from face2sketch.evaluate import discover_runs, evaluate_run  # noqa: E402
-from face2sketch.io import write_text_atomic  # noqa: E402
+from face2sketch.io import atomic_path, write_text_atomic  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -144,7 +144,8 @@ def samples_figure(runs: list[dict], path: Path, rows: int = 3) -> bool:
                 ax.set_title(columns[c], fontsize=9)
         axes[r][0].set_ylabel(name, fontsize=8)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as partial:
+        fig.savefig(partial, dpi=110)
     plt.close(fig)
     return True
 
@@ -177,7 +178,8 @@ def curves_figure(runs: list[dict], path: Path) -> bool:
         ax.grid(alpha=0.3)
         ax.legend(fontsize=7)
     fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    with atomic_path(path) as partial:
+        fig.savefig(partial, dpi=110)
     plt.close(fig)
     return drawn
 

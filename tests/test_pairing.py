@@ -103,11 +103,12 @@ def test_lower_cased_copy_of_real_data_pairs_the_same(cuhk_root: Path, tmp_path:
     assert all(photo_key(p.photo) == sketch_key(p.sketch) for p in pairs)
 
 
-def test_an_unreadable_image_is_named(tmp_path: Path) -> None:
+def test_an_unreadable_image_is_skipped_by_name_with_its_partner(tmp_path: Path) -> None:
     from face2sketch.data import FolderSource
 
     write_synthetic_dataset(tmp_path, num_train=2, num_test=0, layout="flat", seed=4)
     broken = tmp_path / "photos" / "f-001-01.jpg"
     broken.write_bytes(b"not a jpeg")
-    with pytest.raises(DataError, match="cannot decode image .*f-001-01.jpg"):
-        FolderSource(tmp_path).load()
+    pairs, skipped = FolderSource(tmp_path).load()
+    assert [p.key for p in pairs] == ["m-002-01"]
+    assert [(f.path.name, f.problem) for f in skipped] == [("f-001-01.jpg", "not an image"), ("f-001-01-sz1.jpg", "partner unusable")]

@@ -10,11 +10,12 @@ import cv2
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, get_worker_info
+from torch.utils.data import DataLoader, Dataset, Sampler
 
+from face2sketch.data.pairing import SkippedFile
 from face2sketch.data.protocols import Item, Splits, make_splits
-from face2sketch.data.sources import DecodedPair, FolderSource, PairSource, SyntheticSource
-from face2sketch.errors import ConfigError
+from face2sketch.data.sources import DEFAULT_MAX_IMAGE_PIXELS, DecodedPair, FolderSource, PairSource, SyntheticSource
+from face2sketch.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -80,7 +81,11 @@ class PairedImageDataset(Dataset):
     def __len__(self) -> int:
         return len(self.items)
 
-    def __getitem__(self, index: int) -> dict:
+    def __getitem__(self, key: int | tuple[int, int]) -> dict:
+        """``key`` is an index, or (index, augmentation seed) as :class:`EpochShuffleSampler` yields it."""
+        index, augmentation_seed = key if isinstance(key, tuple) else (key, None)
+        if augmentation_seed is not None:
+            self.reseed(augmentation_seed)
         item = self.items[index]
         source, target = getattr(item, self.source_kind), getattr(item, self.target_kind)
         if self.paired_transform is not None:
@@ -91,15 +96,58 @@ class PairedImageDataset(Dataset):
         return {"source": to_tensor(source, self.value_range), "target": to_tensor(target, self.value_range), "name": item.name}
 
     def reseed(self, seed: int) -> None:
-        """Give this copy of the augmentation pipelines its own random stream (one per DataLoader worker)."""
-        for transform in (self.paired_transform, self.input_transform):
+        """Restart the augmentation pipelines' random streams from ``seed``."""
+        for offset, transform in enumerate((self.paired_transform, self.input_transform)):
             if transform is not None:
-                transform.set_random_seed(seed)
+                transform.set_random_seed(seed + offset)
 
 
-def _reseed_worker(worker_id: int) -> None:
-    info = get_worker_info()
-    info.dataset.reseed(info.seed % 2**32)
+def derive_seed(*numbers: int) -> int:
+    """A 32-bit seed that is a function of ``numbers`` alone (e.g. run seed, epoch, index)."""
+    return int(np.random.SeedSequence(list(numbers)).generate_state(1)[0])
+
+
+class EpochShuffleSampler(Sampler[tuple[int, int]]):
+    """Shuffles by (seed, epoch) alone and gives each index its own augmentation seed (seed, epoch, index).
+
+    The order and the augmentation of an epoch therefore do not depend on any random state that came before it,
+    on the number of DataLoader workers, or on whether the run was resumed: a resumed run sees exactly the batches
+    an uninterrupted run sees. Lightning calls ``set_epoch`` before each epoch.
+    """
+
+    def __init__(self, size: int, seed: int) -> None:
+        self.size, self.seed, self.epoch = size, seed, 0
+        self._resume_at: tuple[int, int] | None = None
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def resume_within_epoch(self, epoch: int, samples_done: int) -> None:
+        """Leave out the first ``samples_done`` samples of ``epoch``: they were trained on before a mid-epoch checkpoint."""
+        self._resume_at = (epoch, samples_done)
+
+    def __len__(self) -> int:
+        return self.size
+
+    def __iter__(self):
+        generator = torch.Generator().manual_seed(derive_seed(self.seed, self.epoch))
+        order = torch.randperm(self.size, generator=generator).tolist()
+        if self._resume_at is not None and self._resume_at[0] == self.epoch:
+            order = order[self._resume_at[1] :]
+        for index in order:
+            yield index, derive_seed(self.seed, self.epoch, index)
+
+
+def describe_skipped(skipped: Sequence[SkippedFile], names_per_problem: int = 3) -> str:
+    """'2 corrupt image (a.jpg, b.jpg), 1 unpaired (c.jpg)': the skipped files by problem, in one line."""
+    by_problem: dict[str, list[str]] = {}
+    for file in skipped:
+        by_problem.setdefault(file.problem, []).append(file.path.name)
+    parts = []
+    for problem, names in by_problem.items():
+        shown = ", ".join(names[:names_per_problem]) + (f" and {len(names) - names_per_problem} more" if len(names) > names_per_problem else "")
+        parts.append(f"{len(names)} {problem} ({shown})")
+    return ", ".join(parts)
 
 
 class PairedDataModule(L.LightningDataModule):
@@ -127,6 +175,7 @@ class PairedDataModule(L.LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         seed: int = 0,
+        min_pairs: int = 1,
     ) -> None:
         super().__init__()
         if direction not in DIRECTIONS:
@@ -149,7 +198,9 @@ class PairedDataModule(L.LightningDataModule):
         self.batch_size = batch_size
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers, self.pin_memory, self.seed = num_workers, pin_memory, seed
+        self.min_pairs = min_pairs
         self.splits: Splits | None = None
+        self.skipped: list[SkippedFile] = []
 
     # -- preparing -------------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -166,7 +217,16 @@ class PairedDataModule(L.LightningDataModule):
     def setup(self, stage: str | None = None) -> None:
         if self.splits is not None:
             return
-        decoded = self.source.load()
+        decoded, self.skipped = self.source.load()
+        for file in self.skipped:
+            log.warning("skipped %s: %s", file.path, file.describe())
+        if len(decoded) < self.min_pairs:
+            raise DataError(
+                f"only {len(decoded)} usable pairs in {self.source!r}, fewer than data.min_pairs={self.min_pairs}; "
+                f"skipped {len(self.skipped)} files: {describe_skipped(self.skipped)}; fix or remove them, or lower data.min_pairs"
+            )
+        if self.skipped:
+            log.warning("training goes on with %d usable pairs; %d files skipped: %s", len(decoded), len(self.skipped), describe_skipped(self.skipped))
         items = [self._resize(p) for p in decoded]
         release = {p.key: p.split for p in decoded}
         self.splits = make_splits(items, release, self.protocol, self.val_fraction, self.test_fraction, self.seed)
@@ -188,15 +248,18 @@ class PairedDataModule(L.LightningDataModule):
 
     def _loader(self, stage: str) -> DataLoader:
         train = stage == "train"
+        dataset = self.dataset(stage)
         return DataLoader(
-            self.dataset(stage),
+            dataset,
             batch_size=self.batch_size if train else self.eval_batch_size,
-            shuffle=train,
+            sampler=EpochShuffleSampler(len(dataset), self.seed) if train else None,
             drop_last=False,
             num_workers=self.num_workers,
             pin_memory=self.pin_memory,
             persistent_workers=self.num_workers > 0,
-            worker_init_fn=_reseed_worker if self.num_workers > 0 else None,
+            # the loader's own generator seeds its workers, so creating an iterator does not draw from torch's global
+            # random state (which dropout uses and a checkpoint restores)
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     def train_dataloader(self) -> DataLoader:
@@ -221,14 +284,15 @@ class PairedDataModule(L.LightningDataModule):
             "num_train": len(self.splits.train),
             "num_val": len(self.splits.val),
             "num_test": len(self.splits.test),
+            "num_skipped_files": len(self.skipped),
         }
 
 
 class FolderPairsDataModule(PairedDataModule):
     """Pairs read from a folder in any supported layout (``data=cuhk``)."""
 
-    def __init__(self, root: str, **kwargs) -> None:
-        super().__init__(source=FolderSource(root), **kwargs)
+    def __init__(self, root: str, max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS, **kwargs) -> None:
+        super().__init__(source=FolderSource(root, max_image_pixels), **kwargs)
 
 
 class SyntheticPairsDataModule(PairedDataModule):

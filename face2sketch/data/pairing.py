@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,6 +38,18 @@ LAYOUT_HELP = (
 
 _SKETCH_SUFFIX = re.compile(r"-sz\d+$")
 _SKETCH_PREFIX = re.compile(r"^([fm])2-")
+
+
+@dataclass(frozen=True)
+class SkippedFile:
+    """A file left out of training, and why: ``problem`` is a short category, ``detail`` the specifics."""
+
+    path: Path
+    problem: str
+    detail: str
+
+    def describe(self) -> str:
+        return f"{self.problem}: {self.detail}"
 
 
 @dataclass(frozen=True)
@@ -94,44 +107,70 @@ def detect_layout(root: Path) -> str:
     )
 
 
-def pair_folder(photo_dir: Path, sketch_dir: Path, split: str | None) -> tuple[list[Pair], list[Path]]:
-    """Pair the images of two folders by identity key; returns the pairs and the files left unpaired."""
-    photos: dict[str, Path] = {}
-    sketches: dict[str, Path] = {}
-    duplicates: list[Path] = []
-    for files, key_of, index in ((_image_files(photo_dir), photo_key, photos), (_image_files(sketch_dir), sketch_key, sketches)):
-        for path in files:
-            key = key_of(path)
-            if key in index:
-                duplicates.append(path)
-            else:
-                index[key] = path
+def _index_by_key(files: list[Path], key_of: Callable[[Path], str], kind: str) -> tuple[dict[str, Path], list[SkippedFile]]:
+    """Files by identity key; every file of a key that two files share is skipped, as the pair would be a guess."""
+    by_key: dict[str, list[Path]] = {}
+    for path in files:
+        by_key.setdefault(key_of(path), []).append(path)
+    index = {key: paths[0] for key, paths in by_key.items() if len(paths) == 1}
+    skipped = [
+        SkippedFile(path, "duplicate identity key", f"{kind}s {', '.join(repr(p.name) for p in paths)} all have key '{key}'")
+        for key, paths in by_key.items() if len(paths) > 1 for path in paths
+    ]
+    return index, skipped
+
+
+def pair_folder(photo_dir: Path, sketch_dir: Path, split: str | None) -> tuple[list[Pair], list[SkippedFile]]:
+    """Pair the images of two folders by identity key; returns the pairs and the files that could not be paired."""
+    photos, skipped = _index_by_key(_image_files(photo_dir), photo_key, "photo")
+    sketches, sketch_duplicates = _index_by_key(_image_files(sketch_dir), sketch_key, "sketch")
+    skipped += sketch_duplicates
     pairs = [Pair(key, photos[key], sketches[key], split) for key in sorted(photos.keys() & sketches.keys())]
-    unpaired = [photos[k] for k in sorted(photos.keys() - sketches.keys())]
-    unpaired += [sketches[k] for k in sorted(sketches.keys() - photos.keys())]
-    return pairs, unpaired + duplicates
+    skipped += [SkippedFile(photos[k], "unpaired", f"no sketch with identity key '{k}' in '{sketch_dir.name}'") for k in sorted(photos.keys() - sketches.keys())]
+    skipped += [SkippedFile(sketches[k], "unpaired", f"no photo with identity key '{k}' in '{photo_dir.name}'") for k in sorted(sketches.keys() - photos.keys())]
+    return pairs, skipped
 
 
-def find_pairs(root: str | Path) -> list[Pair]:
-    """All photo/sketch pairs under ``root`` in any supported layout.
+def _drop_keys_in_two_splits(pairs: list[Pair]) -> tuple[list[Pair], list[SkippedFile]]:
+    """One identity in both the train and the test folders would leak: all its pairs are skipped."""
+    splits_of: dict[str, set[str | None]] = {}
+    for pair in pairs:
+        splits_of.setdefault(pair.key, set()).add(pair.split)
+    leaking = {key for key, splits in splits_of.items() if len(splits) > 1}
+    skipped = [
+        SkippedFile(path, "duplicate identity key", f"identity key '{pair.key}' is in both the train and the test folders")
+        for pair in pairs if pair.key in leaking for path in (pair.photo, pair.sketch)
+    ]
+    return [p for p in pairs if p.key not in leaking], skipped
 
-    Unpaired files are logged by name; finding no pair at all is an error.
+
+def list_pairs(root: str | Path) -> tuple[list[Pair], list[SkippedFile]]:
+    """All photo/sketch pairs under ``root`` in any supported layout, and every file that could not be paired.
+
+    Finding no pair at all is an error.
     """
     root = Path(root).expanduser()
     layout = detect_layout(root)
     pairs: list[Pair] = []
-    unpaired: list[Path] = []
+    skipped: list[SkippedFile] = []
     for split, photo_rel, sketch_rel in LAYOUTS[layout]:
         found, left = pair_folder(_find_dir(root, photo_rel), _find_dir(root, sketch_rel), split)  # type: ignore[arg-type]
         pairs += found
-        unpaired += left
-    if unpaired:
-        names = ", ".join(str(p.relative_to(root)) for p in unpaired)
-        log.warning("%d file(s) under %s have no partner and are ignored: %s", len(unpaired), root, names)
+        skipped += left
+    pairs, leaking = _drop_keys_in_two_splits(pairs)
+    skipped += leaking
     if not pairs:
         raise DataError(
             f"no photo/sketch pairs found under '{root}' (layout '{layout}'): photos and sketches are paired by "
             "identity key (photo 'f-005-01.jpg' <-> sketch 'F2-005-01-sz1.jpg' or 'f-005-01.jpg'); check the file names"
         )
     log.info("found %d pairs under %s (layout '%s')", len(pairs), root, layout)
+    return pairs, skipped
+
+
+def find_pairs(root: str | Path) -> list[Pair]:
+    """The pairs of :func:`list_pairs`; the files that could not be paired are logged by name."""
+    pairs, skipped = list_pairs(root)
+    for file in skipped:
+        log.warning("skipped %s: %s", file.path, file.describe())
     return pairs

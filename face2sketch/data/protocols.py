@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from face2sketch.errors import ConfigError
+from face2sketch.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
 
@@ -103,6 +103,9 @@ def make_splits(
         else:
             train_side = [i for i in items if release_split[i.key] == "train"]
             test = [i for i in items if release_split[i.key] == "test"]
+            for side, kept in (("train", train_side), ("test", test)):
+                if not kept:
+                    raise DataError(f"no usable pair is left in the {side} folders: every one was skipped (see skipped.json and the log)")
         train, val = _carve(train_side, val_fraction, rng, by_key=True)
         return Splits(train, val, test, protocol)
     augmented = [

@@ -1,12 +1,15 @@
 """Where pairs come from: image folders on disk or the procedural generator.
 
 A source returns decoded pairs at their stored resolution; the data module resizes and
-caches them, so every file is decoded once per process.
+caches them, so every file is decoded once per process. Files that cannot be used (unpaired,
+ambiguous, empty, corrupt, truncated, not an image, too large) are returned by name with the
+reason, so that one bad file never stops a run.
 """
 
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -15,7 +18,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from face2sketch.data.pairing import Pair, find_pairs
+from face2sketch.data.pairing import Pair, SkippedFile, list_pairs
 from face2sketch.data.synthetic import synthetic_key, synthetic_pair
 from face2sketch.errors import DataError
 
@@ -36,37 +39,91 @@ class PairSource(Protocol):
     def check(self) -> None:
         """Raise a DataError now if the pairs cannot be had, before any run folder fills up."""
 
-    def load(self) -> list[DecodedPair]:
-        """All pairs, decoded."""
+    def load(self) -> tuple[list[DecodedPair], list[SkippedFile]]:
+        """All usable pairs, decoded, and the files that were left out with the reason."""
 
 
-def decode_image(path: Path, mode: str) -> np.ndarray:
-    """Read an image file into a uint8 array in PIL ``mode`` ('RGB' or 'L'), converting explicitly.
+# 25 megapixels: far above any face photo or sketch (CUHK's are 200x250 = 0.05 MP), far below what exhausts memory.
+DEFAULT_MAX_IMAGE_PIXELS = 25_000_000
+# 16- and 32-bit grayscale: PIL's convert() clips these to 255 instead of scaling them, which would whiten the image
+_WIDE_GRAYSCALE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
-    CUHK stores some testing sketches as RGB and some as L, so the mode is never taken from the file.
+
+class UnusableImage(Exception):
+    """A file that cannot be used as an image; the message is the short reason shown in skipped.json."""
+
+    def __init__(self, problem: str, detail: str) -> None:
+        super().__init__(f"{problem}: {detail}")
+        self.problem, self.detail = problem, detail
+
+
+def _to_8_bit_opaque(img: Image.Image) -> Image.Image:
+    """An 8-bit image without alpha: wide grayscale scaled (not clipped) to 0..255, transparency laid on white paper."""
+    if img.mode in _WIDE_GRAYSCALE_MODES:
+        values = np.asarray(img, dtype=np.float64)
+        scale = 257.0 if img.mode.startswith("I;16") or values.max() > 255 else 1.0
+        return Image.fromarray(np.clip(values / scale + 0.5, 0, 255).astype(np.uint8), "L")
+    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
+        rgba = img.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
+    return img
+
+
+def decode_image(path: Path, mode: str, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> np.ndarray:
+    """Read an image file into a uint8 array in PIL ``mode`` ('RGB' or 'L'), converting explicitly; else UnusableImage.
+
+    CUHK stores some testing sketches as RGB and some as L, so the mode is never taken from the file. The pixel
+    limit is checked from the header, before anything is decompressed.
     """
+    if path.stat().st_size == 0:
+        raise UnusableImage("empty file", "0 bytes")
     try:
-        with Image.open(path) as img:
-            return np.asarray(img.convert(mode))
-    except (UnidentifiedImageError, OSError) as err:
-        raise DataError(f"cannot decode image '{path}' ({err}): replace or remove the file") from err
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own, lower limit decides
+            with Image.open(path) as img:
+                width, height = img.size
+                if width * height > max_pixels:
+                    raise UnusableImage("too large", f"{width}x{height} = {width * height} pixels is over data.max_image_pixels={max_pixels}")
+                img.load()
+                return np.asarray(_to_8_bit_opaque(img).convert(mode))
+    except Image.DecompressionBombError as err:
+        raise UnusableImage("too large", str(err)) from err
+    except UnidentifiedImageError as err:
+        raise UnusableImage("not an image", "no image format recognises it") from err
+    except (OSError, SyntaxError, ValueError) as err:
+        raise UnusableImage("corrupt image", f"decoding failed ({err})") from err
 
 
 class FolderSource:
-    """Pairs found by identity key under a folder in any supported layout; the folder is listed once."""
+    """Pairs found by identity key under a folder in any supported layout; the folder is listed once, each file decoded once."""
 
-    def __init__(self, root: str | Path) -> None:
+    def __init__(self, root: str | Path, max_image_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> None:
         self.root = Path(root).expanduser()
+        self.max_image_pixels = max_image_pixels
 
     @cached_property
-    def pairs(self) -> list[Pair]:
-        return find_pairs(self.root)
+    def listing(self) -> tuple[list[Pair], list[SkippedFile]]:
+        return list_pairs(self.root)
 
     def check(self) -> None:
-        self.pairs  # noqa: B018 - listing the folder raises the user's data error early
+        self.listing  # noqa: B018 - listing the folder raises the user's data error early
 
-    def load(self) -> list[DecodedPair]:
-        return [DecodedPair(p.key, decode_image(p.photo, "RGB"), decode_image(p.sketch, "L"), p.split) for p in self.pairs]
+    def load(self) -> tuple[list[DecodedPair], list[SkippedFile]]:
+        pairs, skipped = self.listing
+        decoded: list[DecodedPair] = []
+        skipped = list(skipped)
+        for pair in pairs:
+            images: dict[Path, np.ndarray] = {}
+            for path, mode in ((pair.photo, "RGB"), (pair.sketch, "L")):
+                try:
+                    images[path] = decode_image(path, mode, self.max_image_pixels)
+                except UnusableImage as err:
+                    skipped.append(SkippedFile(path, err.problem, err.detail))
+            if len(images) == 2:
+                decoded.append(DecodedPair(pair.key, images[pair.photo], images[pair.sketch], pair.split))
+            else:
+                skipped += [SkippedFile(path, "partner unusable", f"the other image of identity '{pair.key}' cannot be used") for path in images]
+        return decoded, skipped
 
     def __repr__(self) -> str:
         return f"FolderSource(root='{self.root}')"
@@ -83,12 +140,12 @@ class SyntheticSource:
     def check(self) -> None:
         return None
 
-    def load(self) -> list[DecodedPair]:
+    def load(self) -> tuple[list[DecodedPair], list[SkippedFile]]:
         pairs = []
         for index in range(self.num_train + self.num_test):
             photo, sketch = synthetic_pair(self.seed, index)
             pairs.append(DecodedPair(synthetic_key(index), photo, sketch, "train" if index < self.num_train else "test"))
-        return pairs
+        return pairs, []
 
     def __repr__(self) -> str:
         return f"SyntheticSource(num_train={self.num_train}, num_test={self.num_test}, seed={self.seed})"

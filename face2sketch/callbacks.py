@@ -1,0 +1,142 @@
+"""Callbacks every training run gets: exact resume, a clean stop on SIGTERM/SIGINT, and a stop on NaN/Inf losses.
+
+They are added by ``face2sketch.train`` itself rather than by the callbacks config group, because a run's
+checkpoints and its exit status rely on them.
+"""
+
+from __future__ import annotations
+
+import random
+import signal
+from pathlib import Path
+from types import FrameType
+from typing import Any
+
+import lightning as L
+import numpy as np
+import torch
+from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities.exceptions import SIGTERMException
+
+from face2sketch.data.datamodule import EpochShuffleSampler
+from face2sketch.errors import TrainingDiverged
+
+
+def capture_random_state() -> dict[str, Any]:
+    """torch (CPU and CUDA), numpy and Python random states, as tensors and plain values (``weights_only`` loads them)."""
+    name, keys, position, has_gauss, cached_gaussian = np.random.get_state()
+    return {
+        "torch": torch.get_rng_state(),
+        "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
+                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)},
+        "python": random.getstate(),
+    }
+
+
+def restore_random_state(state: dict[str, Any]) -> None:
+    torch.set_rng_state(state["torch"])
+    if state["cuda"] and torch.cuda.is_available():
+        torch.cuda.set_rng_state_all(state["cuda"])
+    numpy = state["numpy"]
+    np.random.set_state((numpy["name"], numpy["keys"].numpy().astype(np.uint32), numpy["position"], numpy["has_gauss"], numpy["cached_gaussian"]))
+    random.setstate(state["python"])
+
+
+class ExactResume(L.Callback):
+    """Puts what Lightning's checkpoint lacks for an exact resume into it: random states and the place in the epoch.
+
+    The global random states (dropout masks, anything drawn from torch/numpy/random) are restored when training
+    starts rather than when the checkpoint is read, so that the sanity-check validation in between cannot shift
+    them. Data order and augmentation are derived from seed and epoch (:class:`EpochShuffleSampler`); a checkpoint
+    saved mid-epoch (on SIGTERM) also records how many batches of that epoch were done, and the sampler skips them.
+    """
+
+    def __init__(self) -> None:
+        self._trainer: L.Trainer | None = None
+        self._to_restore: dict[str, Any] | None = None
+
+    def setup(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._trainer = trainer
+
+    def state_dict(self) -> dict[str, Any]:
+        assert self._trainer is not None
+        return {
+            "random_state": capture_random_state(),
+            "epoch": self._trainer.current_epoch,
+            "batches_done_in_epoch": self._trainer.fit_loop.epoch_loop.batch_progress.current.completed,
+        }
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self._to_restore = state_dict
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._to_restore is None:
+            return
+        restore_random_state(self._to_restore["random_state"])
+        loader = trainer.train_dataloader
+        sampler = getattr(loader, "sampler", None)
+        if isinstance(sampler, EpochShuffleSampler):
+            sampler.resume_within_epoch(self._to_restore["epoch"], self._to_restore["batches_done_in_epoch"] * loader.batch_size)
+        self._to_restore = None
+
+
+class StopOnNonFiniteLoss(L.Callback):
+    """Stops training at the first batch whose logged training losses are not all finite, naming step and terms.
+
+    It reads what the models log under ``train/...`` on each step and raises before any checkpoint of the
+    diverged weights can be written, so the best and last checkpoints on disk are the last good ones.
+    """
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        bad: dict[str, float] = {}
+        for name, value in trainer.callback_metrics.items():
+            if name.startswith("train/") and not name.endswith("_epoch") and not bool(torch.isfinite(value).all()):
+                bad.setdefault(name.removesuffix("_step"), float(value.detach().float().flatten()[0]))
+        if bad:
+            terms = ", ".join(f"{name}={value}" for name, value in bad.items())
+            raise TrainingDiverged(
+                f"training diverged at global step {trainer.global_step} (epoch {trainer.current_epoch}, batch {batch_idx}): {terms}"
+            )
+
+
+class CheckpointOnSignal(L.Callback):
+    """SIGTERM or SIGINT during fitting: finish the current batch, save ``checkpoint_path``, stop.
+
+    Lightning already turns SIGTERM into a stop after the current batch (``SIGTERMException``); SIGINT (Ctrl+C) is
+    routed the same way instead of raising KeyboardInterrupt in the middle of an optimiser step. A second SIGINT
+    stops at once. ``received`` names the signal after a stop.
+    """
+
+    def __init__(self, checkpoint_path: str | Path) -> None:
+        self.checkpoint_path = Path(checkpoint_path)
+        self.received: signal.Signals | None = None
+        self.saved = False
+        self._previous_sigint: Any = None
+
+    def _on_sigint(self, signum: int, frame: FrameType | None) -> None:
+        if self.received is not None:
+            signal.signal(signal.SIGINT, signal.default_int_handler)
+            raise KeyboardInterrupt
+        self.received = signal.SIGINT
+        signal.raise_signal(signal.SIGTERM)  # Lightning's SIGTERM handler stops the loops after this batch
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # not on_fit_start: Lightning records the handlers it finds after that and would put ours back at its teardown
+        self.received, self.saved = None, False
+        self._previous_sigint = signal.signal(signal.SIGINT, self._on_sigint)
+
+    def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
+        self._restore_sigint()
+        if isinstance(exception, SIGTERMException) and trainer.state.fn == TrainerFn.FITTING:
+            self.received = self.received or signal.SIGTERM
+            trainer.save_checkpoint(self.checkpoint_path)
+            self.saved = True
+
+    def teardown(self, trainer: L.Trainer, pl_module: L.LightningModule, stage: str) -> None:
+        self._restore_sigint()
+
+    def _restore_sigint(self) -> None:
+        if self._previous_sigint is not None:
+            signal.signal(signal.SIGINT, self._previous_sigint)
+            self._previous_sigint = None
