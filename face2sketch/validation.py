@@ -19,7 +19,8 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from face2sketch.data.datamodule import DIRECTIONS, INTERPOLATIONS
 from face2sketch.data.protocols import PROTOCOLS
 from face2sketch.errors import ConfigError, exit_on_user_error
-from face2sketch.models.base import RECONSTRUCTION_LOSSES
+from face2sketch.models.base import LOSS_HEADS
+from face2sketch.models.pix2pix import TUTORIAL_DISCRIMINATOR_STRIDE
 
 _ABSENT = object()
 
@@ -68,7 +69,8 @@ RULES: tuple[Rule, ...] = (
     Rule("data.num_test", POSITIVE_WHOLE, lambda v: _whole(v) and v >= 1),
     Rule("data.split", f"one of {', '.join(PROTOCOLS)}", lambda v: v in PROTOCOLS),
     Rule("data.interpolation", f"one of {', '.join(INTERPOLATIONS)}", lambda v: v in INTERPOLATIONS),
-    Rule("model.loss", f"one of {', '.join(RECONSTRUCTION_LOSSES)}", lambda v: v in RECONSTRUCTION_LOSSES),
+    Rule("model.loss", f"one of {', '.join(LOSS_HEADS)}", lambda v: v in LOSS_HEADS),
+    Rule("model.head", "linear or sigmoid", lambda v: v in ("linear", "sigmoid")),
     Rule("model.dropout", "a number in [0, 1)", lambda v: _number(v) and 0 <= v < 1),
     Rule("model.lambda_l1", "a number >= 0", lambda v: _number(v) and v >= 0),
     Rule("model.l1_weight", "a number >= 0", lambda v: _number(v) and v >= 0),
@@ -116,6 +118,9 @@ def _image_size_rule(model: DictConfig) -> SizeRule | None:
         return SizeRule(32, 32, "the VGG-16 encoder pools 5 times")
     if name == "Pix2Pix":
         downs = model.get("num_downs") or 2
+        if model.get("discriminator", "tutorial") == "tutorial":
+            multiple = max(2**downs, TUTORIAL_DISCRIMINATOR_STRIDE)
+            return SizeRule(multiple, multiple, f"the U-Net downsamples {downs}+ times and the tutorial's discriminator halves the image 4 times")
         return SizeRule(2**downs, max(24, 2**downs), f"the U-Net downsamples {downs}+ times and the PatchGAN needs 24 px")
     return None
 

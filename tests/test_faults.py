@@ -174,7 +174,9 @@ def test_convertible_images_are_converted_not_clipped(tmp_path: Path) -> None:
         (["data.val_fraction=0"], "data.val_fraction=0 is not allowed"),
         (["data.test_fraction=1"], "data.test_fraction=1 is not allowed"),
         (["data.image_size=30"], "data.image_size=30 is not allowed for conv_ae: use a multiple of 8 of at least 8"),
-        (["model=pix2pix", "data.image_size=16"], "data.image_size=16 is not allowed for pix2pix: use a multiple of 4 of at least 24"),
+        (["model=pix2pix", "data.image_size=24"], "data.image_size=24 is not allowed for pix2pix: use a multiple of 16 of at least 16"),
+        (["model=pix2pix_paper", "data.image_size=16"], "data.image_size=16 is not allowed for pix2pix_paper: use a multiple of 4 of at least 24"),
+        (["model.head=softmax"], "model.head=softmax is not allowed: use linear or sigmoid"),
         (["model=vgg_ae", "data.image_size=100"], "data.image_size=100 is not allowed for vgg_ae: use a multiple of 32 of at least 32"),
         (["data.image_size=4"], "data.image_size=4 is not allowed: use a whole number >= 8"),
         (["model.loss=l2"], "model.loss=l2 is not allowed: use one of mse, bce"),
@@ -209,7 +211,7 @@ def test_a_bad_setting_is_one_line_exit_2_before_the_data_is_read(tmp_path: Path
 
 
 # -- 3. exact resume -----------------------------------------------------------------------------------------------------
-RESUME = ("model=conv_ae", "model.loss=bce", "data=synthetic", "data.image_size=32", "trainer.deterministic=true",
+RESUME = ("model=conv_ae", "model.head=sigmoid", "model.loss=bce", "data=synthetic", "data.image_size=32", "trainer.deterministic=true",
           "data.num_train=16", "data.num_test=8", *QUIET)
 
 
@@ -313,7 +315,7 @@ def test_a_nan_loss_stops_naming_step_and_term_and_keeps_the_good_checkpoints(tm
     cfg = compose_train(run, *TINY, f"model={model}", *extra, "trainer.max_epochs=2")
     with pytest.raises(TrainingDiverged) as diverged:
         train(cfg, extra_callbacks=[PoisonWeightsAt(epoch=1, batch_idx=1)])
-    steps_per_batch = 2 if model == "pix2pix" else 1
+    steps_per_batch = 3 if model == "pix2pix" else 1  # pix2pix: two discriminator updates and one generator update
     message = str(diverged.value)
     assert message.startswith(f"training diverged at global step {6 * steps_per_batch} (epoch 1, batch 1): ")  # 4 batches an epoch
     assert all(term in message for term in terms) and str(run / "checkpoints") in message
