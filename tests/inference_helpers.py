@@ -20,7 +20,9 @@ def make_run(folder: Path, *overrides: str, seed: int = 0) -> Path:
     model = instantiate(cfg.model, _convert_="all")
     (folder / "checkpoints").mkdir(parents=True, exist_ok=True)
     (folder / "config.yaml").write_text(OmegaConf.to_yaml(cfg, resolve=True))
-    torch.save({"state_dict": model.state_dict(), "epoch": 0}, folder / "checkpoints" / "last.ckpt")
+    checkpoint = {"state_dict": model.state_dict(), "epoch": 0}
+    model.on_save_checkpoint(checkpoint)  # what Lightning adds through the model's hook: the checkpoint format
+    torch.save(checkpoint, folder / "checkpoints" / "last.ckpt")
     return folder
 
 

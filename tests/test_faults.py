@@ -256,7 +256,7 @@ def test_sigint_mid_epoch_saves_and_the_resumed_pix2pix_ends_like_the_uninterrup
     full = train(compose_train(tmp_path / "full", *settings))
     with pytest.raises(TrainingInterrupted) as stopped:
         train(compose_train(tmp_path / "split", *settings), extra_callbacks=[SignalAtBatch(epoch=1, batch_idx=2, signum=signal.SIGINT)])
-    assert stopped.value.exit_status == 130 and str(stopped.value).startswith("SIGINT received: stopped at epoch 1, global step 16")
+    assert stopped.value.exit_status == 130 and str(stopped.value).startswith("SIGINT received: stopped at epoch 1, global step 24")  # 8 batches x 3 updates
     assert signal.getsignal(signal.SIGINT) is handler_before, "the SIGINT handler is given back"
     assert json.loads((tmp_path / "split" / "metrics.json").read_text())["status"] == "interrupted"
     resumed = train(compose_train(tmp_path / "split", *settings, "ckpt_path=last"))

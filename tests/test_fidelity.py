@@ -180,3 +180,19 @@ def test_pix2pix_batchnorm_and_adam_defaults(tmp_path: Path, model: str, momentu
 def test_autoencoders_use_keras_adam_epsilon(tmp_path: Path, model: str) -> None:
     module, _, _ = build_run(compose_train(tmp_path / "run", *SMALL, f"model={model}"))
     assert module.configure_optimizers().defaults["eps"] == 1e-7
+
+
+def test_vgg_fine_tuning_starts_a_fresh_adam_like_a_keras_recompile(tmp_path: Path) -> None:
+    import lightning as L
+
+    steps: list[float] = []
+
+    class AdamSteps(L.Callback):
+        def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            state = trainer.optimizers[0].state[next(pl_module.decoder.parameters())]
+            steps.append(float(state["step"]))
+
+    cfg = compose_train(tmp_path / "run", *SMALL, "model=vgg_ae", "finetune_epochs=1", "trainer.max_epochs=3",
+                        "trainer.limit_train_batches=2", "trainer.limit_val_batches=1", "test=false")
+    train(cfg, extra_callbacks=[AdamSteps()])
+    assert steps == [2.0, 4.0, 2.0]  # the decoder's Adam moments restart with fine-tuning

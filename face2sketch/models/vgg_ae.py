@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import torch
@@ -137,16 +138,17 @@ class VGGAE(AutoencoderModule):
                 "lower finetune_epochs (0 skips fine-tuning) or raise trainer.max_epochs"
             )
 
-    def on_train_epoch_start(self) -> None:
-        """Unfreeze at the fine-tuning epoch; derived from the epoch alone, so a resumed run lands in the right stage.
+    def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
+        """Unfreeze at the fine-tuning epoch; derived from the epoch alone and checked every batch, so a run resumed
+        at an epoch boundary or mid-epoch lands in the right stage.
 
         Keras can only change what trains by compiling again, with a new Adam: so the first fine-tuning epoch starts
-        from fresh optimiser moments, as the study's did. A run resumed later in fine-tuning keeps its restored state.
+        from fresh optimiser moments, as the study's did. A resumed run keeps the optimiser state it restored.
         """
         if self.finetune_epochs > 0 and self.current_epoch >= self.finetune_start_epoch and self.encoder_frozen:
             self.encoder.requires_grad_(True)
             for optimizer in self.trainer.optimizers:
-                if self.current_epoch == self.finetune_start_epoch:
+                if self.current_epoch == self.finetune_start_epoch and batch_idx == 0:
                     optimizer.state.clear()
                 for group in optimizer.param_groups:
                     group["lr"] = self.finetune_lr
