@@ -19,25 +19,26 @@ MAX_PIXELS = 100_000_000
 WHITE = (255, 255, 255)
 
 
-def _sixteen_bit_to_8(image: Image.Image) -> Image.Image:
-    """16/32-bit grayscale ('I;16', 'I') to 8 bits by scaling, not by clipping at 255 as PIL's convert does."""
-    values = np.asarray(image).astype(np.float64)
-    peak = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
-    return Image.fromarray(np.clip(values * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8), "L")
+def to_8_bit_opaque(image: Image.Image) -> Image.Image:
+    """An 8-bit image without alpha: wide grayscale ('I;16', 'I', 'F') scaled, not clipped at 255 as PIL's convert()
+    does (which would whiten it), and transparency composited on white paper. Training data and users' pictures both
+    go through here."""
+    if image.mode.startswith("I") or image.mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        if image.mode == "F" and values.max(initial=0) <= 1.0:
+            peak = 1.0
+        else:
+            peak = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        return Image.fromarray(np.clip(values * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8), "L")
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode in ("P", "L", "RGB") and "transparency" in image.info):
+        rgba = image.convert("RGBA")
+        return Image.alpha_composite(Image.new("RGBA", rgba.size, WHITE + (255,)), rgba).convert("RGB")
+    return image
 
 
 def normalise_image(image: Image.Image) -> np.ndarray:
     """An opened PIL image as upright uint8 RGB; transparency is composited on white."""
-    image = ImageOps.exif_transpose(image)
-    if image.mode.startswith("I"):
-        image = _sixteen_bit_to_8(image)
-    elif image.mode == "F":
-        image = Image.fromarray(np.clip(np.asarray(image) * 255.0 + 0.5, 0, 255).astype(np.uint8), "L")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode == "P" and "transparency" in image.info) or (image.mode in ("L", "RGB") and "transparency" in image.info):
-        rgba = image.convert("RGBA")
-        background = Image.new("RGBA", rgba.size, WHITE + (255,))
-        image = Image.alpha_composite(background, rgba)
-    return np.asarray(image.convert("RGB"))
+    return np.asarray(to_8_bit_opaque(ImageOps.exif_transpose(image)).convert("RGB"))
 
 
 def read_image(path: str | Path) -> np.ndarray:

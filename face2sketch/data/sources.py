@@ -18,6 +18,7 @@ from typing import Protocol
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
+from face2sketch.data.images import to_8_bit_opaque
 from face2sketch.data.pairing import Pair, SkippedFile, list_pairs
 from face2sketch.data.synthetic import synthetic_key, synthetic_pair
 from face2sketch.errors import DataError
@@ -45,28 +46,12 @@ class PairSource(Protocol):
 
 # 25 megapixels: far above any face photo or sketch (CUHK's are 200x250 = 0.05 MP), far below what exhausts memory.
 DEFAULT_MAX_IMAGE_PIXELS = 25_000_000
-# 16- and 32-bit grayscale: PIL's convert() clips these to 255 instead of scaling them, which would whiten the image
-_WIDE_GRAYSCALE_MODES = frozenset({"I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
-
-
 class UnusableImage(Exception):
     """A file that cannot be used as an image; the message is the short reason shown in skipped.json."""
 
     def __init__(self, problem: str, detail: str) -> None:
         super().__init__(f"{problem}: {detail}")
         self.problem, self.detail = problem, detail
-
-
-def _to_8_bit_opaque(img: Image.Image) -> Image.Image:
-    """An 8-bit image without alpha: wide grayscale scaled (not clipped) to 0..255, transparency laid on white paper."""
-    if img.mode in _WIDE_GRAYSCALE_MODES:
-        values = np.asarray(img, dtype=np.float64)
-        scale = 257.0 if img.mode.startswith("I;16") or values.max() > 255 else 1.0
-        return Image.fromarray(np.clip(values / scale + 0.5, 0, 255).astype(np.uint8), "L")
-    if img.mode in ("RGBA", "LA", "PA") or (img.mode == "P" and "transparency" in img.info):
-        rgba = img.convert("RGBA")
-        return Image.alpha_composite(Image.new("RGBA", rgba.size, (255, 255, 255, 255)), rgba).convert("RGB")
-    return img
 
 
 def decode_image(path: Path, mode: str, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> np.ndarray:
@@ -85,7 +70,7 @@ def decode_image(path: Path, mode: str, max_pixels: int = DEFAULT_MAX_IMAGE_PIXE
                 if width * height > max_pixels:
                     raise UnusableImage("too large", f"{width}x{height} = {width * height} pixels is over data.max_image_pixels={max_pixels}")
                 img.load()
-                return np.asarray(_to_8_bit_opaque(img).convert(mode))
+                return np.asarray(to_8_bit_opaque(img).convert(mode))
     except Image.DecompressionBombError as err:
         raise UnusableImage("too large", str(err)) from err
     except UnidentifiedImageError as err:

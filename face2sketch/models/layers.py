@@ -86,5 +86,8 @@ def init_normal(module: nn.Module, std: float = 0.02, batchnorm_scale_std: float
         if module.bias is not None:
             nn.init.zeros_(module.bias)
     elif isinstance(module, nn.BatchNorm2d):
-        nn.init.normal_(module.weight, 1.0, batchnorm_scale_std) if batchnorm_scale_std else nn.init.ones_(module.weight)
+        if batchnorm_scale_std:
+            nn.init.normal_(module.weight, 1.0, batchnorm_scale_std)
+        else:
+            nn.init.ones_(module.weight)
         nn.init.zeros_(module.bias)
