@@ -15,6 +15,7 @@ from typing import Any
 import lightning as L
 import numpy as np
 import torch
+from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
@@ -77,27 +78,67 @@ class ExactResume(L.Callback):
         loader = trainer.train_dataloader
         sampler = getattr(loader, "sampler", None)
         if isinstance(sampler, EpochShuffleSampler):
-            sampler.resume_within_epoch(self._to_restore["epoch"], self._to_restore["batches_done_in_epoch"] * loader.batch_size)
+            batch_size = loader.batch_size or sampler.batch_size  # the latter when the loader takes whole batches from the sampler
+            sampler.resume_within_epoch(self._to_restore["epoch"], self._to_restore["batches_done_in_epoch"] * batch_size)
         self._to_restore = None
 
 
-class StopOnNonFiniteLoss(L.Callback):
-    """Stops training at the first batch whose logged training losses are not all finite, naming step and terms.
+def progress_bar(refresh_rate: int, enabled: bool = True) -> TQDMProgressBar | None:
+    """The console progress bar at ``refresh_rate`` batches, or None where ``trainer.enable_progress_bar`` is false
+    (Lightning refuses a progress bar callback then)."""
+    return TQDMProgressBar(refresh_rate=refresh_rate) if enabled else None
 
-    It reads what the models log under ``train/...`` on each step and raises before any checkpoint of the
-    diverged weights can be written, so the best and last checkpoints on disk are the last good ones.
+
+class StopOnNonFiniteLoss(L.Callback):
+    """Stops training when a training loss term is not finite, naming the step and the terms.
+
+    It reads each step's loss terms (``ImageTranslationModule.last_losses``) and raises before any checkpoint of
+    the diverged weights can be written, so the best and last checkpoints on disk are the last good ones. On the
+    CPU it checks every step. On a GPU reading a value back makes the host wait for the device, so the steps'
+    verdicts are gathered on the device and read every ``log_every_n_steps`` steps, before validation and at the
+    end of each epoch (all before any checkpoint is saved); the stop then names the steps since the last read.
     """
 
+    def __init__(self) -> None:
+        self._finite: torch.Tensor | None = None
+        self._names: list[str] = []
+        self._since: tuple[int, int, int] | None = None  # (global step, epoch, batch) of the first unread step
+
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
-        bad: dict[str, float] = {}
-        for name, value in trainer.callback_metrics.items():
-            if name.startswith("train/") and not name.endswith("_epoch") and not bool(torch.isfinite(value).all()):
-                bad.setdefault(name.removesuffix("_step"), float(value.detach().float().flatten()[0]))
-        if bad:
-            terms = ", ".join(f"{name}={value}" for name, value in bad.items())
-            raise TrainingDiverged(
-                f"training diverged at global step {trainer.global_step} (epoch {trainer.current_epoch}, batch {batch_idx}): {terms}"
-            )
+        losses: dict[str, torch.Tensor] = getattr(pl_module, "last_losses", {})
+        if not losses:
+            return
+        if list(losses) != self._names:
+            self.check(trainer, pl_module)
+            self._names = list(losses)
+        finite = torch.stack([torch.isfinite(value).all() for value in losses.values()])
+        self._finite = finite if self._finite is None else self._finite & finite
+        self._since = self._since or (trainer.global_step, trainer.current_epoch, batch_idx)
+        if pl_module.device.type != "cuda" or (batch_idx + 1) % max(1, trainer.log_every_n_steps) == 0:
+            self.check(trainer, pl_module)
+
+    def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.check(trainer, pl_module)
+
+    def on_train_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.check(trainer, pl_module)
+
+    def check(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        """Raise TrainingDiverged if a term was not finite in a step since the last check."""
+        finite, since = self._finite, self._since
+        self._finite, self._since = None, None
+        if finite is None or since is None or bool(finite.all()):
+            return
+        latest: dict[str, torch.Tensor] = getattr(pl_module, "last_losses", {})
+        bad = ", ".join(
+            f"{name}={float(latest[name].float().flatten()[0]) if name in latest else 'nan'}" for name, ok in zip(self._names, finite.tolist()) if not ok
+        )
+        step, epoch, batch_idx = since
+        where = (
+            f"at global step {step} (epoch {epoch}, batch {batch_idx})" if trainer.global_step <= step + 3
+            else f"between global step {step} (epoch {epoch}, batch {batch_idx}) and global step {trainer.global_step}"
+        )
+        raise TrainingDiverged(f"training diverged {where}: {bad}")
 
 
 class CheckpointOnSignal(L.Callback):
@@ -128,7 +169,9 @@ class CheckpointOnSignal(L.Callback):
 
     def on_exception(self, trainer: L.Trainer, pl_module: L.LightningModule, exception: BaseException) -> None:
         self._restore_sigint()
-        if isinstance(exception, SIGTERMException) and trainer.state.fn == TrainerFn.FITTING:
+        losses: dict[str, torch.Tensor] = getattr(pl_module, "last_losses", {})
+        diverged = any(not bool(torch.isfinite(value).all()) for value in losses.values())
+        if isinstance(exception, SIGTERMException) and trainer.state.fn == TrainerFn.FITTING and not diverged:
             self.received = self.received or signal.SIGTERM
             trainer.save_checkpoint(self.checkpoint_path)
             self.saved = True

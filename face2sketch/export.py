@@ -24,12 +24,13 @@ import hydra
 import torch
 from omegaconf import DictConfig
 from torch import nn
-from torchmetrics import Metric, MetricCollection
 
 from face2sketch.config import CONFIG_DIR
 from face2sketch.errors import ConfigError, Face2SketchError, exit_on_user_error
-from face2sketch.inference import TORCHSCRIPT_SPEC_FILE, ModelSpec, load_trained_model, load_translator, locate_checkpoint, spec_of_run
-from face2sketch.models.base import ImageTranslationModule
+from face2sketch.inference import (
+    TORCHSCRIPT_SPEC_FILE, ModelSpec, inference_network, load_trained_model, load_translator, locate_checkpoint, random_batch, spec_of_run,
+    write_onnx,
+)
 
 log = logging.getLogger(__name__)
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
@@ -39,63 +40,6 @@ CHECK_BATCH = 3  # the export traces batch 1; checking at another size shows the
 
 class ExportCheckError(Face2SketchError):
     """The exported network does not reproduce PyTorch's output."""
-
-
-class InferenceNetwork(nn.Module):
-    """A plain module around a model's ``forward``: the parts inference uses, without metrics or a trainer to ask for.
-
-    A LightningModule cannot be traced itself (the tracer reads its ``trainer``, which raises when detached).
-    """
-
-    def __init__(self, model: ImageTranslationModule) -> None:
-        super().__init__()
-        self.parts = nn.ModuleDict({name: child for name, child in model.named_children() if not isinstance(child, (Metric, MetricCollection))})
-        self.__dict__["model"] = model  # not registered as a child; its parameters are registered through ``parts``
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
-
-
-def inference_network(model: ImageTranslationModule, eval_mode: bool = False) -> nn.Module:
-    """The module to export, in its inference mode: pix2pix's generator, else the model's forward.
-
-    pix2pix with ``model.train_mode_inference=true`` predicts with dropout and batch statistics: random and
-    batch-dependent, so no file can reproduce it. It is refused unless ``eval_mode`` asks for eval-mode inference.
-    """
-    if getattr(model, "train_mode_inference", False):
-        if not eval_mode:
-            raise ConfigError(
-                "this pix2pix run predicts in train mode (model.train_mode_inference=true: dropout and batch statistics), "
-                "which is random and cannot be exported: pass eval_mode=true to export its default eval-mode inference"
-            )
-        model.train_mode_inference = False
-    model.set_inference_mode()
-    model.requires_grad_(False)
-    generator = getattr(model, "generator", None)
-    return generator if isinstance(generator, nn.Module) else InferenceNetwork(model)
-
-
-def random_batch(spec: ModelSpec, batch: int, seed: int = 0) -> torch.Tensor:
-    """A random input batch in the model's value range."""
-    low, high = spec.value_range
-    generator = torch.Generator().manual_seed(seed)
-    return torch.rand(batch, spec.in_channels, spec.image_size, spec.image_size, generator=generator) * (high - low) + low
-
-
-def write_onnx(network: nn.Module, spec: ModelSpec, path: Path, opset: int | None) -> None:
-    import onnx
-
-    example = random_batch(spec, 1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # the TorchScript-based exporter announces its deprecation
-        torch.onnx.export(
-            network, (example,), str(path), dynamo=False, input_names=["input"], output_names=["output"],
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=opset or 17,
-        )
-    exported = onnx.load(str(path))
-    for key, value in spec.to_metadata().items():
-        exported.metadata_props.add(key=key, value=value)
-    onnx.save(exported, str(path))
 
 
 def write_torchscript(network: nn.Module, spec: ModelSpec, path: Path) -> None:

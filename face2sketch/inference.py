@@ -22,6 +22,8 @@ import torch.nn.functional as F
 from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from PIL import Image
+from torch import nn
+from torchmetrics import Metric, MetricCollection
 
 from face2sketch.data.datamodule import DIRECTIONS, fit_to_model, to_tensor
 from face2sketch.data.images import to_source_kind
@@ -134,6 +136,64 @@ def unit_range(images: torch.Tensor, value_range: tuple[float, float]) -> torch.
     """Map a raw network output from ``value_range`` to [0, 1] and clamp: the models' ``to_unit_range`` for exported files."""
     low, high = value_range
     return ((images.float() - low) / (high - low)).clamp_(0.0, 1.0)
+
+
+# -- networks to export or time ------------------------------------------------------------------------------
+class InferenceNetwork(nn.Module):
+    """A plain module around a model's ``forward``: the parts inference uses, without metrics or a trainer to ask for.
+
+    A LightningModule cannot be traced itself (the tracer reads its ``trainer``, which raises when detached).
+    """
+
+    def __init__(self, model: ImageTranslationModule) -> None:
+        super().__init__()
+        self.parts = nn.ModuleDict({name: child for name, child in model.named_children() if not isinstance(child, (Metric, MetricCollection))})
+        self.__dict__["model"] = model  # not registered as a child; its parameters are registered through ``parts``
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.model(x)
+
+
+def inference_network(model: ImageTranslationModule, eval_mode: bool = False) -> nn.Module:
+    """The module to export, in its inference mode: pix2pix's generator, else the model's forward.
+
+    pix2pix with ``model.train_mode_inference=true`` predicts with dropout and batch statistics: random and
+    batch-dependent, so no file can reproduce it. It is refused unless ``eval_mode`` asks for eval-mode inference.
+    """
+    if getattr(model, "train_mode_inference", False):
+        if not eval_mode:
+            raise ConfigError(
+                "this pix2pix run predicts in train mode (model.train_mode_inference=true: dropout and batch statistics), "
+                "which is random and cannot be exported: pass eval_mode=true to export its default eval-mode inference"
+            )
+        model.train_mode_inference = False
+    model.set_inference_mode()
+    model.requires_grad_(False)
+    generator = getattr(model, "generator", None)
+    return generator if isinstance(generator, nn.Module) else InferenceNetwork(model)
+
+
+def random_batch(spec: ModelSpec, batch: int, seed: int = 0) -> torch.Tensor:
+    """A random input batch in the model's value range."""
+    low, high = spec.value_range
+    generator = torch.Generator().manual_seed(seed)
+    return torch.rand(batch, spec.in_channels, spec.image_size, spec.image_size, generator=generator) * (high - low) + low
+
+
+def write_onnx(network: nn.Module, spec: ModelSpec, path: Path, opset: int | None) -> None:
+    import onnx
+
+    example = random_batch(spec, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # the TorchScript-based exporter announces its deprecation
+        torch.onnx.export(
+            network, (example,), str(path), dynamo=False, input_names=["input"], output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=opset or 17,
+        )
+    exported = onnx.load(str(path))
+    for key, value in spec.to_metadata().items():
+        exported.metadata_props.add(key=key, value=value)
+    onnx.save(exported, str(path))
 
 
 # -- translators: one interface over PyTorch, ONNX Runtime and TorchScript ---------------------------------

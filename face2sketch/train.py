@@ -38,8 +38,9 @@ UNFINISHED_RUN_CONTENTS = frozenset({".hydra", "train.log", "config.yaml", "skip
 
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:
-    """Instantiate every entry of a dict-shaped config group (callbacks, loggers)."""
-    return [instantiate(entry) for entry in (group or {}).values() if entry is not None]
+    """Instantiate every entry of a dict-shaped config group (callbacks, loggers); entries that make None are left out."""
+    made = [instantiate(entry) for entry in (group or {}).values() if entry is not None]
+    return [item for item in made if item is not None]
 
 
 def count_parameters(model: torch.nn.Module) -> dict[str, int]:
@@ -83,6 +84,8 @@ def build_run(cfg: DictConfig, resume_from: str | None = None) -> tuple[ImageTra
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     log.info("seed %d", cfg.seed)
     model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
+    if cfg.get("compile"):
+        model.compile_networks()
     datamodule = instantiate(cfg.data, value_range=model.value_range)
     datamodule.prepare_data()
     datamodule.setup("fit")

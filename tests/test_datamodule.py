@@ -60,7 +60,7 @@ def test_validation_is_carved_by_seed() -> None:
 @pytest.mark.parametrize(("direction", "value_range", "sketch_channels"), [("f2sk", (0.0, 1.0), 3), ("sk2f", (-1.0, 1.0), 3), ("f2sk", (0.0, 1.0), 1), ("sk2f", (-1.0, 1.0), 1)])
 def test_batches_have_direction_channels_size_and_value_range(direction: str, value_range: tuple[float, float], sketch_channels: int) -> None:
     dm = SyntheticPairsDataModule(num_train=6, num_test=2, image_size=24, direction=direction, value_range=value_range, sketch_channels=sketch_channels, batch_size=4)
-    batch = next(iter(dm.train_dataloader()))
+    batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
     photo_c, sketch_c = 3, sketch_channels
     source_c, target_c = (photo_c, sketch_c) if direction == "f2sk" else (sketch_c, photo_c)
     assert batch["source"].shape == (4, source_c, 24, 24) and batch["target"].shape == (4, target_c, 24, 24)
@@ -120,3 +120,65 @@ def test_images_are_resized_with_opencv_bilinear_like_the_study() -> None:
     assert dm.describe()["interpolation"] == "area"
     with pytest.raises(ConfigError, match="unknown data.interpolation 'nearest'"):
         SyntheticPairsDataModule(image_size=32, interpolation="nearest")
+
+
+def _marked_module(**kwargs) -> SyntheticPairsDataModule:
+    """A data module whose training images are black with one asymmetric white mark, identical on both sides."""
+    dm = SyntheticPairsDataModule(num_train=24, num_test=2, image_size=16, batch_size=8, seed=3, **kwargs)
+    dm.setup()
+    marked = []
+    for item in dm.splits.train:
+        image = np.zeros((16, 16, 3), np.uint8)
+        image[2, 5] = 255
+        marked.append(type(item)(item.key, image, image.copy()))
+    dm.splits.train = marked
+    return dm
+
+
+def test_batched_dihedral_keeps_pairs_aligned_and_uses_all_eight_symmetries() -> None:
+    dm = _marked_module(paired_transforms=[A.D4(p=1.0)])
+    assert dm.batched_augmentation
+    positions = set()
+    for epoch in range(3):
+        loader = dm.train_dataloader()
+        loader.sampler.set_epoch(epoch)
+        for raw in loader:
+            assert set(raw) == {"index", "dihedral", "name"}, "in-memory batches travel as indices, not pixels"
+            batch = dm.on_after_batch_transfer(raw, 0)
+            assert torch.equal(batch["source"], batch["target"])
+            for image in batch["source"]:
+                positions.add(tuple(torch.nonzero(image[0]).flatten().tolist()))
+    # the mark at (2, 5) of a 16x16 image has exactly 8 images under D4
+    assert len(positions) == 8
+
+
+def test_batched_path_serves_the_same_pixels_as_the_per_sample_path() -> None:
+    """Without augmentation both paths give bit-identical batches, in the same order."""
+    batched = SyntheticPairsDataModule(num_train=20, num_test=2, image_size=16, batch_size=4, paired_transforms=[], value_range=(-1.0, 1.0), seed=2)
+    per_sample = SyntheticPairsDataModule(num_train=20, num_test=2, image_size=16, batch_size=4, paired_transforms=[], value_range=(-1.0, 1.0), seed=2, batched_augmentation=False)
+    assert batched.batched_augmentation and not per_sample.batched_augmentation
+    pairs = list(zip(batched.train_dataloader(), per_sample.train_dataloader(), strict=True))
+    assert len(pairs) == 5
+    for raw, expected in pairs:
+        got = batched.on_after_batch_transfer(raw, 0)
+        assert got["name"] == list(expected["name"])
+        assert torch.equal(got["source"], expected["source"]) and torch.equal(got["target"], expected["target"])
+
+
+def test_other_augmentations_fall_back_to_albumentations_per_sample() -> None:
+    dm = SyntheticPairsDataModule(num_train=8, num_test=2, image_size=16, paired_transforms=[A.HorizontalFlip(p=0.5)])
+    assert not dm.batched_augmentation
+    batch = next(iter(dm.train_dataloader()))
+    assert batch["source"].dtype == torch.float32 and "dihedral" not in batch
+    assert dm.on_after_batch_transfer(batch, 0) is batch
+
+
+def test_a_resumed_epoch_of_in_memory_batches_continues_where_it_stopped() -> None:
+    dm = _marked_module(paired_transforms=[A.D4(p=1.0)])
+    full = list(dm.train_dataloader())
+    resumed_loader = dm.train_dataloader()
+    resumed_loader.sampler.resume_within_epoch(0, 8)
+    resumed = list(resumed_loader)
+    assert len(resumed) == len(full) - 1
+    for a, b in zip(full[1:], resumed, strict=True):
+        assert a["name"] == b["name"] and a["dihedral"] == b["dihedral"] and torch.equal(a["index"], b["index"])

@@ -12,7 +12,8 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from face2sketch.errors import ConfigError
-from face2sketch.export import export, random_batch
+from face2sketch.export import export
+from face2sketch.inference import random_batch
 from face2sketch.inference import ModelSpec, load_translator
 from face2sketch.predict import predict
 from tests.conftest import run_cli

@@ -102,6 +102,55 @@ class PairedImageDataset(Dataset):
                 transform.set_random_seed(seed + offset)
 
 
+def dihedral(images: torch.Tensor, element: int) -> torch.Tensor:
+    """One of the 8 symmetries of the square (D4) on NxCxHxW images: ``element % 4`` quarter turns, then a
+    horizontal flip when ``element >= 4``."""
+    turned = torch.rot90(images, element % 4, dims=(-2, -1)) if element % 4 else images
+    return turned.flip(-1) if element >= 4 else turned
+
+
+def is_dihedral_only(paired_transforms: Sequence[A.BasicTransform], input_transforms: Sequence[A.BasicTransform]) -> bool:
+    """Whether the augmentation is the study's (D4 with p=1, or none), which batches can apply as tensor operations."""
+    if input_transforms:
+        return False
+    return not paired_transforms or (len(paired_transforms) == 1 and type(paired_transforms[0]) is A.D4 and paired_transforms[0].p == 1.0)
+
+
+class InMemoryPairs(Dataset):
+    """A split held as one uint8 Nx(Cs+Ct)xHxW tensor (source channels, then target channels), served as indices.
+
+    A key is a list of (index, augmentation seed) pairs, as :class:`EpochShuffleSampler` yields with a batch size.
+    A batch holds no pixels: the sample indices, ordered so that samples with the same D4 element (``seed % 8``)
+    are neighbours, and those runs as (element, start, end). :meth:`PairedDataModule.on_after_batch_transfer`
+    gathers the pixels on the training device, where the whole split is copied once, and turns each run with one
+    tensor operation; no step waits for the host.
+    """
+
+    def __init__(self, items: Sequence[Item], direction: str, augment: bool) -> None:
+        source_kind, target_kind = DIRECTIONS[direction]
+        self.source_channels = getattr(items[0], source_kind).shape[2]
+        self.pairs = torch.stack([
+            torch.from_numpy(np.concatenate([getattr(i, source_kind), getattr(i, target_kind)], axis=2)).permute(2, 0, 1) for i in items
+        ])
+        self.names = [i.name for i in items]
+        self.augment = augment
+
+    def __len__(self) -> int:
+        return len(self.names)
+
+    def __getitem__(self, keys: list[tuple[int, int]]) -> dict:
+        elements = [seed % 8 if self.augment else 0 for _, seed in keys]
+        order = sorted(range(len(keys)), key=elements.__getitem__)  # stable: without augmentation, the sampler's order
+        runs: list[tuple[int, int, int]] = []
+        for position, i in enumerate(order):
+            if runs and runs[-1][0] == elements[i]:
+                runs[-1] = (elements[i], runs[-1][1], position + 1)
+            else:
+                runs.append((elements[i], position, position + 1))
+        indices = [keys[i][0] for i in order]
+        return {"index": torch.tensor(indices), "dihedral": runs, "name": [self.names[i] for i in indices]}
+
+
 def derive_seed(*numbers: int) -> int:
     """A 32-bit seed that is a function of ``numbers`` alone (e.g. run seed, epoch, index)."""
     return int(np.random.SeedSequence(list(numbers)).generate_state(1)[0])
@@ -112,11 +161,12 @@ class EpochShuffleSampler(Sampler[tuple[int, int]]):
 
     The order and the augmentation of an epoch therefore do not depend on any random state that came before it,
     on the number of DataLoader workers, or on whether the run was resumed: a resumed run sees exactly the batches
-    an uninterrupted run sees. Lightning calls ``set_epoch`` before each epoch.
+    an uninterrupted run sees. Lightning calls ``set_epoch`` before each epoch. With a ``batch_size`` it yields
+    lists of such pairs, one per batch (the last may be shorter), for datasets indexed a batch at a time.
     """
 
-    def __init__(self, size: int, seed: int) -> None:
-        self.size, self.seed, self.epoch = size, seed, 0
+    def __init__(self, size: int, seed: int, batch_size: int | None = None) -> None:
+        self.size, self.seed, self.epoch, self.batch_size = size, seed, 0, batch_size
         self._resume_at: tuple[int, int] | None = None
 
     def set_epoch(self, epoch: int) -> None:
@@ -127,15 +177,19 @@ class EpochShuffleSampler(Sampler[tuple[int, int]]):
         self._resume_at = (epoch, samples_done)
 
     def __len__(self) -> int:
-        return self.size
+        return self.size if self.batch_size is None else -(-self.size // self.batch_size)
 
     def __iter__(self):
         generator = torch.Generator().manual_seed(derive_seed(self.seed, self.epoch))
         order = torch.randperm(self.size, generator=generator).tolist()
         if self._resume_at is not None and self._resume_at[0] == self.epoch:
             order = order[self._resume_at[1] :]
-        for index in order:
-            yield index, derive_seed(self.seed, self.epoch, index)
+        keys = [(index, derive_seed(self.seed, self.epoch, index)) for index in order]
+        if self.batch_size is None:
+            yield from keys
+        else:
+            for start in range(0, len(keys), self.batch_size):
+                yield keys[start : start + self.batch_size]
 
 
 def describe_skipped(skipped: Sequence[SkippedFile], names_per_problem: int = 3) -> str:
@@ -173,9 +227,10 @@ class PairedDataModule(L.LightningDataModule):
         batch_size: int = 32,
         eval_batch_size: int | None = None,
         num_workers: int = 0,
-        pin_memory: bool = False,
+        pin_memory: bool | None = None,
         seed: int = 0,
         min_pairs: int = 1,
+        batched_augmentation: bool = True,
     ) -> None:
         super().__init__()
         if direction not in DIRECTIONS:
@@ -199,8 +254,13 @@ class PairedDataModule(L.LightningDataModule):
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers, self.pin_memory, self.seed = num_workers, pin_memory, seed
         self.min_pairs = min_pairs
+        self.batched_augmentation = batched_augmentation and is_dihedral_only(self.paired_transforms, self.input_transforms)
+        if batched_augmentation and not self.batched_augmentation:
+            log.info("augmentation other than D4 alone: training samples are augmented one by one with albumentations")
         self.splits: Splits | None = None
         self.skipped: list[SkippedFile] = []
+        self._in_memory: InMemoryPairs | None = None
+        self._resident: torch.Tensor | None = None
 
     # -- preparing -------------------------------------------------------------------------
     def prepare_data(self) -> None:
@@ -246,8 +306,17 @@ class PairedDataModule(L.LightningDataModule):
         inputs = A.Compose(self.input_transforms, seed=self.seed + 1) if augment and self.input_transforms else None
         return PairedImageDataset(getattr(self.splits, stage), self.direction, self.value_range, paired, inputs)
 
+    def _pin_memory(self) -> bool:
+        """data.pin_memory, or (null) whether batches go to a CUDA device: page-locked copies transfer faster."""
+        if self.pin_memory is not None:
+            return self.pin_memory
+        trainer = self.trainer
+        return trainer is not None and trainer.strategy.root_device.type == "cuda"
+
     def _loader(self, stage: str) -> DataLoader:
         train = stage == "train"
+        if train and self.batched_augmentation:
+            return self._in_memory_loader()
         dataset = self.dataset(stage)
         return DataLoader(
             dataset,
@@ -255,12 +324,42 @@ class PairedDataModule(L.LightningDataModule):
             sampler=EpochShuffleSampler(len(dataset), self.seed) if train else None,
             drop_last=False,
             num_workers=self.num_workers,
-            pin_memory=self.pin_memory,
+            pin_memory=self._pin_memory(),
             persistent_workers=self.num_workers > 0,
             # the loader's own generator seeds its workers, so creating an iterator does not draw from torch's global
             # random state (which dropout uses and a checkpoint restores)
             generator=torch.Generator().manual_seed(self.seed),
         )
+
+    def _in_memory_loader(self) -> DataLoader:
+        """Whole training batches sliced from uint8 tensors in memory; D4 and scaling run on the device afterwards.
+
+        No workers: slicing a batch takes microseconds, less than handing it over from a worker process.
+        """
+        self.setup()
+        assert self.splits is not None
+        self._in_memory = InMemoryPairs(self.splits.train, self.direction, augment=bool(self.paired_transforms))
+        self._resident = None
+        sampler = EpochShuffleSampler(len(self._in_memory), self.seed, batch_size=self.batch_size)
+        return DataLoader(self._in_memory, batch_size=None, sampler=sampler, num_workers=0)
+
+    def _resident_pairs(self, device: torch.device) -> torch.Tensor:
+        """The in-memory training split on ``device``, copied there at its first batch."""
+        if self._resident is None or self._resident.device != device:
+            self._resident = self._in_memory.pairs.to(device)
+        return self._resident
+
+    def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
+        """Make an in-memory training batch where its indices now are (the GPU when training there): gather the pairs,
+        turn each run of samples by its D4 element (input and target alike), scale uint8 to the model's value range."""
+        if "dihedral" not in batch:
+            return batch
+        low, high = self.value_range
+        pairs = self._resident_pairs(batch["index"].device)[batch["index"]]
+        pairs = torch.cat([dihedral(pairs[start:end], element) for element, start, end in batch["dihedral"]])
+        pairs = pairs.float().div_(255.0).mul_(high - low).add_(low)  # as to_tensor scales
+        split = self._in_memory.source_channels
+        return {"source": pairs[:, :split], "target": pairs[:, split:], "name": batch["name"]}
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

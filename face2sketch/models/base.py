@@ -11,7 +11,7 @@ import torch
 import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger
 from torch import nn
-from torchmetrics import MetricCollection
+from torchmetrics import Metric, MetricCollection
 from torchvision.utils import make_grid
 
 from face2sketch.errors import ConfigError
@@ -24,6 +24,10 @@ OptimizerFactory = Callable[..., torch.optim.Optimizer]
 CHECKPOINT_FORMAT_KEY = "face2sketch_checkpoint_format"
 CHECKPOINT_FORMAT = 2
 
+# model.memory_format: channels_last keeps activations NHWC, which oneDNN (CPU) and cuDNN (GPU) convolve faster for
+# most of these networks; auto: channels-last on CUDA, contiguous (NCHW) elsewhere
+MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
+
 
 class ImageTranslationModule(L.LightningModule):
     """Base for models that map a source image to a target image.
@@ -35,8 +39,11 @@ class ImageTranslationModule(L.LightningModule):
 
     value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
-    def __init__(self, optimizer: OptimizerFactory | None = None, num_preview_images: int = 4) -> None:
+    def __init__(self, optimizer: OptimizerFactory | None = None, num_preview_images: int = 4, memory_format: str = "auto") -> None:
         super().__init__()
+        if memory_format not in MEMORY_FORMATS:
+            raise ConfigError(f"unknown model.memory_format '{memory_format}': use one of {', '.join(MEMORY_FORMATS)}")
+        self.memory_format = memory_format
         self.optimizer_factory = optimizer
         self.num_preview_images = num_preview_images
         self.val_metrics = study_metrics().clone(prefix="val/")
@@ -53,15 +60,31 @@ class ImageTranslationModule(L.LightningModule):
         low, high = self.value_range
         return ((images.float() - low) / (high - low)).clamp_(0.0, 1.0)
 
-    def _prepare(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+    # -- memory format --------------------------------------------------------------------------
+    def uses_channels_last(self) -> bool:
+        if self.memory_format == "auto":
+            return self.device.type == "cuda"
+        return self.memory_format == "channels_last"
+
+    def apply_memory_format(self) -> None:
+        """Put the weights in the model's memory format on its current device (training and the benchmark's bare loop)."""
+        self.to(memory_format=torch.channels_last if self.uses_channels_last() else torch.contiguous_format)
+
+    def compile_networks(self) -> None:
+        """``torch.compile`` each network in place: parameter names stay, so checkpoints load with or without it."""
+        for child in self.children():
+            if not isinstance(child, (Metric, MetricCollection)):
+                child.compile()
+
+    def prepare_batch(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
+        """(source, target) of a batch, the source in the model's memory format."""
         source, target = batch["source"], batch["target"]
-        if self.device.type == "cuda":
+        if self.uses_channels_last():
             source = source.contiguous(memory_format=torch.channels_last)
         return source, target
 
     def on_fit_start(self) -> None:
-        if self.device.type == "cuda":
-            self.to(memory_format=torch.channels_last)
+        self.apply_memory_format()
 
     # -- training -------------------------------------------------------------------------------
     start_epoch: int = 0
@@ -74,9 +97,16 @@ class ImageTranslationModule(L.LightningModule):
         """Training losses for one batch; the total is under 'loss'."""
         raise NotImplementedError
 
+    # the loss terms of the latest training step, detached, under their logged names (StopOnNonFiniteLoss reads them)
+    last_losses: dict[str, torch.Tensor] = {}
+
+    def remember_losses(self, losses: dict[str, torch.Tensor]) -> None:
+        self.last_losses = {name: value.detach() for name, value in losses.items()}
+
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        source, target = self._prepare(batch)
+        source, target = self.prepare_batch(batch)
         losses = self.compute_losses(source, target)
+        self.remember_losses({f"train/{k}": v for k, v in losses.items()})
         self.log_dict({f"train/{k}": v for k, v in losses.items()}, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0])
         return losses["loss"]
 
@@ -98,7 +128,7 @@ class ImageTranslationModule(L.LightningModule):
         self.set_inference_mode()
 
     def _evaluate(self, batch: dict, metrics: MetricCollection) -> torch.Tensor:
-        source, target = self._prepare(batch)
+        source, target = self.prepare_batch(batch)
         prediction = self.to_unit_range(self(source))
         metrics.update(prediction, self.to_unit_range(target))
         return prediction
@@ -152,8 +182,10 @@ class AutoencoderModule(ImageTranslationModule):
 
     value_range = (0.0, 1.0)
 
-    def __init__(self, loss: str = "mse", head: str = "linear", optimizer: OptimizerFactory | None = None, num_preview_images: int = 4) -> None:
-        super().__init__(optimizer=optimizer, num_preview_images=num_preview_images)
+    def __init__(
+        self, loss: str = "mse", head: str = "linear", optimizer: OptimizerFactory | None = None, num_preview_images: int = 4, memory_format: str = "auto"
+    ) -> None:
+        super().__init__(optimizer=optimizer, num_preview_images=num_preview_images, memory_format=memory_format)
         if loss not in LOSS_HEADS:
             raise ConfigError(f"unknown model.loss '{loss}': use one of {', '.join(LOSS_HEADS)}")
         if head not in ("linear", "sigmoid"):

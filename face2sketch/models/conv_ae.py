@@ -49,8 +49,9 @@ class ConvAE(AutoencoderModule):
         head: str = "linear",
         optimizer: OptimizerFactory | None = None,
         num_preview_images: int = 4,
+        memory_format: str = "auto",
     ) -> None:
-        super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images)
+        super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images, memory_format=memory_format)
         self.save_hyperparameters(ignore=["optimizer"])
         self.net = ConvAutoencoder(in_channels, out_channels, tuple(widths), kernel_size)
         if image_size % self.net.downsampling:

@@ -149,8 +149,9 @@ class Pix2Pix(ImageTranslationModule):
         lr_constant_epochs: int | None = None,
         train_mode_inference: bool = False,
         num_preview_images: int = 4,
+        memory_format: str = "auto",
     ) -> None:
-        super().__init__(optimizer=None, num_preview_images=num_preview_images)
+        super().__init__(optimizer=None, num_preview_images=num_preview_images, memory_format=memory_format)
         self.save_hyperparameters(ignore=["generator_optimizer", "discriminator_optimizer"])
         self.automatic_optimization = False
         for name, value, allowed in (
@@ -190,7 +191,7 @@ class Pix2Pix(ImageTranslationModule):
         optimizer.step()
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
-        source, target = self._prepare(batch)
+        source, target = self.prepare_batch(batch)
         opt_g, opt_d = self.optimizers()
         if self.discriminator_fakes == "predict":
             with torch.no_grad():
@@ -223,13 +224,12 @@ class Pix2Pix(ImageTranslationModule):
         self._update(opt_g, g_loss)
         self.untoggle_optimizer(opt_g)
 
-        self.log_dict(
-            {
-                "train/d_loss": d_real + d_fake, "train/g_loss": g_loss, "train/g_adv": g_adv, "train/l1": l1,
-                "train/d_real": torch.sigmoid(real_logits.float()).mean(), "train/d_fake": torch.sigmoid(fake_logits.float()).mean(),
-            },
-            on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0],
-        )
+        losses = {
+            "train/d_loss": d_real + d_fake, "train/g_loss": g_loss, "train/g_adv": g_adv, "train/l1": l1,
+            "train/d_real": torch.sigmoid(real_logits.float()).mean(), "train/d_fake": torch.sigmoid(fake_logits.float()).mean(),
+        }
+        self.remember_losses(losses)
+        self.log_dict(losses, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0])
 
     def on_train_epoch_end(self) -> None:
         for scheduler in self.lr_schedulers() or []:

@@ -51,8 +51,9 @@ class SparseAE(AutoencoderModule):
         head: str = "sigmoid",
         optimizer: OptimizerFactory | None = None,
         num_preview_images: int = 4,
+        memory_format: str = "auto",
     ) -> None:
-        super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images)
+        super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images, memory_format=memory_format)
         self.save_hyperparameters(ignore=["optimizer"])
         self.net = SparseAutoencoder(image_size, in_channels, out_channels, tuple(hidden), code_size)
         self.l1_weight = l1_weight

@@ -102,8 +102,9 @@ class VGGAE(AutoencoderModule):
         head: str = "linear",
         optimizer: OptimizerFactory | None = None,
         num_preview_images: int = 4,
+        memory_format: str = "auto",
     ) -> None:
-        super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images)
+        super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images, memory_format=memory_format)
         self.save_hyperparameters(ignore=["optimizer"])
         if in_channels not in (1, 3):
             raise ConfigError(f"vgg_ae takes 1- or 3-channel input (1 is repeated to 3 for VGG), got {in_channels}")

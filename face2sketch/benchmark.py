@@ -1,0 +1,107 @@
+"""Measure training, data and inference speed and memory of face2sketch's models, and write benchmark.json and a table.
+
+    python -m face2sketch.benchmark models=[conv_ae,pix2pix] image_size=128 data_root=/path/to/cuhk output=bench
+    python -m face2sketch.benchmark dataset=synthetic steps=5 rounds=1          # a quick look, no data needed
+    python -m face2sketch.benchmark trainer_preset=gpu image_size=null              # the study's sizes, bf16, on a GPU
+
+For each model: face2sketch's own Lightning training path against a bare PyTorch loop over the same networks,
+losses, optimisers and batches (alternating, so machine noise falls on both), the data pipeline alone, inference
+latency and throughput (eager and ONNX Runtime) and peak memory.
+"""
+
+from __future__ import annotations
+
+import logging
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+from hydra import compose
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf, open_dict
+
+from face2sketch.config import CONFIG_DIR
+from face2sketch.errors import exit_on_user_error
+from face2sketch.io import write_json_atomic, write_text_atomic
+from face2sketch.perf.measure import Settings, measure_model, train_run
+from face2sketch.perf.tables import machine, markdown
+
+log = logging.getLogger(__name__)
+
+
+def training_overrides(bench: DictConfig, model_name: str) -> list[str]:
+    """The ``face2sketch.train`` overrides that describe one model's benchmarked run."""
+    overrides = [f"model={model_name}", f"direction={bench.direction}", f"data={bench.dataset}", f"trainer={bench.trainer_preset}",
+                 # the encoder's weights change no timing; none needs no download. The frozen stage is the study's main one.
+                 "encoder_weights=none", "finetune_epochs=0"]
+    if bench.dataset != "synthetic":
+        overrides.append(f"data.root={bench.data_root}")
+    for key, value in (("data.image_size", bench.image_size), ("data.batch_size", bench.batch_size), ("trainer.precision", bench.precision)):
+        if value is not None:
+            overrides.append(f"{key}={value}")
+    return overrides + list(bench.overrides)
+
+
+def training_config(overrides: list[str], model_name: str, output_dir: Path) -> DictConfig:
+    """The training config ``face2sketch.train`` would compose from ``overrides``, writing into ``output_dir``."""
+    cfg = compose("train", overrides=overrides)
+    with open_dict(cfg):
+        cfg.model_name = model_name
+        cfg.paths.output_dir = str(output_dir)
+    return cfg
+
+
+def import_seconds() -> float:
+    """Wall time of importing the training entry point in a fresh interpreter: the fixed cost of every command."""
+    started = time.perf_counter()
+    subprocess.run([sys.executable, "-c", "import face2sketch.train"], check=True)
+    return time.perf_counter() - started
+
+
+def benchmark(bench: DictConfig, command: str) -> dict[str, Any]:
+    for name in ("lightning.pytorch", "lightning.fabric"):  # each segment's trainer would announce its devices again
+        logging.getLogger(name).setLevel(logging.WARNING)
+    settings = Settings(
+        warmup=bench.warmup, steps=bench.steps, rounds=bench.rounds, data_batches=bench.data_batches,
+        latency_repeats=bench.latency_repeats, inference_batch=bench.inference_batch, onnx=bench.onnx,
+    )
+    output = Path(bench.output or HydraConfig.get().runtime.output_dir).expanduser().resolve()
+    record: dict[str, Any] = {"machine": machine(), "command": command, "settings": OmegaConf.to_container(bench, resolve=True), "results": []}
+    with tempfile.TemporaryDirectory(prefix="face2sketch-benchmark-") as scratch:
+        for model_name in bench.models:
+            cfg = training_config(training_overrides(bench, model_name), model_name, Path(scratch) / model_name)
+            result = measure_model(cfg, settings)
+            log.info("%s: %s", model_name, {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
+            record["results"].append(result)
+        record["startup"] = {"import_seconds": import_seconds()}
+        if bench.train_run_batches:
+            overrides = training_overrides(bench, bench.train_run_model)
+            cfg = training_config(overrides, bench.train_run_model, Path(scratch) / "train_run")
+            train_command = [sys.executable, "-m", "face2sketch.train", *overrides]
+            checkout = Path(bench.train_run_checkout).expanduser().resolve() if bench.train_run_checkout else None
+            record["train_run"] = train_run(train_command, cfg, bench.train_run_batches, bench.train_run_rounds, Path(scratch), checkout)
+    write_json_atomic(output / "benchmark.json", record)
+    table = markdown(record)
+    write_text_atomic(output / "benchmark.md", table)
+    print(table)
+    print(f"benchmark: wrote {output / 'benchmark.json'} and {output / 'benchmark.md'}")
+    return record
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="benchmark")
+def main(cfg: DictConfig) -> None:
+    command = shlex.join(["python", "-m", "face2sketch.benchmark", *HydraConfig.get().overrides.task])
+    try:
+        benchmark(cfg, command)
+    except Exception as err:
+        exit_on_user_error(err)
+        raise
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,382 @@
+"""What the benchmark measures for one model: training through face2sketch's Lightning path against a bare loop,
+the data pipeline alone, inference (eager and ONNX Runtime) and peak memory.
+
+Paired measurements alternate A/B/A/B within one process so that drifting machine load falls on both sides.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import logging
+import statistics
+import subprocess
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import lightning as L
+import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
+from hydra.utils import instantiate
+from omegaconf import DictConfig
+
+from face2sketch.callbacks import ExactResume, StopOnNonFiniteLoss
+from face2sketch.data.datamodule import PairedDataModule
+from face2sketch.inference import OnnxTranslator, inference_network, random_batch, spec_of_run, write_onnx
+from face2sketch.models.base import ImageTranslationModule
+from face2sketch.perf.bare import autocast_for, bare_training_step
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how often each measurement runs (benchmark.yaml)."""
+
+    warmup: int = 3
+    steps: int = 20
+    rounds: int = 2
+    data_batches: int = 50
+    latency_repeats: int = 30
+    inference_batch: int = 32
+    onnx: bool = True
+
+
+# -- clocks and memory -------------------------------------------------------------------------------------
+def synchronize(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+class PeakMemory:
+    """Peak memory over a block: GPU memory allocated by PyTorch on CUDA, else the process's peak resident set.
+
+    On Linux the resident peak (VmHWM) is reset at the start of each block, so blocks are measured separately.
+    """
+
+    def __init__(self, device: torch.device) -> None:
+        self.device, self.peak_mb = device, 0.0
+
+    def __enter__(self) -> PeakMemory:
+        gc.collect()
+        if self.device.type == "cuda":
+            torch.cuda.reset_peak_memory_stats(self.device)
+        else:
+            try:
+                Path("/proc/self/clear_refs").write_text("5")
+            except OSError:
+                pass  # elsewhere the peak is the whole process's so far
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        if self.device.type == "cuda":
+            self.peak_mb = torch.cuda.max_memory_allocated(self.device) / 2**20
+        else:
+            self.peak_mb = resident_peak_mb()
+
+
+def resident_peak_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+# -- training: face2sketch's Lightning path ----------------------------------------------------------------
+class StepWindowTimer(L.Callback):
+    """Times the training batches after ``warmup``: from the end of batch ``warmup`` to the end of the last one,
+    so everything the loop does in between (fetching and finishing batches, hooks, logging, epoch ends) is counted
+    and the trainer's start-up is not."""
+
+    def __init__(self, warmup: int) -> None:
+        self.warmup = warmup
+        self.batches = self.images = 0
+        self.started = self.ended = 0.0
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        synchronize(pl_module.device)
+        self.batches += 1
+        if self.batches == self.warmup:
+            self.started = self.ended = time.perf_counter()
+        elif self.batches > self.warmup:
+            self.ended = time.perf_counter()
+            self.images += len(batch["source"])
+
+    @property
+    def seconds(self) -> float:
+        return self.ended - self.started
+
+
+def _steps_per_batch(model: L.LightningModule) -> int:
+    """Lightning counts a global step per optimiser step: pix2pix's manual loop steps two or three times a batch."""
+    if model.automatic_optimization:
+        return 1
+    return 3 if getattr(model, "separate_discriminator_updates", False) else 2
+
+
+def framework_segment(cfg: DictConfig, model: ImageTranslationModule, datamodule: PairedDataModule, settings: Settings) -> tuple[float, int]:
+    """(seconds, images) of ``settings.steps`` timed batches through a face2sketch trainer, as ``face2sketch.train``
+    builds it (logger, per-step logging, the configured callbacks and the run's own), without validation and checkpoints."""
+    timer = StepWindowTimer(settings.warmup)
+    loggers = [instantiate(entry) for entry in (cfg.get("logger") or {}).values() if entry is not None]
+    configured = [instantiate(entry) for entry in (cfg.get("callbacks") or {}).values() if entry is not None]
+    trainer: L.Trainer = instantiate(
+        cfg.trainer,
+        callbacks=[c for c in configured if c is not None and not isinstance(c, ModelCheckpoint)] + [ExactResume(), StopOnNonFiniteLoss(), timer],
+        logger=loggers or False,
+        max_epochs=-1,
+        max_steps=(settings.warmup + settings.steps) * _steps_per_batch(model),
+        limit_train_batches=1.0,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        enable_checkpointing=False,
+        enable_model_summary=False,
+    )
+    trainer.fit(model, datamodule=datamodule)
+    return timer.seconds, timer.images
+
+
+# -- training: the bare loop -------------------------------------------------------------------------------
+def collect_batches(datamodule: PairedDataModule, device: torch.device, count: int) -> list[tuple[torch.Tensor, torch.Tensor]]:
+    """``count`` finished training batches on ``device``, in the order the trainer sees them (epochs cycled)."""
+    batches: list[tuple[torch.Tensor, torch.Tensor]] = []
+    for batch in training_batches(datamodule, device):
+        batches.append((batch["source"], batch["target"]))
+        if len(batches) == count:
+            return batches
+    return batches
+
+
+def training_batches(datamodule: PairedDataModule, device: torch.device) -> Iterator[dict]:
+    """Finished training batches on ``device``, epoch after epoch, as Lightning's loop would hand them to a step."""
+    loader = datamodule.train_dataloader()
+    epoch = 0
+    while True:
+        loader.sampler.set_epoch(epoch)
+        for batch in loader:
+            batch = {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
+            yield datamodule.on_after_batch_transfer(batch, 0)
+        epoch += 1
+
+
+def bare_segment(model: ImageTranslationModule, batches: list[tuple[torch.Tensor, torch.Tensor]], precision: str, settings: Settings) -> tuple[float, int]:
+    """(seconds, images) of ``settings.steps`` timed steps of a plain PyTorch loop over pre-made batches."""
+    step = bare_training_step(model, precision)
+    device = model.device
+    synchronize(device)
+    images, started = 0, time.perf_counter()  # restarted after the warmup steps, if any
+    for index in range(settings.warmup + settings.steps):
+        source, target = batches[index % len(batches)]
+        if model.uses_channels_last():
+            source = source.contiguous(memory_format=torch.channels_last)
+        step(source, target)
+        if index == settings.warmup - 1:
+            synchronize(device)
+            started = time.perf_counter()
+        elif index >= settings.warmup:
+            images += len(source)
+    synchronize(device)
+    return time.perf_counter() - started, images
+
+
+def training_throughput(cfg: DictConfig, model: ImageTranslationModule, datamodule: PairedDataModule, device: torch.device, settings: Settings) -> dict[str, Any]:
+    """Images/s through face2sketch's trainer and through the bare loop, alternating A/B ``rounds`` times."""
+    precision = str(cfg.trainer.precision)
+    batches = collect_batches(datamodule, device, settings.warmup + settings.steps)
+    framework, bare = [], []
+    with PeakMemory(device) as framework_memory:
+        framework.append(framework_segment(cfg, model, datamodule, settings))
+    model.to(device).apply_memory_format()
+    with PeakMemory(device) as bare_memory:
+        bare.append(bare_segment(model, batches, precision, settings))
+    for _ in range(settings.rounds - 1):
+        framework.append(framework_segment(cfg, model, datamodule, settings))
+        model.to(device).apply_memory_format()
+        bare.append(bare_segment(model, batches, precision, settings))
+    framework_rate = sum(n for _, n in framework) / sum(s for s, _ in framework)
+    bare_rate = sum(n for _, n in bare) / sum(s for s, _ in bare)
+    return {
+        "train_images_per_s": framework_rate,
+        "bare_images_per_s": bare_rate,
+        "ratio": framework_rate / bare_rate,
+        "ratio_per_round": [(nf / sf) / (nb / sb) for (sf, nf), (sb, nb) in zip(framework, bare)],
+        "peak_train_mb": framework_memory.peak_mb,
+        "peak_bare_mb": bare_memory.peak_mb,
+    }
+
+
+# -- the data pipeline alone -------------------------------------------------------------------------------
+def data_throughput(datamodule: PairedDataModule, device: torch.device, batches: int) -> float:
+    """Training samples/s delivered, augmented and finished on ``device``, with no training step in between."""
+    stream = training_batches(datamodule, device)
+    next(stream)  # the first batch pays for the loader's start
+    synchronize(device)
+    started, samples = time.perf_counter(), 0
+    for _ in range(batches):
+        samples += len(next(stream)["source"])
+    synchronize(device)
+    return samples / (time.perf_counter() - started)
+
+
+# -- inference -----------------------------------------------------------------------------------------------
+def _alternating_ms(runners: dict[str, Callable[[], Any]], repeats: int, device: torch.device, warmup: int = 3) -> dict[str, float]:
+    """Median milliseconds per call of each runner, the runners taking turns call by call."""
+    times: dict[str, list[float]] = {name: [] for name in runners}
+    for round_ in range(warmup + repeats):
+        for name, run in runners.items():
+            synchronize(device)
+            started = time.perf_counter()
+            run()
+            synchronize(device)
+            if round_ >= warmup:
+                times[name].append(1000 * (time.perf_counter() - started))
+    return {name: statistics.median(values) for name, values in times.items()}
+
+
+def inference_speed(cfg: DictConfig, model: ImageTranslationModule, device: torch.device, settings: Settings) -> dict[str, Any]:
+    """Latency at batch 1 and images/s at ``inference_batch``, eager (in the trainer's precision) and, when
+    installed, ONNX Runtime (float32, the exported file as ``face2sketch.export`` writes it)."""
+    spec = spec_of_run(cfg, model)
+    network = inference_network(model.to(device)).to(device)
+    if model.uses_channels_last():
+        network = network.to(memory_format=torch.channels_last)
+    autocast = autocast_for(device, str(cfg.trainer.precision))
+    single, many = random_batch(spec, 1).to(device), random_batch(spec, settings.inference_batch).to(device)
+
+    def eager(inputs: torch.Tensor) -> Callable[[], Any]:
+        def run() -> Any:
+            with torch.inference_mode(), autocast:
+                return network(inputs)
+        return run
+
+    latency = {"eager": eager(single)}
+    throughput = {"eager": eager(many)}
+    onnx_runtime = None
+    with tempfile.TemporaryDirectory() as folder:
+        if settings.onnx:
+            model.cpu().float()
+            onnx_runtime = _onnx_translator(inference_network(model), spec, Path(folder) / "model.onnx", device)
+            model.to(device)
+            if model.uses_channels_last():
+                network.to(memory_format=torch.channels_last)
+        if onnx_runtime is not None:
+            cpu_single, cpu_many = single.float().cpu(), many.float().cpu()
+            latency["onnx"] = lambda: onnx_runtime.raw(cpu_single)
+            throughput["onnx"] = lambda: onnx_runtime.raw(cpu_many)
+        with PeakMemory(device) as memory:
+            latency_ms = _alternating_ms(latency, settings.latency_repeats, device)
+            batch_ms = _alternating_ms(throughput, max(3, settings.latency_repeats // 5), device)
+    result: dict[str, Any] = {
+        "eager_ms": latency_ms["eager"],
+        "eager_images_per_s": settings.inference_batch * 1000 / batch_ms["eager"],
+        "peak_inference_mb": memory.peak_mb,
+        "onnx_ms": None,
+        "onnx_images_per_s": None,
+    }
+    if onnx_runtime is not None:
+        result.update(
+            onnx_ms=latency_ms["onnx"],
+            onnx_images_per_s=settings.inference_batch * 1000 / batch_ms["onnx"],
+            onnx_providers=onnx_runtime.session.get_providers(),
+        )
+    return result
+
+
+def _onnx_translator(network: torch.nn.Module, spec: Any, path: Path, device: torch.device) -> OnnxTranslator | None:
+    try:
+        import onnx  # noqa: F401
+        import onnxruntime  # noqa: F401
+    except ImportError:
+        log.warning("ONNX Runtime is not installed (pip install -e '.[onnx]'): ONNX latency is left out")
+        return None
+    write_onnx(network, spec, path, opset=None)
+    return OnnxTranslator(path, device)
+
+
+# -- a user's short run -------------------------------------------------------------------------------------
+def train_run(command: list[str], cfg: DictConfig, batches: int, rounds: int, folder: Path, checkout: Path | None = None) -> dict[str, Any]:
+    """``face2sketch.train`` for ``batches`` batches (one epoch; start-up, validation and checkpoints included) against
+    ``batches`` steps of the bare loop on a freshly built model, alternating ``rounds`` times.
+
+    ``ratio`` is bare seconds / fit seconds (``metrics.json``'s ``fit_seconds``); the whole command's wall time,
+    imports and data decoding included, is reported beside it. ``checkout``: run the training command from another
+    checkout of face2sketch (an older version, to compare) instead of this one.
+    """
+    fits, commands, bares = [], [], []
+    for round_ in range(rounds):
+        run_dir = folder / f"train_run_{round_}"
+        started = time.perf_counter()
+        done = subprocess.run(
+            [*command, f"trainer.limit_train_batches={batches}", "trainer.max_epochs=1", "test=false", f"hydra.run.dir={run_dir}"],
+            capture_output=True, text=True, cwd=checkout,
+        )
+        commands.append(time.perf_counter() - started)
+        if done.returncode:
+            raise RuntimeError(f"the timed training run failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+        fits.append(json.loads((run_dir / "metrics.json").read_text())["fit_seconds"])
+        L.seed_everything(cfg.seed, verbose=False)
+        model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
+        datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
+        datamodule.setup("fit")
+        device = torch.device("cuda" if torch.cuda.is_available() and str(cfg.trainer.accelerator) != "cpu" else "cpu")
+        model.to(device).apply_memory_format()
+        seconds, _ = bare_segment(model, collect_batches(datamodule, device, batches), str(cfg.trainer.precision), Settings(warmup=0, steps=batches))
+        bares.append(seconds)
+    return {
+        "model": str(cfg.model_name),
+        "image_size": int(cfg.data.image_size),
+        "batch_size": int(cfg.data.batch_size),
+        "batches": batches,
+        "fit_seconds": statistics.mean(fits),
+        "command_seconds": statistics.mean(commands),
+        "bare_seconds": statistics.mean(bares),
+        "ratio": sum(bares) / sum(fits),
+        "ratio_per_round": [b / f for b, f in zip(bares, fits)],
+        "checkout": str(checkout) if checkout else None,
+    }
+
+
+# -- one model ---------------------------------------------------------------------------------------------
+def measure_model(cfg: DictConfig, settings: Settings) -> dict[str, Any]:
+    """Every measurement of the model that ``cfg`` (a composed training config) describes."""
+    L.seed_everything(cfg.seed, verbose=False)
+    started = time.perf_counter()
+    model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
+    if cfg.get("compile"):
+        model.compile_networks()
+    datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    setup_seconds = time.perf_counter() - started
+    device = torch.device("cuda" if str(cfg.trainer.accelerator) in ("gpu", "cuda", "auto") and torch.cuda.is_available() else "cpu")
+    log.info("%s: training, %d x (%d + %d steps) each way", cfg.model_name, settings.rounds, settings.warmup, settings.steps)
+    training = training_throughput(cfg, model, datamodule, device, settings)
+    log.info("%s: data pipeline", cfg.model_name)
+    data_rate = data_throughput(datamodule, device, settings.data_batches)
+    log.info("%s: inference", cfg.model_name)
+    inference = inference_speed(cfg, model, device, settings)
+    return {
+        "model": str(cfg.model_name),
+        "image_size": int(cfg.data.image_size),
+        "batch_size": int(cfg.data.batch_size),
+        "precision": str(cfg.trainer.precision),
+        "device": device.type,
+        "memory_format": "channels_last" if model.uses_channels_last() else "contiguous",
+        "batched_augmentation": bool(getattr(datamodule, "batched_augmentation", False)),
+        "compiled": bool(cfg.get("compile")),
+        "parameters": sum(p.numel() for p in model.parameters()),
+        "setup_seconds": setup_seconds,
+        **training,
+        "data_samples_per_s": data_rate,
+        "data_headroom": data_rate / training["train_images_per_s"],
+        **inference,
+    }

@@ -1,0 +1,93 @@
+"""The benchmark's records: the machine it ran on, benchmark.json and the Markdown table the README shows."""
+
+from __future__ import annotations
+
+import os
+import platform
+from pathlib import Path
+from typing import Any
+
+import lightning
+import torch
+
+
+def machine() -> dict[str, Any]:
+    """What the numbers depend on: processor, threads, accelerator and library versions."""
+    cpu = platform.processor() or platform.machine()
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    info: dict[str, Any] = {
+        "cpu": cpu,
+        "cpu_cores": os.cpu_count(),
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "lightning": lightning.__version__,
+        "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None,
+    }
+    try:
+        import onnxruntime
+
+        info["onnxruntime"] = onnxruntime.__version__
+    except ImportError:
+        info["onnxruntime"] = None
+    return info
+
+
+COLUMNS = [
+    ("model", "model", "{}"),
+    ("px", "image_size", "{}"),
+    ("batch", "batch_size", "{}"),
+    ("precision", "precision", "{}"),
+    ("train img/s", "train_images_per_s", "{:.1f}"),
+    ("bare img/s", "bare_images_per_s", "{:.1f}"),
+    ("ratio", "ratio", "{:.3f}"),
+    ("data samples/s", "data_samples_per_s", "{:.0f}"),
+    ("headroom", "data_headroom", "{:.0f}x"),
+    ("eager ms (b1)", "eager_ms", "{:.2f}"),
+    ("ONNX ms (b1)", "onnx_ms", "{:.2f}"),
+    ("eager img/s (b{batch})", "eager_images_per_s", "{:.1f}"),
+    ("ONNX img/s (b{batch})", "onnx_images_per_s", "{:.1f}"),
+    ("peak train MB", "peak_train_mb", "{:.0f}"),
+    ("peak infer MB", "peak_inference_mb", "{:.0f}"),
+]
+
+
+def markdown(record: dict[str, Any]) -> str:
+    """benchmark.json as the Markdown the README shows: the machine, the command, a row per model."""
+    m = record["machine"]
+    inference_batch = record["settings"]["inference_batch"]
+    lines = [
+        f"Machine: {m['cpu']}, {m['cpu_cores']} cores ({m['torch_threads']} torch threads)"
+        + (f", {m['gpu']}" if m.get("gpu") else ", no GPU")
+        + f"; torch {m['torch']}, lightning {m['lightning']}, onnxruntime {m.get('onnxruntime') or 'not installed'}.",
+        "",
+        f"Command: `{record['command']}`",
+        "",
+    ]
+    headers = [title.format(batch=inference_batch) for title, _, _ in COLUMNS]
+    lines.append("| " + " | ".join(headers) + " |")
+    lines.append("|" + "|".join(" --- " for _ in headers) + "|")
+    for row in record["results"]:
+        cells = [fmt.format(row[key]) if row.get(key) is not None else "n/a" for _, key, fmt in COLUMNS]
+        lines.append("| " + " | ".join(cells) + " |")
+    run = record.get("train_run")
+    if run:
+        lines += [
+            "",
+            ("The checkout at " + run["checkout"] + ": " if run.get("checkout") else "")
+            + f"`face2sketch.train` for {run['batches']} batches of {run['model']} at {run['image_size']} px, batch {run['batch_size']} "
+            f"(fit time, i.e. start-up, validation and checkpoints included) against {run['batches']} bare steps: "
+            f"ratio {run['ratio']:.3f} (rounds: {', '.join(f'{r:.3f}' for r in run['ratio_per_round'])}); "
+            f"fit {run['fit_seconds']:.1f} s, whole command {run['command_seconds']:.1f} s, bare loop {run['bare_seconds']:.1f} s.",
+        ]
+    startup = record.get("startup")
+    if startup:
+        lines += ["", f"Start-up: `import face2sketch.train` {startup['import_seconds']:.1f} s in a fresh interpreter; "
+                  + ", ".join(f"{r['model']} model and data set-up {r['setup_seconds']:.1f} s" for r in record["results"]) + "."]
+    return "\n".join(lines) + "\n"

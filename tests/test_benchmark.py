@@ -1,0 +1,83 @@
+"""The benchmark: its bare loop trains exactly as face2sketch does, and the command writes its records."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+from hydra.utils import instantiate
+
+from face2sketch.perf.bare import bare_training_step
+from face2sketch.perf.measure import collect_batches
+from tests.conftest import compose_train, run_cli
+
+
+def _model_and_data(tmp_path: Path, model: str, *extra: str):
+    cfg = compose_train(tmp_path / model, f"model={model}", "data=synthetic", "data.image_size=32", "data.batch_size=4", "trainer=cpu", *extra)
+    L.seed_everything(0, verbose=False)
+    net = instantiate(cfg.model, _convert_="all")
+    data = instantiate(cfg.data, value_range=net.value_range)
+    data.setup("fit")
+    return cfg, net, data
+
+
+@pytest.mark.parametrize("model", ["conv_ae", "pix2pix"])
+def test_the_bare_step_updates_the_weights_exactly_as_a_face2sketch_training_step(tmp_path: Path, model: str) -> None:
+    """One batch through Lightning and one bare step from the same weights, batch and random state end in the same weights."""
+    # without dropout: its masks depend on whatever drew from the global random stream before the step
+    extra = ("model.dropout=0",) if model == "pix2pix" else ()
+    cfg, lightning_model, data = _model_and_data(tmp_path, model, *extra)
+    _, bare_model, _ = _model_and_data(tmp_path, model, *extra)
+    bare_model.load_state_dict(lightning_model.state_dict())
+    initial = {name: value.clone() for name, value in bare_model.state_dict().items()}
+    (source, target), = collect_batches(data, torch.device("cpu"), 1)
+
+    trainer = L.Trainer(accelerator="cpu", max_steps=-1, max_epochs=1, limit_train_batches=1, limit_val_batches=0, num_sanity_val_steps=0,
+                        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    L.seed_everything(5, verbose=False)
+    trainer.fit(lightning_model, datamodule=data)
+
+    step = bare_training_step(bare_model, "32-true")
+    L.seed_everything(5, verbose=False)
+    step(source, target)
+
+    lightning_weights, bare_weights = lightning_model.state_dict(), bare_model.state_dict()
+    changed = [name for name, value in bare_weights.items() if value.is_floating_point() and not torch.equal(value, initial[name])]
+    assert changed, "the step must have trained something"
+    for name, value in bare_weights.items():
+        assert torch.allclose(value.float(), lightning_weights[name].float(), atol=1e-6), name
+
+
+def test_the_benchmark_command_writes_json_and_a_table(tmp_path: Path) -> None:
+    output = tmp_path / "bench"
+    done = run_cli(
+        "face2sketch.benchmark", "models=[conv_ae,pix2pix]", "dataset=synthetic", "image_size=32", "batch_size=4", "warmup=1", "steps=2",
+        "rounds=2", "data_batches=3", "latency_repeats=2", "inference_batch=2", "train_run_batches=2", "train_run_rounds=1",
+        f"output={output}", f"paths.output_root={tmp_path / 'outputs'}",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((output / "benchmark.json").read_text())
+    assert {"cpu", "cpu_cores", "torch", "lightning", "gpu"} <= set(record["machine"])
+    assert [r["model"] for r in record["results"]] == ["conv_ae", "pix2pix"]
+    for row in record["results"]:
+        assert row["image_size"] == 32 and row["batch_size"] == 4 and row["device"] == "cpu"
+        assert row["train_images_per_s"] > 0 and row["bare_images_per_s"] > 0
+        assert row["ratio"] == pytest.approx(row["train_images_per_s"] / row["bare_images_per_s"])
+        assert len(row["ratio_per_round"]) == 2
+        assert row["data_headroom"] == pytest.approx(row["data_samples_per_s"] / row["train_images_per_s"])
+        assert row["eager_ms"] > 0 and row["onnx_ms"] > 0 and row["peak_train_mb"] > 0 and row["peak_inference_mb"] > 0
+    run = record["train_run"]
+    assert run["model"] == "pix2pix" and run["batches"] == 2 and run["fit_seconds"] > 0 and run["bare_seconds"] > 0
+    assert record["startup"]["import_seconds"] > 0
+    table = (output / "benchmark.md").read_text()
+    assert "| conv_ae | 32 | 4 |" in table and "| pix2pix | 32 | 4 |" in table and "`python -m face2sketch.benchmark" in table
+
+
+def test_a_missing_data_folder_is_one_line(tmp_path: Path) -> None:
+    done = run_cli("face2sketch.benchmark", "models=[conv_ae]", f"data_root={tmp_path / 'nowhere'}", f"output={tmp_path / 'b'}", f"paths.output_root={tmp_path}")
+    assert done.returncode != 0
+    assert "nowhere" in done.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "b" / "benchmark.json").exists()
