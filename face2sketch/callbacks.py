@@ -16,6 +16,7 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from face2sketch.data.datamodule import EpochShuffleSampler
@@ -78,6 +79,12 @@ class ExactResume(L.Callback):
         sampler = getattr(loader, "sampler", None)
         if isinstance(sampler, EpochShuffleSampler):
             sampler.resume_within_epoch(self._to_restore["epoch"], self._to_restore["batches_done_in_epoch"] * loader.batch_size)
+        elif self._to_restore["batches_done_in_epoch"]:
+            # under DDP Lightning's DistributedSamplerWrapper shards the order, and the sampler cannot skip within a shard
+            rank_zero_warn(
+                f"resumed in the middle of epoch {self._to_restore['epoch']} with a distributed sampler: the rest of that epoch "
+                "repeats its first batches instead of the ones it had left (a resume at an epoch's end sees the same batches)"
+            )
         self._to_restore = None
 
 

@@ -77,7 +77,8 @@ class ImageTranslationModule(L.LightningModule):
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
         source, target = self._prepare(batch)
         losses = self.compute_losses(source, target)
-        self.log_dict({f"train/{k}": v for k, v in losses.items()}, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0])
+        # sync_dist: under DDP the logged losses are the mean over all processes, so StopOnNonFiniteLoss stops every one of them
+        self.log_dict({f"train/{k}": v for k, v in losses.items()}, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0], sync_dist=True)
         return losses["loss"]
 
     # -- evaluation -----------------------------------------------------------------------------

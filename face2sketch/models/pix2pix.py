@@ -228,7 +228,7 @@ class Pix2Pix(ImageTranslationModule):
                 "train/d_loss": d_real + d_fake, "train/g_loss": g_loss, "train/g_adv": g_adv, "train/l1": l1,
                 "train/d_real": torch.sigmoid(real_logits.float()).mean(), "train/d_fake": torch.sigmoid(fake_logits.float()).mean(),
             },
-            on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0],
+            on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0], sync_dist=True,
         )
 
     def on_train_epoch_end(self) -> None:
