@@ -87,6 +87,13 @@ class ExactResume(L.Callback):
             )
         self._to_restore = None
 
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # under DDP Lightning wraps the sampler in a DistributedSamplerWrapper, which passes set_epoch on only from
+        # Lightning 2.6.x (PR 21456): without this, every epoch would repeat epoch 0's order and augmentation
+        wrapped = getattr(getattr(getattr(trainer.train_dataloader, "sampler", None), "dataset", None), "_sampler", None)
+        if isinstance(wrapped, EpochShuffleSampler):
+            wrapped.set_epoch(trainer.current_epoch)
+
 
 class StopOnNonFiniteLoss(L.Callback):
     """Stops training at the first batch whose logged training losses are not all finite, naming step and terms.
