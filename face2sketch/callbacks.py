@@ -17,6 +17,7 @@ import numpy as np
 import torch
 from lightning.pytorch.callbacks import TQDMProgressBar
 from lightning.pytorch.trainer.states import TrainerFn
+from lightning.pytorch.utilities import rank_zero_warn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from face2sketch.data.datamodule import EpochShuffleSampler
@@ -80,7 +81,20 @@ class ExactResume(L.Callback):
         if isinstance(sampler, EpochShuffleSampler):
             batch_size = loader.batch_size or sampler.batch_size  # the latter when the loader takes whole batches from the sampler
             sampler.resume_within_epoch(self._to_restore["epoch"], self._to_restore["batches_done_in_epoch"] * batch_size)
+        elif self._to_restore["batches_done_in_epoch"]:
+            # under DDP Lightning's DistributedSamplerWrapper shards the order, and the sampler cannot skip within a shard
+            rank_zero_warn(
+                f"resumed in the middle of epoch {self._to_restore['epoch']} with a distributed sampler: the rest of that epoch "
+                "repeats its first batches instead of the ones it had left (a resume at an epoch's end sees the same batches)"
+            )
         self._to_restore = None
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        # under DDP Lightning wraps the sampler in a DistributedSamplerWrapper, which passes set_epoch on only from
+        # Lightning 2.6.x (PR 21456): without this, every epoch would repeat epoch 0's order and augmentation
+        wrapped = getattr(getattr(getattr(trainer.train_dataloader, "sampler", None), "dataset", None), "_sampler", None)
+        if isinstance(wrapped, EpochShuffleSampler):
+            wrapped.set_epoch(trainer.current_epoch)
 
 
 def progress_bar(refresh_rate: int, enabled: bool = True) -> TQDMProgressBar | None:
@@ -127,7 +141,11 @@ class StopOnNonFiniteLoss(L.Callback):
         """Raise TrainingDiverged if a term was not finite in a step since the last check."""
         finite, since = self._finite, self._since
         self._finite, self._since = None, None
-        if finite is None or since is None or bool(finite.all()):
+        if finite is None or since is None:
+            return
+        if trainer.world_size > 1:  # every process checks at the same steps; all stop if any one diverged
+            finite = trainer.strategy.reduce(finite.float(), reduce_op="sum") == trainer.world_size
+        if bool(finite.all()):
             return
         latest: dict[str, torch.Tensor] = getattr(pl_module, "last_losses", {})
         bad = ", ".join(

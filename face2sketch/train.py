@@ -18,13 +18,15 @@ import hydra
 import lightning as L
 import torch
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.callbacks import CheckpointOnSignal, ExactResume, StopOnNonFiniteLoss
 from face2sketch.config import CONFIG_DIR
-from face2sketch.errors import TrainingDiverged, TrainingInterrupted, exit_on_user_error
+from face2sketch.errors import ConfigError, TrainingDiverged, TrainingInterrupted, exit_on_user_error
 from face2sketch.io import write_json_atomic, write_text_atomic
 from face2sketch.models.base import ImageTranslationModule, load_checkpoint_state
 from face2sketch.validation import check_writable, validate_settings
@@ -98,6 +100,23 @@ def build_run(cfg: DictConfig, resume_from: str | None = None) -> tuple[ImageTra
     return model, datamodule, trainer
 
 
+def refuse_relaunched_sweep(trainer: L.Trainer) -> None:
+    """Refuse a local sweep (``-m``) whose runs would start DDP processes themselves.
+
+    Lightning starts the other DDP processes by running this command line again, ``-m`` included, so each of them
+    would run the whole sweep. On SLURM (``hydra/launcher=slurm``) the processes are SLURM's tasks, which is fine.
+    """
+    try:
+        multirun = HydraConfig.get().mode == RunMode.MULTIRUN
+    except ValueError:  # not started by Hydra's command line
+        return
+    if multirun and isinstance(trainer.strategy.launcher, _SubprocessScriptLauncher) and trainer.num_devices > 1:
+        raise ConfigError(
+            f"trainer.strategy=ddp with trainer.devices={trainer.num_devices} cannot run in a local sweep (-m): "
+            "Lightning would start each process with the whole sweep; run the sweep's runs one at a time, or on SLURM with hydra/launcher=slurm"
+        )
+
+
 def _skipped_record(datamodule: L.LightningDataModule) -> list[dict[str, str]]:
     return [{"file": str(f.path), "problem": f.problem, "detail": f.detail} for f in getattr(datamodule, "skipped", [])]
 
@@ -111,9 +130,12 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     output_dir = Path(cfg.paths.output_dir)
     check_writable(output_dir)
     resume_from = resolve_resume_checkpoint(cfg.ckpt_path, output_dir)
-    write_text_atomic(output_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
     model, datamodule, trainer = build_run(cfg, resume_from)
-    write_json_atomic(output_dir / "skipped.json", _skipped_record(datamodule))
+    refuse_relaunched_sweep(trainer)
+    # under DDP every process runs this function; the run's own files are written by global rank 0 alone
+    if trainer.is_global_zero:
+        write_text_atomic(output_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+        write_json_atomic(output_dir / "skipped.json", _skipped_record(datamodule))
     trainer.callbacks.extend(extra_callbacks or [])
     started = time.perf_counter()
 
@@ -136,9 +158,11 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             "parameters": count_parameters(model),
             "seed": cfg.seed,
             "resumed_from": resume_from,
+            "world_size": trainer.world_size,
             **extra,
         }
-        write_json_atomic(output_dir / "metrics.json", summary)
+        if trainer.is_global_zero:
+            write_json_atomic(output_dir / "metrics.json", summary)
         return summary
 
     stopper = next(c for c in trainer.callbacks if isinstance(c, CheckpointOnSignal))

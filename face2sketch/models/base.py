@@ -107,7 +107,8 @@ class ImageTranslationModule(L.LightningModule):
         source, target = self.prepare_batch(batch)
         losses = self.compute_losses(source, target)
         self.remember_losses({f"train/{k}": v for k, v in losses.items()})
-        self.log_dict({f"train/{k}": v for k, v in losses.items()}, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0])
+        # sync_dist: under DDP the logged losses are the mean over all processes
+        self.log_dict({f"train/{k}": v for k, v in losses.items()}, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0], sync_dist=True)
         return losses["loss"]
 
     # -- evaluation -----------------------------------------------------------------------------

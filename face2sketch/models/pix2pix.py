@@ -229,7 +229,7 @@ class Pix2Pix(ImageTranslationModule):
             "train/d_real": torch.sigmoid(real_logits.float()).mean(), "train/d_fake": torch.sigmoid(fake_logits.float()).mean(),
         }
         self.remember_losses(losses)
-        self.log_dict(losses, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0])
+        self.log_dict(losses, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0], sync_dist=True)
 
     def on_train_epoch_end(self) -> None:
         for scheduler in self.lr_schedulers() or []:
