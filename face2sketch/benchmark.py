@@ -26,7 +26,7 @@ from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, OmegaConf, open_dict
 
 from face2sketch.config import CONFIG_DIR
-from face2sketch.errors import exit_on_user_error
+from face2sketch.errors import ConfigError, exit_on_user_error
 from face2sketch.io import write_json_atomic, write_text_atomic
 from face2sketch.perf.measure import Settings, measure_model, train_run
 from face2sketch.perf.tables import machine, markdown
@@ -64,6 +64,9 @@ def import_seconds() -> float:
 
 
 def benchmark(bench: DictConfig, command: str) -> dict[str, Any]:
+    for key in ("warmup", "steps", "rounds", "data_batches", "latency_repeats", "inference_batch"):
+        if int(bench[key]) < 1:
+            raise ConfigError(f"{key} must be at least 1, got {bench[key]}")
     for name in ("lightning.pytorch", "lightning.fabric"):  # each segment's trainer would announce its devices again
         logging.getLogger(name).setLevel(logging.WARNING)
     settings = Settings(
@@ -83,8 +86,8 @@ def benchmark(bench: DictConfig, command: str) -> dict[str, Any]:
             overrides = training_overrides(bench, bench.train_run_model)
             cfg = training_config(overrides, bench.train_run_model, Path(scratch) / "train_run")
             train_command = [sys.executable, "-m", "face2sketch.train", *overrides]
-            checkout = Path(bench.train_run_checkout).expanduser().resolve() if bench.train_run_checkout else None
-            record["train_run"] = train_run(train_command, cfg, bench.train_run_batches, bench.train_run_rounds, Path(scratch), checkout)
+            compare = Path(bench.train_run_compare).expanduser().resolve() if bench.train_run_compare else None
+            record["train_run"] = train_run(train_command, cfg, bench.train_run_batches, bench.train_run_rounds, Path(scratch), compare)
     write_json_atomic(output / "benchmark.json", record)
     table = markdown(record)
     write_text_atomic(output / "benchmark.md", table)

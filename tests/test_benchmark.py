@@ -12,6 +12,7 @@ from hydra.utils import instantiate
 
 from face2sketch.perf.bare import bare_training_step
 from face2sketch.perf.measure import collect_batches
+from face2sketch.config import PROJECT_ROOT
 from tests.conftest import compose_train, run_cli
 
 
@@ -56,7 +57,7 @@ def test_the_benchmark_command_writes_json_and_a_table(tmp_path: Path) -> None:
     done = run_cli(
         "face2sketch.benchmark", "models=[conv_ae,pix2pix]", "dataset=synthetic", "image_size=32", "batch_size=4", "warmup=1", "steps=2",
         "rounds=2", "data_batches=3", "latency_repeats=2", "inference_batch=2", "train_run_batches=2", "train_run_rounds=1",
-        f"output={output}", f"paths.output_root={tmp_path / 'outputs'}",
+        f"train_run_compare={PROJECT_ROOT}", f"output={output}", f"paths.output_root={tmp_path / 'outputs'}",
     )
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads((output / "benchmark.json").read_text())
@@ -71,6 +72,8 @@ def test_the_benchmark_command_writes_json_and_a_table(tmp_path: Path) -> None:
         assert row["eager_ms"] > 0 and row["onnx_ms"] > 0 and row["peak_train_mb"] > 0 and row["peak_inference_mb"] > 0
     run = record["train_run"]
     assert run["model"] == "pix2pix" and run["batches"] == 2 and run["fit_seconds"] > 0 and run["bare_seconds"] > 0
+    assert run["ratio"] == pytest.approx(run["bare_seconds"] / run["fit_seconds"])
+    assert run["compare_checkout"] == str(PROJECT_ROOT) and run["compare_fit_seconds"] > 0
     assert record["startup"]["import_seconds"] > 0
     table = (output / "benchmark.md").read_text()
     assert "| conv_ae | 32 | 4 |" in table and "| pix2pix | 32 | 4 |" in table and "`python -m face2sketch.benchmark" in table

@@ -54,6 +54,10 @@ def test_resume_continues_at_the_right_epoch_with_optimiser_state(tmp_path: Path
     train(first)
     last = tmp_path / "first" / "checkpoints" / "last.ckpt"
     assert torch.load(last, weights_only=False)["optimizer_states"][0]["state"][0]["step"] == 4
+    # the best checkpoint is tested and exported, never resumed: weights only, with the checkpoint format
+    (best,) = (tmp_path / "first" / "checkpoints").glob("best-*.ckpt")
+    saved_best = torch.load(best, weights_only=False)
+    assert "optimizer_states" not in saved_best and saved_best["face2sketch_checkpoint_format"] == 2 and saved_best["state_dict"]
 
     resumed = compose_train(tmp_path / "second", *FAST, "trainer.max_epochs=3", "trainer.limit_train_batches=2", f"ckpt_path={last}")
     summary = train(resumed)

@@ -58,7 +58,8 @@ class ImageTranslationModule(L.LightningModule):
         (a linear head's raw output can leave the value range).
         """
         low, high = self.value_range
-        return ((images.float() - low) / (high - low)).clamp_(0.0, 1.0)
+        # contiguous NCHW whatever the network's memory format: metrics flatten with view()
+        return ((images.float() - low) / (high - low)).clamp_(0.0, 1.0).contiguous()
 
     # -- memory format --------------------------------------------------------------------------
     def uses_channels_last(self) -> bool:

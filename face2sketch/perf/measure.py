@@ -93,23 +93,25 @@ def resident_peak_mb() -> float:
 
 # -- training: face2sketch's Lightning path ----------------------------------------------------------------
 class StepWindowTimer(L.Callback):
-    """Times the training batches after ``warmup``: from the end of batch ``warmup`` to the end of the last one,
-    so everything the loop does in between (fetching and finishing batches, hooks, logging, epoch ends) is counted
-    and the trainer's start-up is not."""
+    """Times the training batches after ``warmup``: from the end of batch ``warmup`` to the end of batch
+    ``warmup + steps``, so everything the loop does in between (fetching and finishing batches, hooks, logging,
+    epoch ends) is counted and the trainer's start-up is not. The device is synchronised at those two points only,
+    as in the bare loop, so queued GPU work overlaps the host's in both."""
 
-    def __init__(self, warmup: int) -> None:
-        self.warmup = warmup
+    def __init__(self, warmup: int, steps: int) -> None:
+        self.warmup, self.steps = warmup, steps
         self.batches = self.images = 0
         self.started = self.ended = 0.0
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
-        synchronize(pl_module.device)
         self.batches += 1
-        if self.batches == self.warmup:
-            self.started = self.ended = time.perf_counter()
-        elif self.batches > self.warmup:
-            self.ended = time.perf_counter()
+        if self.batches > self.warmup:
             self.images += len(batch["source"])
+        if self.batches in (self.warmup, self.warmup + self.steps):
+            synchronize(pl_module.device)
+            self.ended = time.perf_counter()
+            if self.batches == self.warmup:
+                self.started = self.ended
 
     @property
     def seconds(self) -> float:
@@ -126,7 +128,7 @@ def _steps_per_batch(model: L.LightningModule) -> int:
 def framework_segment(cfg: DictConfig, model: ImageTranslationModule, datamodule: PairedDataModule, settings: Settings) -> tuple[float, int]:
     """(seconds, images) of ``settings.steps`` timed batches through a face2sketch trainer, as ``face2sketch.train``
     builds it (logger, per-step logging, the configured callbacks and the run's own), without validation and checkpoints."""
-    timer = StepWindowTimer(settings.warmup)
+    timer = StepWindowTimer(settings.warmup, settings.steps)
     loggers = [instantiate(entry) for entry in (cfg.get("logger") or {}).values() if entry is not None]
     configured = [instantiate(entry) for entry in (cfg.get("callbacks") or {}).values() if entry is not None]
     trainer: L.Trainer = instantiate(
@@ -303,26 +305,36 @@ def _onnx_translator(network: torch.nn.Module, spec: Any, path: Path, device: to
 
 
 # -- a user's short run -------------------------------------------------------------------------------------
-def train_run(command: list[str], cfg: DictConfig, batches: int, rounds: int, folder: Path, checkout: Path | None = None) -> dict[str, Any]:
+def _timed_train_command(command: list[str], run_dir: Path, batches: int, checkout: Path | None) -> tuple[float, float]:
+    """(fit seconds from metrics.json, whole command seconds) of one ``face2sketch.train`` run of ``batches`` batches."""
+    started = time.perf_counter()
+    done = subprocess.run(
+        [*command, f"trainer.limit_train_batches={batches}", "trainer.max_epochs=1", "test=false", f"hydra.run.dir={run_dir}"],
+        capture_output=True, text=True, cwd=checkout,
+    )
+    seconds = time.perf_counter() - started
+    if done.returncode:
+        raise RuntimeError(f"the timed training run failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
+    return json.loads((run_dir / "metrics.json").read_text())["fit_seconds"], seconds
+
+
+def train_run(command: list[str], cfg: DictConfig, batches: int, rounds: int, folder: Path, compare_checkout: Path | None = None) -> dict[str, Any]:
     """``face2sketch.train`` for ``batches`` batches (one epoch; start-up, validation and checkpoints included) against
     ``batches`` steps of the bare loop on a freshly built model, alternating ``rounds`` times.
 
     ``ratio`` is bare seconds / fit seconds (``metrics.json``'s ``fit_seconds``); the whole command's wall time,
-    imports and data decoding included, is reported beside it. ``checkout``: run the training command from another
-    checkout of face2sketch (an older version, to compare) instead of this one.
+    imports and data decoding included, is reported beside it. ``compare_checkout``: another checkout of
+    face2sketch (an older version) whose training command runs in each round too, for ``compare_ratio``.
     """
-    fits, commands, bares = [], [], []
+    fits, commands, bares, compare_fits, compare_commands = [], [], [], [], []
     for round_ in range(rounds):
-        run_dir = folder / f"train_run_{round_}"
-        started = time.perf_counter()
-        done = subprocess.run(
-            [*command, f"trainer.limit_train_batches={batches}", "trainer.max_epochs=1", "test=false", f"hydra.run.dir={run_dir}"],
-            capture_output=True, text=True, cwd=checkout,
-        )
-        commands.append(time.perf_counter() - started)
-        if done.returncode:
-            raise RuntimeError(f"the timed training run failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
-        fits.append(json.loads((run_dir / "metrics.json").read_text())["fit_seconds"])
+        fit, whole = _timed_train_command(command, folder / f"train_run_{round_}", batches, None)
+        fits.append(fit)
+        commands.append(whole)
+        if compare_checkout is not None:
+            fit, whole = _timed_train_command(command, folder / f"train_run_compare_{round_}", batches, compare_checkout)
+            compare_fits.append(fit)
+            compare_commands.append(whole)
         L.seed_everything(cfg.seed, verbose=False)
         model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
         datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
@@ -331,7 +343,7 @@ def train_run(command: list[str], cfg: DictConfig, batches: int, rounds: int, fo
         model.to(device).apply_memory_format()
         seconds, _ = bare_segment(model, collect_batches(datamodule, device, batches), str(cfg.trainer.precision), Settings(warmup=0, steps=batches))
         bares.append(seconds)
-    return {
+    result: dict[str, Any] = {
         "model": str(cfg.model_name),
         "image_size": int(cfg.data.image_size),
         "batch_size": int(cfg.data.batch_size),
@@ -341,8 +353,16 @@ def train_run(command: list[str], cfg: DictConfig, batches: int, rounds: int, fo
         "bare_seconds": statistics.mean(bares),
         "ratio": sum(bares) / sum(fits),
         "ratio_per_round": [b / f for b, f in zip(bares, fits)],
-        "checkout": str(checkout) if checkout else None,
+        "compare_checkout": str(compare_checkout) if compare_checkout else None,
     }
+    if compare_checkout is not None:
+        result.update(
+            compare_fit_seconds=statistics.mean(compare_fits),
+            compare_command_seconds=statistics.mean(compare_commands),
+            compare_ratio=sum(bares) / sum(compare_fits),
+            compare_ratio_per_round=[b / f for b, f in zip(bares, compare_fits)],
+        )
+    return result
 
 
 # -- one model ---------------------------------------------------------------------------------------------

@@ -80,12 +80,17 @@ def markdown(record: dict[str, Any]) -> str:
     if run:
         lines += [
             "",
-            ("The checkout at " + run["checkout"] + ": " if run.get("checkout") else "")
-            + f"`face2sketch.train` for {run['batches']} batches of {run['model']} at {run['image_size']} px, batch {run['batch_size']} "
+            f"`face2sketch.train` for {run['batches']} batches of {run['model']} at {run['image_size']} px, batch {run['batch_size']} "
             f"(fit time, i.e. start-up, validation and checkpoints included) against {run['batches']} bare steps: "
             f"ratio {run['ratio']:.3f} (rounds: {', '.join(f'{r:.3f}' for r in run['ratio_per_round'])}); "
             f"fit {run['fit_seconds']:.1f} s, whole command {run['command_seconds']:.1f} s, bare loop {run['bare_seconds']:.1f} s.",
         ]
+        if run.get("compare_checkout"):
+            lines.append(
+                f"The checkout at {run['compare_checkout']}, in the same rounds: ratio {run['compare_ratio']:.3f} "
+                f"(rounds: {', '.join(f'{r:.3f}' for r in run['compare_ratio_per_round'])}); fit {run['compare_fit_seconds']:.1f} s, "
+                f"whole command {run['compare_command_seconds']:.1f} s."
+            )
     startup = record.get("startup")
     if startup:
         lines += ["", f"Start-up: `import face2sketch.train` {startup['import_seconds']:.1f} s in a fresh interpreter; "
