@@ -267,9 +267,7 @@ def inference_speed(cfg: DictConfig, model: ImageTranslationModule, device: torc
         if settings.onnx:
             model.cpu().float()
             onnx_runtime = _onnx_translator(inference_network(model), spec, Path(folder) / "model.onnx", device)
-            model.to(device)
-            if model.uses_channels_last():
-                network.to(memory_format=torch.channels_last)
+            model.to(device)  # keeps each weight's memory format
         if onnx_runtime is not None:
             cpu_single, cpu_many = single.float().cpu(), many.float().cpu()
             latency["onnx"] = lambda: onnx_runtime.raw(cpu_single)
