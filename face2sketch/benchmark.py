@@ -23,7 +23,9 @@ from typing import Any
 import hydra
 from hydra import compose
 from hydra.core.hydra_config import HydraConfig
+from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf.errors import OmegaConfBaseException
 
 from face2sketch.config import CONFIG_DIR
 from face2sketch.errors import ConfigError, exit_on_user_error
@@ -49,7 +51,13 @@ def training_overrides(bench: DictConfig, model_name: str) -> list[str]:
 
 def training_config(overrides: list[str], model_name: str, output_dir: Path) -> DictConfig:
     """The training config ``face2sketch.train`` would compose from ``overrides``, writing into ``output_dir``."""
-    cfg = compose("train", overrides=overrides)
+    try:
+        cfg = compose("train", overrides=overrides)
+    except (HydraException, OmegaConfBaseException) as err:
+        raise ConfigError(
+            f"cannot compose the training config for model '{model_name}': {str(err).strip().splitlines()[0]} "
+            "(models, dataset, trainer_preset and overrides name entries under conf/)"
+        ) from None
     with open_dict(cfg):
         cfg.model_name = model_name
         cfg.paths.output_dir = str(output_dir)
@@ -76,8 +84,9 @@ def benchmark(bench: DictConfig, command: str) -> dict[str, Any]:
     output = Path(bench.output or HydraConfig.get().runtime.output_dir).expanduser().resolve()
     record: dict[str, Any] = {"machine": machine(), "command": command, "settings": OmegaConf.to_container(bench, resolve=True), "results": []}
     with tempfile.TemporaryDirectory(prefix="face2sketch-benchmark-") as scratch:
-        for model_name in bench.models:
-            cfg = training_config(training_overrides(bench, model_name), model_name, Path(scratch) / model_name)
+        # every config first, so that a misspelt name stops the benchmark before any measuring
+        configs = [training_config(training_overrides(bench, name), name, Path(scratch) / name) for name in bench.models]
+        for model_name, cfg in zip(bench.models, configs):
             result = measure_model(cfg, settings)
             log.info("%s: %s", model_name, {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
             record["results"].append(result)

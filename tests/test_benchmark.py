@@ -84,3 +84,11 @@ def test_a_missing_data_folder_is_one_line(tmp_path: Path) -> None:
     assert done.returncode != 0
     assert "nowhere" in done.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "b" / "benchmark.json").exists()
+
+
+def test_an_unknown_model_is_one_line(tmp_path: Path) -> None:
+    done = run_cli("face2sketch.benchmark", "models=[conv_ae,nope]", "dataset=synthetic", f"output={tmp_path / 'b'}", f"paths.output_root={tmp_path}")
+    assert done.returncode == 2 and "Traceback" not in done.stderr
+    last = done.stderr.strip().splitlines()[-1]
+    assert last.startswith("face2sketch: error: cannot compose the training config for model 'nope'") and "model/nope" in last
+    assert not (tmp_path / "b" / "benchmark.json").exists()
