@@ -117,6 +117,7 @@ class StopOnNonFiniteLoss(L.Callback):
         self._finite: torch.Tensor | None = None
         self._names: list[str] = []
         self._since: tuple[int, int, int] | None = None  # (global step, epoch, batch) of the first unread step
+        self._unread_batches = 0
 
     def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
         losses: dict[str, torch.Tensor] = getattr(pl_module, "last_losses", {})
@@ -128,6 +129,7 @@ class StopOnNonFiniteLoss(L.Callback):
         finite = torch.stack([torch.isfinite(value).all() for value in losses.values()])
         self._finite = finite if self._finite is None else self._finite & finite
         self._since = self._since or (trainer.global_step, trainer.current_epoch, batch_idx)
+        self._unread_batches += 1
         if pl_module.device.type != "cuda" or (batch_idx + 1) % max(1, trainer.log_every_n_steps) == 0:
             self.check(trainer, pl_module)
 
@@ -139,8 +141,8 @@ class StopOnNonFiniteLoss(L.Callback):
 
     def check(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         """Raise TrainingDiverged if a term was not finite in a step since the last check."""
-        finite, since = self._finite, self._since
-        self._finite, self._since = None, None
+        finite, since, batches = self._finite, self._since, self._unread_batches
+        self._finite, self._since, self._unread_batches = None, None, 0
         if finite is None or since is None:
             return
         if trainer.world_size > 1:  # every process checks at the same steps; all stop if any one diverged
@@ -153,7 +155,7 @@ class StopOnNonFiniteLoss(L.Callback):
         )
         step, epoch, batch_idx = since
         where = (
-            f"at global step {step} (epoch {epoch}, batch {batch_idx})" if trainer.global_step <= step + 3
+            f"at global step {step} (epoch {epoch}, batch {batch_idx})" if batches == 1
             else f"between global step {step} (epoch {epoch}, batch {batch_idx}) and global step {trainer.global_step}"
         )
         raise TrainingDiverged(f"training diverged {where}: {bad}")

@@ -25,7 +25,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.callbacks import CheckpointOnSignal, ExactResume, StopOnNonFiniteLoss
-from face2sketch.config import CONFIG_DIR
+from face2sketch.config import CONFIG_DIR, instantiate_all
 from face2sketch.errors import ConfigError, TrainingDiverged, TrainingInterrupted, exit_on_user_error
 from face2sketch.io import write_json_atomic, write_text_atomic
 from face2sketch.models.base import ImageTranslationModule, load_checkpoint_state
@@ -37,12 +37,6 @@ log = logging.getLogger(__name__)
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 # what a run writes before its first checkpoint: a folder holding nothing else can be removed after a user error
 UNFINISHED_RUN_CONTENTS = frozenset({".hydra", "train.log", "config.yaml", "skipped.json", "tensorboard", "csv"})
-
-
-def instantiate_all(group: DictConfig | None) -> list[Any]:
-    """Instantiate every entry of a dict-shaped config group (callbacks, loggers); entries that make None are left out."""
-    made = [instantiate(entry) for entry in (group or {}).values() if entry is not None]
-    return [item for item in made if item is not None]
 
 
 def count_parameters(model: torch.nn.Module) -> dict[str, int]:

@@ -49,10 +49,7 @@ def autoencoder_step(model: ImageTranslationModule, optimizer: torch.optim.Optim
 
 def pix2pix_step(model: Pix2Pix, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, autocast: Any) -> Step:
     """pix2pix's batch as ``Pix2Pix.training_step`` does it, written out: discriminator update(s), then the generator's."""
-    generator, discriminator = model.generator, model.discriminator
-
-    def adversarial(logits: torch.Tensor, real: bool) -> torch.Tensor:
-        return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), 1.0 if real else 0.0))
+    generator, discriminator, adversarial = model.generator, model.discriminator, model._adversarial
 
     def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)

@@ -25,6 +25,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig
 
 from face2sketch.callbacks import ExactResume, StopOnNonFiniteLoss
+from face2sketch.config import instantiate_all
 from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.inference import OnnxTranslator, inference_network, random_batch, spec_of_run, write_onnx
 from face2sketch.models.base import ImageTranslationModule
@@ -99,6 +100,7 @@ class StepWindowTimer(L.Callback):
     as in the bare loop, so queued GPU work overlaps the host's in both."""
 
     def __init__(self, warmup: int, steps: int) -> None:
+        # it also ends the fit after the last timed batch: Lightning's max_steps counts optimiser steps (pix2pix: 2-3 a batch)
         self.warmup, self.steps = warmup, steps
         self.batches = self.images = 0
         self.started = self.ended = 0.0
@@ -112,31 +114,25 @@ class StepWindowTimer(L.Callback):
             self.ended = time.perf_counter()
             if self.batches == self.warmup:
                 self.started = self.ended
+            else:
+                trainer.should_stop = True
 
     @property
     def seconds(self) -> float:
         return self.ended - self.started
 
 
-def _steps_per_batch(model: L.LightningModule) -> int:
-    """Lightning counts a global step per optimiser step: pix2pix's manual loop steps two or three times a batch."""
-    if model.automatic_optimization:
-        return 1
-    return 3 if getattr(model, "separate_discriminator_updates", False) else 2
-
-
 def framework_segment(cfg: DictConfig, model: ImageTranslationModule, datamodule: PairedDataModule, settings: Settings) -> tuple[float, int]:
     """(seconds, images) of ``settings.steps`` timed batches through a face2sketch trainer, as ``face2sketch.train``
     builds it (logger, per-step logging, the configured callbacks and the run's own), without validation and checkpoints."""
     timer = StepWindowTimer(settings.warmup, settings.steps)
-    loggers = [instantiate(entry) for entry in (cfg.get("logger") or {}).values() if entry is not None]
-    configured = [instantiate(entry) for entry in (cfg.get("callbacks") or {}).values() if entry is not None]
+    configured = [c for c in instantiate_all(cfg.get("callbacks")) if not isinstance(c, ModelCheckpoint)]
     trainer: L.Trainer = instantiate(
         cfg.trainer,
-        callbacks=[c for c in configured if c is not None and not isinstance(c, ModelCheckpoint)] + [ExactResume(), StopOnNonFiniteLoss(), timer],
-        logger=loggers or False,
+        callbacks=[*configured, ExactResume(), StopOnNonFiniteLoss(), timer],
+        logger=instantiate_all(cfg.get("logger")) or False,
         max_epochs=-1,
-        max_steps=(settings.warmup + settings.steps) * _steps_per_batch(model),
+        max_steps=-1,
         limit_train_batches=1.0,
         limit_val_batches=0,
         num_sanity_val_steps=0,
@@ -177,9 +173,7 @@ def bare_segment(model: ImageTranslationModule, batches: list[tuple[torch.Tensor
     synchronize(device)
     images, started = 0, time.perf_counter()  # restarted after the warmup steps, if any
     for index in range(settings.warmup + settings.steps):
-        source, target = batches[index % len(batches)]
-        if model.uses_channels_last():
-            source = source.contiguous(memory_format=torch.channels_last)
+        source, target = model.prepare_batch(dict(zip(("source", "target"), batches[index % len(batches)])))
         step(source, target)
         if index == settings.warmup - 1:
             synchronize(device)
@@ -302,6 +296,24 @@ def _onnx_translator(network: torch.nn.Module, spec: Any, path: Path, device: to
     return OnnxTranslator(path, device)
 
 
+# -- building a model's run -----------------------------------------------------------------------------------
+def build_model_and_data(cfg: DictConfig) -> tuple[ImageTranslationModule, PairedDataModule]:
+    """The model (compiled if ``compile``) and its data module, decoded, as ``face2sketch.train`` builds them, seeded."""
+    L.seed_everything(cfg.seed, verbose=False)
+    model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
+    if cfg.get("compile"):
+        model.compile_networks()
+    datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return model, datamodule
+
+
+def training_device(cfg: DictConfig) -> torch.device:
+    """The device the trainer config trains on: CUDA unless it asks for the CPU or none is present."""
+    return torch.device("cuda" if str(cfg.trainer.accelerator) != "cpu" and torch.cuda.is_available() else "cpu")
+
+
 # -- a user's short run -------------------------------------------------------------------------------------
 def _timed_train_command(command: list[str], run_dir: Path, batches: int, checkout: Path | None) -> tuple[float, float]:
     """(fit seconds from metrics.json, whole command seconds) of one ``face2sketch.train`` run of ``batches`` batches."""
@@ -333,11 +345,8 @@ def train_run(command: list[str], cfg: DictConfig, batches: int, rounds: int, fo
             fit, whole = _timed_train_command(command, folder / f"train_run_compare_{round_}", batches, compare_checkout)
             compare_fits.append(fit)
             compare_commands.append(whole)
-        L.seed_everything(cfg.seed, verbose=False)
-        model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
-        datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
-        datamodule.setup("fit")
-        device = torch.device("cuda" if torch.cuda.is_available() and str(cfg.trainer.accelerator) != "cpu" else "cpu")
+        model, datamodule = build_model_and_data(cfg)
+        device = training_device(cfg)
         model.to(device).apply_memory_format()
         seconds, _ = bare_segment(model, collect_batches(datamodule, device, batches), str(cfg.trainer.precision), Settings(warmup=0, steps=batches))
         bares.append(seconds)
@@ -366,16 +375,10 @@ def train_run(command: list[str], cfg: DictConfig, batches: int, rounds: int, fo
 # -- one model ---------------------------------------------------------------------------------------------
 def measure_model(cfg: DictConfig, settings: Settings) -> dict[str, Any]:
     """Every measurement of the model that ``cfg`` (a composed training config) describes."""
-    L.seed_everything(cfg.seed, verbose=False)
     started = time.perf_counter()
-    model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
-    if cfg.get("compile"):
-        model.compile_networks()
-    datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
+    model, datamodule = build_model_and_data(cfg)
     setup_seconds = time.perf_counter() - started
-    device = torch.device("cuda" if str(cfg.trainer.accelerator) in ("gpu", "cuda", "auto") and torch.cuda.is_available() else "cpu")
+    device = training_device(cfg)
     log.info("%s: training, %d x (%d + %d steps) each way", cfg.model_name, settings.rounds, settings.warmup, settings.steps)
     training = training_throughput(cfg, model, datamodule, device, settings)
     log.info("%s: data pipeline", cfg.model_name)
