@@ -43,8 +43,18 @@ class RunToEvaluate:
 
     @property
     def output_dir(self) -> Path:
-        named = self.checkpoint.parent.name == "checkpoints" and not self.checkpoint.name.startswith("best-")
-        return self.run_dir / (f"evaluation_{self.checkpoint.stem}" if named else "evaluation")
+        """``evaluation/`` for the checkpoint the run itself scores (its best, or its final weights when it has no
+        best), ``evaluation_<name>/`` for any other checkpoint named on the command line."""
+        folder, name = self.checkpoint.parent, self.checkpoint.name
+        own = folder.name != "checkpoints" or name.startswith("best-") or (name == "last.ckpt" and not any(folder.glob("best-*.ckpt")))
+        return self.run_dir / ("evaluation" if own else f"evaluation_{self.checkpoint.stem}")
+
+    @property
+    def weights(self) -> str:
+        """Which weights are scored, in words for metrics.json and the report."""
+        if self.checkpoint.name.startswith("best-"):
+            return "best by validation SSIM"
+        return "final weights" if self.checkpoint.name == "last.ckpt" else f"checkpoint {self.checkpoint.name}"
 
 
 def discover_runs(paths: list[str]) -> list[RunToEvaluate]:
@@ -118,9 +128,11 @@ def evaluate_run(run: RunToEvaluate, cfg_eval: DictConfig) -> dict[str, Any]:
         summary = {
             "run": str(run.run_dir),
             "checkpoint": str(run.checkpoint),
+            "scored_weights": run.weights,
             "model": cfg.get("model_name") or type(model).__name__,
             "model_class": type(model).__name__,
             "direction": direction,
+            "seed": cfg.seed,
             "protocol": datamodule.protocol,
             "leaky": datamodule.splits.leaky,
             "resolution": cfg_eval.resolution,

@@ -1,6 +1,6 @@
 """Tables and figures shaped like the study's, regenerated from runs.
 
-    python -m face2sketch.report outputs/train/multiruns/<time> [--resolution model] [--out DIR]
+    python -m face2sketch.report outputs/train/multiruns/<time> [<more folders>] [--resolution model] [--out DIR]
 
 Evaluates every run of the folder that has no evaluation yet (see face2sketch.evaluate), then
 writes report.md, results.csv, samples_<direction>.png (rows = the same test identities,
@@ -14,6 +14,7 @@ import csv
 import io
 import json
 import logging
+import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
+from hydra.core.utils import JobReturn, JobStatus  # noqa: E402
 from hydra.experimental.callback import Callback  # noqa: E402
 from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from PIL import Image  # noqa: E402
@@ -54,11 +56,11 @@ def evaluation_settings(resolution: str, data_root: str | None) -> DictConfig:
     return cfg
 
 
-def collect(folder: Path, resolution: str, data_root: str | None) -> list[dict[str, Any]]:
-    """One evaluation summary per run under ``folder``; runs without one (or with another resolution) are evaluated now."""
+def collect(folders: list[Path], resolution: str, data_root: str | None) -> list[dict[str, Any]]:
+    """One evaluation summary per run under ``folders``; runs without one (or with another resolution) are evaluated now."""
     settings = evaluation_settings(resolution, data_root)
     summaries = []
-    for run in discover_runs([str(folder)]):
+    for run in discover_runs([str(f) for f in folders]):
         existing = run.output_dir / "metrics.json"
         summary = json.loads(existing.read_text()) if existing.is_file() else None
         if summary is None or summary.get("resolution") != resolution:
@@ -66,8 +68,41 @@ def collect(folder: Path, resolution: str, data_root: str | None) -> list[dict[s
         summary["evaluation_dir"] = str(run.output_dir)
         summaries.append(summary)
     if not summaries:
-        raise ConfigError(f"no runs found under '{folder}'")
+        raise ConfigError(f"no runs found under {', '.join(map(str, folders))}")
     return summaries
+
+
+def primary_runs(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """One run per (protocol, direction, model), the one with the lowest seed: what the main tables show."""
+    chosen: dict[tuple[str, str, str], dict[str, Any]] = {}
+    for s in sorted(summaries, key=lambda s: s.get("seed") or 0, reverse=True):
+        chosen[(s["protocol"], s["direction"], s["model"])] = s
+    return list(chosen.values())
+
+
+SPREAD_METRICS = ["ssim", "mse", "fsim", "scoot"]
+
+
+def seed_spread_table(summaries: list[dict[str, Any]]) -> str | None:
+    """Mean ± sample standard deviation across seeds of each cell's test mean, for cells run with several seeds."""
+    cells: dict[tuple[str, str, str], list[dict[str, Any]]] = defaultdict(list)
+    for s in summaries:
+        cells[(s["protocol"], s["direction"], s["model"])].append(s)
+    repeated = {k: v for k, v in cells.items() if len({r.get("seed") for r in v}) > 1}
+    if not repeated:
+        return None
+    lines = ["| protocol | direction | model | seeds | " + " | ".join(METRIC_LABEL[m] for m in SPREAD_METRICS) + " |", "|" + "---|" * (4 + len(SPREAD_METRICS))]
+    order = sorted(repeated, key=lambda k: (PROTOCOL_ORDER.index(k[0]), k[1], MODEL_ORDER.index(k[2]) if k[2] in MODEL_ORDER else 99))
+    for key in order:
+        runs = repeated[key]
+        seeds = ", ".join(str(r.get("seed")) for r in sorted(runs, key=lambda r: r.get("seed") or 0))
+        texts = []
+        for metric in SPREAD_METRICS:
+            means = [r["metrics"].get(metric, {}).get("mean") for r in runs]
+            means = [m for m in means if m is not None]
+            texts.append(f"{_fmt(statistics.mean(means), metric)} ± {_fmt(statistics.stdev(means), metric)}" if len(means) > 1 else "–")
+        lines.append(f"| {key[0]} | {key[1]} | {key[2]} | {seeds} | " + " | ".join(texts) + " |")
+    return "\n".join(lines)
 
 
 def _fmt(value: float | None, metric: str) -> str:
@@ -171,7 +206,10 @@ def curves_figure(runs: list[dict], path: Path) -> bool:
             drawn = True
         loss_tag = next((t for t in ("train/loss_epoch", "train/g_loss_epoch") if t in scalars), None)
         if loss_tag:
+            drawn = True
             ax_loss.plot(range(1, len(scalars[loss_tag]) + 1), scalars[loss_tag], label=f"{run['model']} ({loss_tag.split('/')[1].removesuffix('_epoch')})", marker=".")
+    if not ax_ssim.lines:
+        ax_ssim.text(0.5, 0.5, "no validation split\n(data.val_fraction=0)", ha="center", va="center", transform=ax_ssim.transAxes)
     ax_ssim.set(xlabel="epoch", ylabel="validation SSIM", title="validation SSIM")
     ax_loss.set(xlabel="epoch", ylabel="training loss", title="training loss (own objective per model)", yscale="log")
     for ax in (ax_ssim, ax_loss):
@@ -184,18 +222,18 @@ def curves_figure(runs: list[dict], path: Path) -> bool:
     return drawn
 
 
-def write_report(folder: Path, out: Path, resolution: str = "original", data_root: str | None = None) -> Path:
+def write_report(folders: list[Path], out: Path, resolution: str = "original", data_root: str | None = None) -> Path:
     """Evaluate what is missing, then write report.md, results.csv and the figures into ``out``."""
-    summaries = collect(folder, resolution, data_root)
+    summaries = collect(folders, resolution, data_root)
     out.mkdir(parents=True, exist_ok=True)
     grouped: dict[tuple[str, str], list[dict]] = defaultdict(list)
-    for s in summaries:
+    for s in primary_runs(summaries):
         grouped[(s["protocol"], s["direction"])].append(s)
     protocols = [p for p in PROTOCOL_ORDER if any(k[0] == p for k in grouped)]
     directions = [d for d in ("f2sk", "sk2f") if any(k[1] == d for k in grouped)]
 
-    md = [f"# face2sketch report: {folder.name}", ""]
-    md.append(f"Runs from `{folder}`. Metrics at **{resolution} resolution** "
+    md = [f"# face2sketch report: {', '.join(f.name for f in folders)}", ""]
+    md.append(f"Runs from {', '.join(f'`{f}`' for f in folders)}. Metrics at **{resolution} resolution** "
               + ("(predictions resized to each target's stored size, 200x250 for CUHK)." if resolution == "original" else "(the model's input size, as the study computed them)."))
     md.append("Each cell is mean ± standard deviation over the test images; best per row in **bold**. "
               "The study's numbers (its Tables III/IV: 300 test images of its leaky split, at model resolution) are a reference block, "
@@ -210,6 +248,8 @@ def write_report(folder: Path, out: Path, resolution: str = "original", data_roo
                 continue
             n = sorted({r["num_images"] for r in runs})
             md += [f"### {DIRECTION_LABEL[direction]} — {protocol}, N = {', '.join(map(str, n))} test images", "", metric_table(runs, direction, with_study=True), ""]
+            scored = "; ".join(f"{r['model']}: {r.get('scored_weights', 'unknown')}" for r in sorted(runs, key=lambda r: _models(runs).index(r["model"])))
+            md += [f"Scored weights — {scored}.", ""]
             weights = sorted({f"{r['model']}: {r['encoder_weights']}" for r in runs if r.get("encoder_weights")})
             if weights:
                 md += [f"Pretrained encoder weights used in training — {'; '.join(weights)}.", ""]
@@ -223,31 +263,54 @@ def write_report(folder: Path, out: Path, resolution: str = "original", data_roo
         for direction in directions:
             if grouped.get(("paper", direction)) and grouped.get(("standard", direction)):
                 md += [f"### {DIRECTION_LABEL[direction]}", "", leak_table(grouped[("paper", direction)], grouped[("standard", direction)]), ""]
+    spread = seed_spread_table(summaries)
+    if spread:
+        md += ["## Spread across seeds", "",
+               "Mean ± sample standard deviation, across training seeds, of each run's test-set mean: a difference between two "
+               "cells smaller than a few of these standard deviations can be chance. The tables above show the lowest seed.", "", spread, ""]
     write_text_atomic(out / "report.md", "\n".join(md))
 
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["protocol", "leaky", "direction", "model", "metric", "mean", "std", "status", "num_images", "resolution", "run"])
+    writer.writerow(["protocol", "leaky", "direction", "model", "seed", "metric", "mean", "std", "status", "num_images", "resolution", "scored_weights", "run"])
     for s in summaries:
         for metric in METRIC_ORDER:
             m = s["metrics"].get(metric, {})
-            writer.writerow([s["protocol"], s["leaky"], s["direction"], s["model"], metric, m.get("mean"), m.get("std"), m.get("status"), s["num_images"], resolution, s["run"]])
+            writer.writerow([s["protocol"], s["leaky"], s["direction"], s["model"], s.get("seed"), metric, m.get("mean"), m.get("std"), m.get("status"),
+                             s["num_images"], resolution, s.get("scored_weights"), s["run"]])
     write_text_atomic(out / "results.csv", buffer.getvalue())
     log.info("report written to %s", out / "report.md")
     return out / "report.md"
 
 
 class ReportCallback(Callback):
-    """Hydra callback: after a multirun, evaluate its runs and write the report into the sweep folder."""
+    """Hydra callback: after a multirun, evaluate its runs and write the report into the sweep folder.
 
-    def __init__(self, resolution: str = "original") -> None:
+    ``evaluate_each_job``: each job evaluates its own run as it ends, in its own process (in parallel under a
+    parallel launcher), so that the report at the end only gathers; a job whose evaluation fails is evaluated again
+    by the report.
+    """
+
+    def __init__(self, resolution: str = "original", evaluate_each_job: bool = False) -> None:
         self.resolution = resolution
+        self.evaluate_each_job = evaluate_each_job
+
+    def on_job_end(self, config: DictConfig, job_return: JobReturn, **kwargs: Any) -> None:
+        if not self.evaluate_each_job or job_return.status != JobStatus.COMPLETED:
+            return
+        run_dir = Path(config.hydra.runtime.output_dir)
+        data_root = config.data.get("root") if "data" in config else None
+        try:
+            for run in discover_runs([str(run_dir)]):
+                evaluate_run(run, evaluation_settings(self.resolution, data_root))
+        except Exception as err:  # the report evaluates it again, and says why if it fails there too
+            log.warning("evaluating %s after its job failed (%s); the report will try again", run_dir, err)
 
     def on_multirun_end(self, config: DictConfig, **kwargs: Any) -> None:
         sweep_dir = Path(config.hydra.sweep.dir)
         data_root = config.data.get("root") if "data" in config else None
         try:
-            write_report(sweep_dir, sweep_dir / "report", self.resolution, data_root)
+            write_report([sweep_dir], sweep_dir / "report", self.resolution, data_root)
         except Exception as err:
             exit_on_user_error(err)
             raise
@@ -255,14 +318,14 @@ class ReportCallback(Callback):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m face2sketch.report", description=__doc__.splitlines()[0])
-    parser.add_argument("folder", type=Path, help="a multirun folder (or a folder of run folders)")
+    parser.add_argument("folders", type=Path, nargs="+", help="multirun folders (or folders of run folders); runs of one cell with several seeds get a seed-spread table")
     parser.add_argument("--resolution", choices=("original", "model"), default="original", help="where metrics are computed (default: original)")
     parser.add_argument("--data-root", default=None, help="the data's folder, if it moved since training")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: <folder>/report)")
+    parser.add_argument("--out", type=Path, default=None, help="output folder (default: <first folder>/report)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
     try:
-        path = write_report(args.folder, args.out or args.folder / "report", args.resolution, args.data_root)
+        path = write_report(args.folders, args.out or args.folders[0] / "report", args.resolution, args.data_root)
     except Exception as err:
         exit_on_user_error(err)
         raise

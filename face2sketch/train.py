@@ -20,11 +20,12 @@ import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import ModelCheckpoint
 from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from face2sketch.callbacks import CheckpointOnSignal, ExactResume, StopOnNonFiniteLoss
+from face2sketch.callbacks import BackgroundCheckpointIO, CheckpointOnSignal, ExactResume, StopOnNonFiniteLoss
 from face2sketch.config import CONFIG_DIR, instantiate_all
 from face2sketch.errors import ConfigError, TrainingDiverged, TrainingInterrupted, exit_on_user_error
 from face2sketch.io import write_json_atomic, write_text_atomic
@@ -90,8 +91,32 @@ def build_run(cfg: DictConfig, resume_from: str | None = None) -> tuple[ImageTra
     output_dir = Path(cfg.paths.output_dir)
     run_callbacks = [ExactResume(), StopOnNonFiniteLoss(), CheckpointOnSignal(output_dir / LAST_CHECKPOINT)]
     callbacks = instantiate_all(cfg.get("callbacks")) + run_callbacks
-    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=instantiate_all(cfg.get("logger")) or False)
+    if not datamodule.has_validation:
+        log.info("data.val_fraction=0: no validation, so no best checkpoint; the final weights are tested")
+        callbacks = [c for c in callbacks if not (isinstance(c, ModelCheckpoint) and str(c.monitor or "").startswith("val/"))]
+    trainer: L.Trainer = instantiate(
+        cfg.trainer, callbacks=callbacks, logger=instantiate_all(cfg.get("logger")) or False, plugins=[BackgroundCheckpointIO()]
+    )
     return model, datamodule, trainer
+
+
+def best_checkpoint_path(trainer: L.Trainer) -> str | None:
+    """The best-by-validation checkpoint this run saved, if it saved one."""
+    best = next((c.best_model_path for c in trainer.callbacks if isinstance(c, ModelCheckpoint) and c.monitor), "")
+    return best or None
+
+
+def tested_weights(best: str | None, tested: bool) -> str | None:
+    """What the test scored, in words that metrics.json and reports carry."""
+    if not tested:
+        return None
+    return f"best by validation SSIM ({Path(best).name})" if best else "final weights (no validation, or no best checkpoint)"
+
+
+def wait_for_checkpoints(trainer: L.Trainer) -> float:
+    """Finish the checkpoint writes still running in the background; the seconds waited."""
+    checkpoint_io = trainer.strategy.checkpoint_io
+    return checkpoint_io.wait() if isinstance(checkpoint_io, BackgroundCheckpointIO) else 0.0
 
 
 def refuse_relaunched_sweep(trainer: L.Trainer) -> None:
@@ -134,7 +159,7 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     started = time.perf_counter()
 
     def record(status: str, test_metrics: dict[str, float], **extra: Any) -> dict[str, Any]:
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
+        best = best_checkpoint_path(trainer)
         summary = {
             "status": status,
             "model": cfg.get("model_name") or type(model).__name__,
@@ -148,7 +173,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
             "max_epochs": cfg.trainer.get("max_epochs"),
             "global_step": trainer.global_step,
             "wall_seconds": round(time.perf_counter() - started, 2),
-            "best_checkpoint": best or None,
+            "best_checkpoint": best,
+            "tested_weights": tested_weights(best, bool(test_metrics)),
             "parameters": count_parameters(model),
             "seed": cfg.seed,
             "resumed_from": resume_from,
@@ -163,12 +189,14 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     try:
         trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
         fit_seconds = time.perf_counter() - started
-        best = trainer.checkpoint_callback.best_model_path if trainer.checkpoint_callback else ""
         test_metrics: dict[str, float] = {}
         if cfg.test:
-            results = trainer.test(model, datamodule=datamodule, ckpt_path=best or None)
+            # without a best checkpoint the final weights, still in memory, are tested while last.ckpt is written
+            results = trainer.test(model, datamodule=datamodule, ckpt_path=best_checkpoint_path(trainer))
             test_metrics = {k.removeprefix("test/"): float(v) for k, v in results[0].items()}
+        checkpoint_wait = wait_for_checkpoints(trainer)
     except SIGTERMException:
+        wait_for_checkpoints(trainer)
         signal_received = stopper.received or signal.SIGTERM
         record("interrupted", {}, interrupted_by=signal_received.name)
         where = (
@@ -177,12 +205,15 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
         )
         raise TrainingInterrupted(f"{signal_received.name} received: {where}; resume with: {resume_command(output_dir)}", int(signal_received)) from None
     except TrainingDiverged as diverged:
+        wait_for_checkpoints(trainer)
         record("diverged", {}, diverged=str(diverged))
         raise TrainingDiverged(
             f"{diverged}; stopped without saving, so the checkpoints in {output_dir / 'checkpoints'} are the last good ones: "
             "lower the learning rate, or resume from them"
         ) from None
-    summary = record("completed", test_metrics, fit_seconds=round(fit_seconds, 2))
+    # fit_seconds ends with the last step; the final checkpoint's write overlaps the test, and what is left of it
+    # after the test is checkpoint_wait_seconds
+    summary = record("completed", test_metrics, fit_seconds=round(fit_seconds, 2), checkpoint_wait_seconds=round(checkpoint_wait, 2))
     log.info("test metrics: %s; run folder: %s", test_metrics, output_dir)
     return summary
 

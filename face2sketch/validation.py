@@ -61,7 +61,7 @@ RULES: tuple[Rule, ...] = (
     Rule("data.eval_batch_size", POSITIVE_WHOLE, lambda v: _whole(v) and v >= 1, nullable=True),
     Rule("data.num_workers", "a whole number >= 0", lambda v: _whole(v) and v >= 0),
     Rule("data.image_size", "a whole number >= 8", lambda v: _whole(v) and v >= 8),
-    Rule("data.val_fraction", FRACTION, lambda v: _number(v) and 0 < v < 1),
+    Rule("data.val_fraction", "a number from 0 (no validation: the final weights are tested) to 1, 1 excluded", lambda v: _number(v) and 0 <= v < 1),
     Rule("data.test_fraction", FRACTION, lambda v: _number(v) and 0 < v < 1),
     Rule("data.min_pairs", POSITIVE_WHOLE, lambda v: _whole(v) and v >= 1),
     Rule("data.max_image_pixels", POSITIVE_WHOLE, lambda v: _whole(v) and v >= 1),

@@ -170,8 +170,9 @@ def test_convertible_images_are_converted_not_clipped(tmp_path: Path) -> None:
         (["model=pix2pix", "model.discriminator_optimizer.lr=-0.1"], "model.discriminator_optimizer.lr=-0.1 is not allowed"),
         (["model=vgg_ae", "model.finetune_lr=0"], "model.finetune_lr=0 is not allowed: use a learning rate > 0"),
         (["data.num_workers=-3"], "data.num_workers=-3 is not allowed: use a whole number >= 0"),
-        (["data.val_fraction=1.5"], "data.val_fraction=1.5 is not allowed: use a number between 0 and 1, both excluded"),
-        (["data.val_fraction=0"], "data.val_fraction=0 is not allowed"),
+        (["data.val_fraction=1.5"], "data.val_fraction=1.5 is not allowed: use a number from 0 (no validation: the final weights are tested) to 1, 1 excluded"),
+        (["data.val_fraction=-0.1"], "data.val_fraction=-0.1 is not allowed"),
+        (["data.val_fraction=1"], "data.val_fraction=1 is not allowed"),
         (["data.test_fraction=1"], "data.test_fraction=1 is not allowed"),
         (["data.image_size=30"], "data.image_size=30 is not allowed for conv_ae: use a multiple of 8 of at least 8"),
         (["model=pix2pix", "data.image_size=24"], "data.image_size=24 is not allowed for pix2pix: use a multiple of 16 of at least 16"),
@@ -266,7 +267,7 @@ def test_sigint_mid_epoch_saves_and_the_resumed_pix2pix_ends_like_the_uninterrup
 # -- 4. SIGTERM from outside -------------------------------------------------------------------------------------------
 def test_sigterm_saves_prints_the_resume_command_and_exits_143(tmp_path: Path) -> None:
     run = tmp_path / "run"
-    args = [*TINY, "trainer.max_epochs=400", f"hydra.run.dir={run}"]
+    args = [*TINY, "trainer.max_epochs=400", "callbacks.last_checkpoint.every_minutes=0", f"hydra.run.dir={run}"]
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONWARNINGS": "ignore"}
     process = subprocess.Popen([sys.executable, "-m", "face2sketch.train", *args], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env)
     last = run / "checkpoints" / "last.ckpt"
@@ -312,7 +313,8 @@ class PoisonWeightsAt(L.Callback):
 def test_a_nan_loss_stops_naming_step_and_term_and_keeps_the_good_checkpoints(tmp_path: Path, model: str, terms: list[str], capsys: pytest.CaptureFixture) -> None:
     run = tmp_path / "run"
     extra = ["model.ngf=8", "model.ndf=8"] if model == "pix2pix" else []
-    cfg = compose_train(run, *TINY, f"model={model}", *extra, "trainer.max_epochs=2")
+    every_epoch = "callbacks.last_checkpoint.every_minutes=0"  # so that a last.ckpt of epoch 0 exists to be kept
+    cfg = compose_train(run, *TINY, f"model={model}", *extra, "trainer.max_epochs=2", every_epoch)
     with pytest.raises(TrainingDiverged) as diverged:
         train(cfg, extra_callbacks=[PoisonWeightsAt(epoch=1, batch_idx=1)])
     steps_per_batch = 3 if model == "pix2pix" else 1  # pix2pix: two discriminator updates and one generator update

@@ -7,6 +7,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from lightning.pytorch.callbacks import ModelCheckpoint
 
 from face2sketch.errors import ConfigError
 from face2sketch.models import VGGAE, Pix2Pix, SparseAE
@@ -186,7 +187,7 @@ def test_missing_vgg_weights_say_which_file_goes_where(tmp_path: Path, monkeypat
     with pytest.raises(ConfigError) as err:
         load_vgg16_features("imagenet", download=False)
     message = str(err.value)
-    assert "vgg16-397923af.pth" in message and str(tmp_path / "hub" / "checkpoints") in message and "model.weights=none" in message
+    assert "vgg16-397923af.pth" in message and str(tmp_path / "hub" / "checkpoints") in message and "encoder_weights=none" in message
     with pytest.raises(ConfigError, match="neither a file"):
         load_vgg16_features(str(tmp_path / "missing.pth"))
 
@@ -200,9 +201,9 @@ def test_missing_vgg_weights_on_the_command_line_is_one_line(tmp_path: Path, mon
 
 def test_vgg_fine_tuning_unfreezes_at_the_right_epoch_and_resumes_in_stage(tmp_path: Path) -> None:
     stage = ("model=vgg_ae", "finetune_epochs=1", "model.finetune_lr=0.0001", "trainer.max_epochs=3", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "test=false")
-    keep_all = ("callbacks.last_checkpoint.filename='{epoch}'", "callbacks.last_checkpoint.save_top_k=-1")
+    keep_all = ModelCheckpoint(dirpath=tmp_path / "run" / "checkpoints", filename="{epoch}", monitor=None, save_top_k=-1)
     capture = Capture()
-    train(compose_train(tmp_path / "run", *SMALL, *stage, *keep_all), extra_callbacks=[capture])
+    train(compose_train(tmp_path / "run", *SMALL, *stage), extra_callbacks=[capture, keep_all])
     assert [e["frozen"] for e in capture.epochs] == [True, True, False]
     assert [e["lr"][0] for e in capture.epochs] == pytest.approx([1e-3, 1e-3, 1e-4])
     sums = [e["encoder_sum"] for e in capture.epochs]

@@ -170,7 +170,7 @@ def test_predict_without_alignment_reproduces_evaluate_on_cuhk_test_photos(cuhk_
     run = make_run(tmp_path / "run", f"data.root={data}", "data.image_size=64", "model=conv_ae", "direction=f2sk")
     evaluate(OmegaConf.create({"runs": [str(run)], "expect_direction": None, "resolution": "original", "data_root": None, "batch_size": 16, "device": "cpu", "save_predictions": True, "num_samples": 0}))
     predict(predict_config(run, data / "Testing photo", tmp_path / "out", batch_size=16))
-    by_evaluate = sorted((run / "evaluation_last" / "predictions").glob("*.png"))
+    by_evaluate = sorted((run / "evaluation" / "predictions").glob("*.png"))  # last.ckpt is the run's own: no best
     assert len(by_evaluate) == 6
     for path in by_evaluate:
         expected = np.asarray(Image.open(path))

@@ -364,8 +364,16 @@ class PairedDataModule(L.LightningDataModule):
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")
 
-    def val_dataloader(self) -> DataLoader:
-        return self._loader("val")
+    @property
+    def has_validation(self) -> bool:
+        """Whether a validation split exists (``val_fraction=0``: none, every training example trains)."""
+        self.setup()
+        assert self.splits is not None
+        return bool(self.splits.val)
+
+    def val_dataloader(self) -> DataLoader | list:
+        # an empty list tells Lightning there is nothing to validate: no sanity check, no validation loop
+        return self._loader("val") if self.has_validation else []
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test")

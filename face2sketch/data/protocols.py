@@ -75,7 +75,9 @@ DIHEDRAL_VARIANTS = [(r, f) for r in range(4) for f in (False, True)]
 
 
 def _carve(items: list[Item], fraction: float, rng: np.random.Generator, by_key: bool) -> tuple[list[Item], list[Item]]:
-    """Split items into (rest, carved), carving ``fraction`` of identities (by_key) or of items."""
+    """Split items into (rest, carved), carving ``fraction`` of identities (by_key) or of items; 0 carves nothing."""
+    if fraction == 0:
+        return list(items), []
     units = sorted({i.key for i in items}) if by_key else list(range(len(items)))
     n = max(1, round(len(units) * fraction))
     if n >= len(units):
@@ -90,11 +92,14 @@ def _carve(items: list[Item], fraction: float, rng: np.random.Generator, by_key:
 def make_splits(
     items: list[Item], release_split: dict[str, str | None], protocol: str, val_fraction: float, test_fraction: float, seed: int
 ) -> Splits:
-    """Build train/val/test for a protocol; ``release_split`` maps key -> 'train'/'test'/None."""
+    """Build train/val/test for a protocol; ``release_split`` maps key -> 'train'/'test'/None.
+
+    ``val_fraction=0`` leaves the validation split empty: every training example trains, as in the study.
+    """
     if protocol not in PROTOCOLS:
         raise ConfigError(f"unknown data.split '{protocol}': use one of {', '.join(PROTOCOLS)}")
-    if not 0 < val_fraction < 1:
-        raise ConfigError(f"data.val_fraction must be between 0 and 1, got {val_fraction}")
+    if not 0 <= val_fraction < 1:
+        raise ConfigError(f"data.val_fraction must be at least 0 and below 1, got {val_fraction}")
     rng = np.random.default_rng(seed)
     if protocol == "standard":
         if any(release_split[i.key] is None for i in items):

@@ -123,6 +123,11 @@ class Pix2Pix(ImageTranslationModule):
     the pix2pix paper's recipe: 70x70 PatchGAN, one joint update on 0.5 x (real + fake) with the generator's own
     output detached, PyTorch layer defaults, BatchNorm scales drawn from N(1, 0.02).
 
+    ``generator_trains_discriminator_batchnorm`` (default, the tutorial's ``define_gan`` since January 2021): the
+    composite model freezes every discriminator layer except BatchNorm, so the generator's optimiser (a separate
+    Adam, as the composite model's) also moves the discriminator's BatchNorm scales and offsets. False: the
+    generator update touches the generator alone, as the paper's code does.
+
     ``train_mode_inference`` picks how the generator predicts: False (default) runs it in eval mode
     (BatchNorm running statistics, no dropout); True keeps train mode, as the tutorial (whose BatchNorm and
     dropout are fixed in training mode) and the pix2pix paper did at test time.
@@ -148,6 +153,7 @@ class Pix2Pix(ImageTranslationModule):
         discriminator_optimizer: OptimizerFactory | None = None,
         lr_constant_epochs: int | None = None,
         train_mode_inference: bool = False,
+        generator_trains_discriminator_batchnorm: bool = True,
         num_preview_images: int = 4,
         memory_format: str = "auto",
     ) -> None:
@@ -177,6 +183,7 @@ class Pix2Pix(ImageTranslationModule):
         self.discriminator_fakes = discriminator_fakes
         self.lr_constant_epochs = lr_constant_epochs
         self.train_mode_inference = train_mode_inference
+        self.generator_trains_discriminator_batchnorm = generator_trains_discriminator_batchnorm
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.generator(x)
@@ -235,10 +242,17 @@ class Pix2Pix(ImageTranslationModule):
         for scheduler in self.lr_schedulers() or []:
             scheduler.step()
 
+    def discriminator_parameters_in_generator_step(self) -> list[nn.Parameter]:
+        """The discriminator's weights that the generator's update trains too: its BatchNorm scales and offsets when
+        ``generator_trains_discriminator_batchnorm`` (the tutorial's composite model), else none."""
+        if not self.generator_trains_discriminator_batchnorm:
+            return []
+        return [p for m in self.discriminator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) for p in m.parameters()]
+
     def configure_optimizers(self) -> Any:
         if self.generator_optimizer is None or self.discriminator_optimizer is None:
             raise ValueError("pix2pix needs model.generator_optimizer and model.discriminator_optimizer")
-        opt_g = self.generator_optimizer(params=self.generator.parameters())
+        opt_g = self.generator_optimizer(params=[*self.generator.parameters(), *self.discriminator_parameters_in_generator_step()])
         opt_d = self.discriminator_optimizer(params=self.discriminator.parameters())
         if self.lr_constant_epochs is None:
             return [opt_g, opt_d]

@@ -51,7 +51,7 @@ def load_vgg16_features(weights: str, download: bool = True) -> tuple[nn.Sequent
         enum, mean, std = WEIGHT_CHOICES[weights]
         filename = Path(urlparse(enum.url).path).name
         cached = Path(torch.hub.get_dir()) / "checkpoints" / filename
-        fix = f"place '{filename}' in {cached.parent}, pass model.weights=/path/to/{filename}, or model.weights=none for random weights"
+        fix = f"place '{filename}' in {cached.parent}, pass model.weights=/path/to/{filename}, or encoder_weights=none (model.weights=none for one run) for random weights"
         if not cached.is_file() and not download:
             raise ConfigError(f"VGG-16 weights '{filename}' not found in {cached.parent} and downloads are off: {fix}")
         try:

@@ -74,6 +74,8 @@ def pix2pix_step(model: Pix2Pix, opt_g: torch.optim.Optimizer, opt_d: torch.opti
                 update(opt_d, d_real + 0.5 * adversarial(discriminator(source, fakes_for_d), False))
             generator.requires_grad_(True)
             discriminator.requires_grad_(False)
+            for parameter in model.discriminator_parameters_in_generator_step():
+                parameter.requires_grad_(True)
             if fake is None:
                 fake = generator(source)
             g_loss = adversarial(discriminator(source, fake), True) + model.lambda_l1 * F.l1_loss(fake.float(), target)

@@ -20,7 +20,7 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import ModelCheckpoint
+from lightning.pytorch.callbacks import Checkpoint
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
@@ -126,7 +126,7 @@ def framework_segment(cfg: DictConfig, model: ImageTranslationModule, datamodule
     """(seconds, images) of ``settings.steps`` timed batches through a face2sketch trainer, as ``face2sketch.train``
     builds it (logger, per-step logging, the configured callbacks and the run's own), without validation and checkpoints."""
     timer = StepWindowTimer(settings.warmup, settings.steps)
-    configured = [c for c in instantiate_all(cfg.get("callbacks")) if not isinstance(c, ModelCheckpoint)]
+    configured = [c for c in instantiate_all(cfg.get("callbacks")) if not isinstance(c, Checkpoint)]
     trainer: L.Trainer = instantiate(
         cfg.trainer,
         callbacks=[*configured, ExactResume(), StopOnNonFiniteLoss(), timer],

@@ -1,0 +1,229 @@
+"""The study's own settings: no validation carve-out, the tutorial's discriminator BatchNorm, the experiments that
+compose them, checkpoints that short epochs do not pay for, and the one-window GPU sweep proven at tiny scale."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import lightning as L
+import pytest
+import torch
+import yaml
+from lightning.fabric.plugins import TorchCheckpointIO
+from torch import nn
+
+from face2sketch.callbacks import BackgroundCheckpointIO
+from face2sketch.estimate import sweep_jobs
+from face2sketch.evaluate import discover_runs, evaluate_run
+from face2sketch.models import Pix2Pix
+from face2sketch.report import evaluation_settings, seed_spread_table
+from face2sketch.train import build_run, train
+from tests.conftest import compose_train, run_cli
+
+SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "encoder_weights=none")
+
+
+class CountValidation(L.Callback):
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def on_validation_batch_end(self, *args: object, **kwargs: object) -> None:
+        self.batches += 1
+
+
+# -- no validation carve-out -----------------------------------------------------------------------------------------------
+def test_no_validation_trains_every_example_and_tests_the_final_weights(tmp_path: Path) -> None:
+    counter = CountValidation()
+    summary = train(compose_train(tmp_path / "run", *SMALL, "data.val_fraction=0", "trainer.max_epochs=2"), extra_callbacks=[counter])
+    assert counter.batches == 0, "no validation loop, not even the sanity check"
+    assert summary["num_val"] == 0 and summary["num_train"] == 8
+    assert summary["global_step"] == 2 * 4  # 8 examples in batches of 2, for 2 epochs
+    assert summary["best_checkpoint"] is None and summary["tested_weights"].startswith("final weights")
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert [p.name for p in checkpoints.iterdir()] == ["last.ckpt"]
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["global_step"] == 8
+
+    # evaluate scores the same final weights the test scored, into the run's own evaluation folder
+    (run,) = discover_runs([str(tmp_path / "run")])
+    settings = evaluation_settings("model", None)
+    evaluated = evaluate_run(run, settings)
+    assert run.output_dir.name == "evaluation" and evaluated["scored_weights"] == "final weights"
+    assert evaluated["metrics"]["ssim"]["mean"] == pytest.approx(summary["test_metrics"]["ssim"], abs=1e-5)
+    assert evaluated["metrics"]["mse"]["mean"] == pytest.approx(summary["test_metrics"]["mse"], abs=1e-6)
+
+
+def test_with_validation_the_best_checkpoint_is_tested_and_named(tmp_path: Path) -> None:
+    summary = train(compose_train(tmp_path / "run", *SMALL, "trainer.max_epochs=2"))
+    assert summary["num_val"] >= 1 and summary["best_checkpoint"]
+    assert summary["tested_weights"] == f"best by validation SSIM ({Path(summary['best_checkpoint']).name})"
+    (run,) = discover_runs([str(tmp_path / "run")])
+    assert run.checkpoint.name.startswith("best-") and run.weights == "best by validation SSIM"
+
+
+# -- the experiments' composed settings ------------------------------------------------------------------------------------
+def _job_config(*overrides: str) -> dict:
+    result = run_cli("face2sketch.train", "--cfg", "job", "--resolve", *overrides)
+    assert result.returncode == 0, result.stderr[-2000:]
+    return yaml.safe_load(result.stdout)
+
+
+@pytest.mark.parametrize("experiment", ["paper", "paper_gpu"])
+def test_the_study_experiments_compose_its_settings(experiment: str) -> None:
+    pix2pix = _job_config(f"experiment={experiment}", "model=pix2pix")
+    assert pix2pix["data"]["val_fraction"] == 0
+    assert pix2pix["trainer"]["precision"] == "32-true"
+    assert pix2pix["model"]["generator_trains_discriminator_batchnorm"] is True
+    assert pix2pix["trainer"]["max_epochs"] == 6 and pix2pix["data"]["batch_size"] == 1
+    vgg = _job_config(f"experiment={experiment}", "model=vgg_ae")
+    assert vgg["encoder_weights"] == "imagenet_features" and vgg["model"]["weights"] == "imagenet_features"
+    assert vgg["trainer"]["precision"] == "32-true" and vgg["data"]["image_size"] == 224 and vgg["trainer"]["max_epochs"] == 110
+    conv = _job_config(f"experiment={experiment}", "model=conv_ae", "data.split=paper")
+    assert conv["data"]["paired_transforms"] == [] and conv["data"]["image_size"] == 256 and conv["trainer"]["max_epochs"] == 100
+
+
+def test_the_paper_recipe_of_pix2pix_keeps_its_own_behaviour() -> None:
+    paper = _job_config("experiment=paper", "model=pix2pix_paper")
+    assert paper["model"]["generator_trains_discriminator_batchnorm"] is False
+
+
+def test_paper_gpu_standard_jobs_augment_on_the_fly_and_paper_jobs_do_not() -> None:
+    standard = _job_config("experiment=paper_gpu", "data.split=standard")
+    assert [t["_target_"] for t in standard["data"]["paired_transforms"]] == ["albumentations.D4"]
+    assert _job_config("experiment=paper_gpu", "data.split=paper")["data"]["paired_transforms"] == []
+
+
+# -- pix2pix: the tutorial's composite model trains the discriminator's BatchNorm -----------------------------------------------
+def _batchnorm_parameters(model: Pix2Pix) -> list[torch.Tensor]:
+    return [p.detach().clone() for m in model.discriminator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) for p in m.parameters()]
+
+
+class BeforeGeneratorStep(L.Callback):
+    """The discriminator's weights just before the generator's optimiser steps (the batch's last step)."""
+
+    def __init__(self) -> None:
+        self.batchnorm: list[torch.Tensor] = []
+        self.convolutions: list[torch.Tensor] = []
+
+    def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer) -> None:
+        if optimizer is trainer.optimizers[0]:  # configure_optimizers returns the generator's first
+            self.batchnorm = _batchnorm_parameters(pl_module)
+            self.convolutions = [m.weight.detach().clone() for m in pl_module.discriminator.modules() if isinstance(m, nn.Conv2d)]
+
+
+@pytest.mark.parametrize("trains_batchnorm", [True, False])
+def test_the_generator_update_moves_the_discriminators_batchnorm_only_in_the_tutorials_recipe(tmp_path: Path, trains_batchnorm: bool) -> None:
+    overrides = (*SMALL, "model=pix2pix", f"model.generator_trains_discriminator_batchnorm={trains_batchnorm}", "trainer.max_epochs=1",
+                 "trainer.limit_train_batches=1", "trainer.limit_val_batches=0", "test=false")
+    before_generator = BeforeGeneratorStep()
+    model, _, _ = build_run(compose_train(tmp_path / "fresh", *overrides))
+    generator_optimizer, discriminator_optimizer = model.configure_optimizers()
+    in_generator_optimizer = {id(p) for group in generator_optimizer.param_groups for p in group["params"]}
+    batchnorm = [p for m in model.discriminator.modules() if isinstance(m, nn.modules.batchnorm._BatchNorm) for p in m.parameters()]
+    assert batchnorm and all((id(p) in in_generator_optimizer) == trains_batchnorm for p in batchnorm)
+    assert not any(id(p) in in_generator_optimizer for m in model.discriminator.modules() if isinstance(m, nn.Conv2d) for p in m.parameters())
+
+    trained: dict[str, Pix2Pix] = {}
+
+    class Keep(L.Callback):
+        def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            trained["model"] = pl_module
+
+    train(compose_train(tmp_path / "run", *overrides), extra_callbacks=[before_generator, Keep()])
+    after = trained["model"]
+    moved = [not torch.equal(b, a) for b, a in zip(before_generator.batchnorm, _batchnorm_parameters(after))]
+    assert len(moved) == len(batchnorm) and all(moved) == trains_batchnorm and any(moved) == trains_batchnorm
+    convolutions = [m.weight for m in after.discriminator.modules() if isinstance(m, nn.Conv2d)]
+    assert all(torch.equal(b, a) for b, a in zip(before_generator.convolutions, convolutions)), "the generator step leaves D's convolutions"
+
+
+# -- checkpoints that short epochs do not pay for ---------------------------------------------------------------------------
+class LastCheckpointAtEpochEnds(L.Callback):
+    """Whether last.ckpt existed at each epoch's start, and which epoch it held."""
+
+    def __init__(self, path: Path) -> None:
+        self.path, self.seen = path, []
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        trainer.strategy.checkpoint_io.wait()
+        self.seen.append(torch.load(self.path, weights_only=True)["epoch"] if self.path.is_file() else None)
+
+
+@pytest.mark.parametrize(("every_minutes", "expected"), [(10, [None, None, None]), (0, [None, 0, 1])])
+def test_last_checkpoint_waits_for_its_interval_and_is_always_saved_at_the_end(tmp_path: Path, every_minutes: int, expected: list) -> None:
+    spy = LastCheckpointAtEpochEnds(tmp_path / "run" / "checkpoints" / "last.ckpt")
+    summary = train(compose_train(tmp_path / "run", *SMALL, f"callbacks.last_checkpoint.every_minutes={every_minutes}", "trainer.max_epochs=3"), extra_callbacks=[spy])
+    assert spy.seen == expected
+    final = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
+    assert final["epoch"] == 2 and final["global_step"] == summary["global_step"] and final["optimizer_states"]
+    assert math.isfinite(summary["fit_seconds"]) and math.isfinite(summary["checkpoint_wait_seconds"])
+
+
+def test_a_background_checkpoint_is_the_state_when_it_was_saved(tmp_path: Path) -> None:
+    checkpoint_io = BackgroundCheckpointIO(TorchCheckpointIO())
+    weights = torch.zeros(1000)
+    path = tmp_path / "snapshot.ckpt"
+    checkpoint_io.save_checkpoint({"weights": weights}, path)
+    weights.add_(1.0)  # training goes on while the file is written
+    checkpoint_io.teardown()  # the end of fit does not wait
+    assert checkpoint_io.load_checkpoint(path)["weights"].sum() == 0  # loading waits, and sees the saved state
+    checkpoint_io.wait()
+
+
+# -- the report's spread across seeds ------------------------------------------------------------------------------------------
+def _summary(model: str, seed: int, ssim: float, mse: float) -> dict:
+    metrics = {"ssim": {"mean": ssim}, "mse": {"mean": mse}, "fsim": {"mean": None}, "scoot": {"mean": None}}
+    return {"protocol": "standard", "direction": "f2sk", "model": model, "seed": seed, "metrics": metrics}
+
+
+def test_the_seed_spread_table_gives_mean_and_sample_std_across_seeds() -> None:
+    summaries = [_summary("conv_ae", 42, 0.50, 0.030), _summary("conv_ae", 43, 0.54, 0.020), _summary("conv_ae", 44, 0.52, 0.040), _summary("pix2pix", 42, 0.6, 0.01)]
+    table = seed_spread_table(summaries)
+    rows = [line for line in table.splitlines() if line.startswith("| standard")]
+    assert len(rows) == 1, "a cell run with one seed has no spread"
+    cells = [c.strip() for c in rows[0].strip("|").split("|")]
+    assert cells[:4] == ["standard", "f2sk", "conv_ae", "42, 43, 44"]
+    assert cells[4] == "0.520 ± 0.020" and cells[5] == "0.030 ± 0.010" and cells[6] == "–"
+    assert seed_spread_table(summaries[-1:]) is None
+
+
+# -- one GPU window: every job at once, proven on the CPU at tiny scale -------------------------------------------------------
+TINY = ("data=synthetic", "data.num_train=8", "data.num_test=4", "data.image_size=32", "trainer.max_epochs=2", "finetune_epochs=1",
+        "trainer=cpu", "encoder_weights=none", "hydra.launcher.n_jobs=2")
+
+
+def test_the_gpu_sweep_runs_every_job_and_writes_the_report_at_tiny_scale_on_the_cpu(tmp_path: Path) -> None:
+    result = run_cli("face2sketch.train", "-m", "experiment=paper_gpu", *TINY, f"paths.output_root={tmp_path}", timeout=900)
+    assert result.returncode == 0, result.stderr[-3000:]
+    log = result.stdout + result.stderr
+    estimates = [line for line in log.splitlines() if "estimate:" in line]
+    assert len(estimates) == 17 and "16 jobs" in estimates[-1] and "expected wall time" in estimates[-1]
+    (sweep,) = (tmp_path / "train" / "multiruns").iterdir()
+    runs = sorted(p.parent.name.split("_", 1)[1] for p in sweep.glob("*/metrics.json"))
+    expected = sorted(f"{m}_{d}_{p}" for m in ("sparse_ae", "conv_ae", "pix2pix", "vgg_ae") for d in ("f2sk", "sk2f") for p in ("paper", "standard"))
+    assert runs == expected
+    for metrics in sweep.glob("*/metrics.json"):
+        trained = json.loads(metrics.read_text())
+        assert trained["status"] == "completed" and trained["num_val"] == 0 and trained["epochs"] == 2
+        evaluated = json.loads((metrics.parent / "evaluation" / "metrics.json").read_text())  # evaluated by its own job
+        assert evaluated["resolution"] == "model" and evaluated["scored_weights"] == "final weights"
+    report = (sweep / "report" / "report.md").read_text()
+    assert "## Protocol: standard" in report and "## Protocol: paper" in report and "paper minus standard" in report
+    assert report.count("Scored weights — sparse_ae: final weights; conv_ae: final weights; pix2pix: final weights; vgg_ae: final weights.") == 4
+    assert (sweep / "report" / "results.csv").read_text().count("\n") == 1 + 16 * 8
+
+
+def test_the_estimate_expands_the_sweep_as_the_basic_sweeper_does() -> None:
+    from omegaconf import OmegaConf
+
+    config = OmegaConf.create({"hydra": {
+        "sweeper": {"params": {"data.split": "paper,standard", "model": "sparse_ae,conv_ae", "direction": "f2sk,sk2f"}},
+        "overrides": {"task": ["experiment=paper_gpu", "direction=sk2f", "seed=1,2"]},
+    }})
+    jobs = sweep_jobs(config)
+    assert len(jobs) == 2 * 2 * 1 * 2  # the command line's direction=sk2f replaces the swept one; its seeds sweep
+    assert all("direction=sk2f" in job and "experiment=paper_gpu" in job for job in jobs)
+    assert {tuple(sorted(o for o in job if o.startswith(("model=", "seed=")))) for job in jobs} == {
+        (f"model={m}", f"seed={s}") for m in ("conv_ae", "sparse_ae") for s in (1, 2)
+    }
