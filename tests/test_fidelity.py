@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
@@ -106,6 +107,37 @@ def test_sparse_ae_bce_is_taken_on_the_logits() -> None:
 
 
 # -- predictions are clamped where they are scored and saved -------------------------------------------------------
+@pytest.mark.parametrize(
+    ("model", "raw", "expected"),
+    [
+        (lambda: ConvAE(image_size=32), [-0.5, 0.0, 0.25, 1.0, 1.7, 40.0], [0.0, 0.0, 0.25, 1.0, 1.0, 1.0]),
+        (lambda: Pix2Pix(image_size=32), [-3.0, -1.0, 0.0, 0.5, 1.0, 2.0], [0.0, 0.0, 0.5, 0.75, 1.0, 1.0]),
+    ],
+    ids=["unit_range", "tanh_range"],
+)
+def test_to_unit_range_maps_the_value_range_and_clamps(model, raw: list[float], expected: list[float]) -> None:
+    images = torch.tensor(raw).view(1, 1, 2, 3).expand(2, 3, 2, 3).contiguous(memory_format=torch.channels_last)
+    out = model().to_unit_range(images)
+    assert out.dtype == torch.float32 and out.is_contiguous()
+    assert out[1, 2].flatten().tolist() == pytest.approx(expected)
+
+
+class PoisonHeadBias(L.Callback):
+    """Before testing, sets the linear head's bias far above 1, as a diverging or badly initialised head would."""
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        with torch.no_grad():
+            pl_module.net.layers[12].bias.fill_(5.0)
+
+
+def test_training_time_test_metrics_score_clamped_predictions(tmp_path: Path) -> None:
+    cfg = compose_train(tmp_path / "run", *SMALL, "model=conv_ae", "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1")
+    metrics = train(cfg, extra_callbacks=[PoisonHeadBias()])["test_metrics"]
+    # every clamped prediction is 1 (white): the MSE is the mean of (1 - target)^2, at most 1; unclamped (~5) above 9
+    assert 0.0 < metrics["mse"] < 1.0
+    assert -1.0 <= metrics["ssim"] <= 1.0
+
+
 @pytest.fixture(scope="module")
 def trained_conv_ae_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("fidelity") / "run"
