@@ -58,6 +58,18 @@ def test_stride1_4x4_conv_keeps_the_size_like_keras() -> None:
     assert Conv2dSame(1, 1, 4, stride=1)(delta(16)).shape == (1, 1, 16, 16)
 
 
+def test_stride1_4x4_conv_pads_one_before_and_two_after_like_keras() -> None:
+    conv = ones_layer(Conv2dSame(1, 1, 4, stride=1, bias=False))
+    first = conv(delta(16))[0, 0]
+    # 1 before, 2 after: output o reads input rows o-1..o+2, so input 0 reaches outputs 0 and 1 only
+    assert first[:2, :2].eq(1).all() and first[2, 0] == 0 and first[0, 2] == 0 and first.sum() == 4
+    last_pixel = torch.zeros(1, 1, 16, 16)
+    last_pixel[0, 0, 15, 15] = 1.0
+    last = conv(last_pixel)[0, 0]
+    # and input 15 reaches outputs 13, 14 and 15
+    assert last[13:, 13:].eq(1).all() and last[12, 15] == 0 and last[15, 12] == 0 and last.sum() == 9
+
+
 def test_conv_ae_follows_table_one() -> None:
     model = ConvAE(image_size=256)
     sizes, x = [], torch.zeros(1, 3, 256, 256)
