@@ -77,6 +77,29 @@ def is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
 
 
+def test_a_short_benchmark_writes_its_record_and_compares_against_the_other_checkout(tmp_path: Path) -> None:
+    """The quick twin of the full command test below (opt-in, -m slow): one model, one of everything, the stub comparison."""
+    output, compare = tmp_path / "bench", stub_checkout(tmp_path / "older")
+    done = run_cli(
+        "face2sketch.benchmark", "models=[conv_ae]", "dataset=synthetic", "image_size=32", "batch_size=2", "warmup=1", "steps=1",
+        "rounds=1", "data_batches=1", "latency_repeats=1", "inference_batch=1", "onnx=false", "train_run_model=conv_ae",
+        "train_run_batches=1", "train_run_rounds=1", f"train_run_compare={compare}", f"output={output}", f"paths.output_root={tmp_path / 'outputs'}",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((output / "benchmark.json").read_text())
+    (row,) = record["results"]
+    assert (row["model"], row["image_size"], row["batch_size"], row["device"]) == ("conv_ae", 32, 2, "cpu")
+    assert all(is_number(row[key]) for key in ("train_images_per_s", "bare_images_per_s", "eager_ms", "peak_train_mb"))
+    assert row["ratio"] == pytest.approx(row["train_images_per_s"] / row["bare_images_per_s"])
+    run = record["train_run"]
+    assert run["model"] == "conv_ae" and run["batches"] == 1 and run["ratio"] == pytest.approx(run["bare_seconds"] / run["fit_seconds"])
+    assert run["compare_checkout"] == str(compare.resolve()) and run["compare_fit_seconds"] == 123.0
+    (call,) = [json.loads(line) for line in (compare / "calls.jsonl").read_text().splitlines()]
+    assert "model=conv_ae" in call and "trainer.limit_train_batches=1" in call
+    assert "| conv_ae | 32 | 2 |" in (output / "benchmark.md").read_text()
+
+
+@pytest.mark.slow
 def test_the_benchmark_command_writes_json_and_a_table(tmp_path: Path) -> None:
     output, compare = tmp_path / "bench", stub_checkout(tmp_path / "older")
     done = run_cli(

@@ -7,9 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 from PIL import Image
 
-from face2sketch.report import write_report
+from face2sketch.report import ReportCallback, write_report
 from face2sketch.train import train
 from tests.conftest import compose_train, run_cli
 
@@ -69,6 +70,7 @@ def test_missing_folder_is_one_line_and_non_zero(tmp_path: Path) -> None:
     assert result.returncode != 0 and len(lines) == 1 and "is not a run folder" in lines[0], result.stderr
 
 
+@pytest.mark.slow  # quick twin: test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_standard
 def test_multirun_then_report_with_both_protocols(tmp_path: Path) -> None:
     sweep = run_cli(
         "face2sketch.train", "-m", "data.split=paper,standard", "model=conv_ae,sparse_ae", *TINY, "direction=f2sk",
@@ -185,6 +187,17 @@ def fake_evaluated_run(folder: Path, model: str, protocol: str, values: dict[str
         "encoder_weights": None, "num_images": 4, "metrics": metrics,
     }
     (folder / "evaluation" / "metrics.json").write_text(json.dumps(summary))
+    for kind in ("samples", "predictions"):
+        (folder / "evaluation" / kind).mkdir()
+    for name in ("f-001-01", "m-002-01"):
+        for path in (f"samples/{name}_input.png", f"samples/{name}_target.png", f"predictions/{name}.png"):
+            Image.new("RGB", (20, 25), (120, 130, 140)).save(folder / "evaluation" / path)
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(folder / "tensorboard")) as writer:
+        for epoch, value in enumerate((0.4, 0.5)):
+            writer.add_scalar("val/ssim", value, epoch)
+            writer.add_scalar("train/loss_epoch", 1.0 / (epoch + 1), epoch)
     return summary
 
 
@@ -198,7 +211,12 @@ def test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_s
         ("sparse_ae", "paper", {"ssim": (0.56, 0.015), "mse": (0.012, 0.006), "psnr": (19.96, 0.55)}),
     ]
     summaries = [fake_evaluated_run(tmp_path / "sweep" / f"{i}_{m}_{p}", m, p, v) for i, (m, p, v) in enumerate(runs)]
-    report = write_report(tmp_path / "sweep", tmp_path / "report").read_text()
+    # the Hydra callback a sweep ends with writes the report into the sweep folder
+    ReportCallback().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "sweep")}}, "data": {"root": None}}))
+    report = (tmp_path / "sweep" / "report" / "report.md").read_text()
+    for figure in ("samples_f2sk.png", "samples_f2sk_paper.png", "curves_f2sk.png", "curves_f2sk_paper.png"):
+        assert Image.open(tmp_path / "sweep" / "report" / figure).size[0] > 300 and f"]({figure})" in report
+    assert write_report(tmp_path / "sweep", tmp_path / "report").read_text() == report  # the command line's report is the same
     check_report_tables(report, summaries)
     tables = parse_tables(report)
     standard = {row["metric"]: row for row in tables[next(h for h in tables if "— standard, N = 4" in h)]}

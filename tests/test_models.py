@@ -246,6 +246,7 @@ def test_vgg_fine_tuning_longer_than_the_run_is_a_clear_error(tmp_path: Path) ->
         train(cfg)
 
 
+@pytest.mark.slow  # quick twins: test_every_model_and_direction_trains_with_right_shape_and_range, test_train's two-job multirun
 def test_one_multirun_runs_the_studys_eight_jobs(tmp_path: Path) -> None:
     result = run_cli(
         "face2sketch.train", "-m", "model=sparse_ae,conv_ae,pix2pix,vgg_ae", "direction=f2sk,sk2f", "debug=fdr",
