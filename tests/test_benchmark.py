@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import lightning as L
@@ -12,7 +13,6 @@ from hydra.utils import instantiate
 
 from face2sketch.perf.bare import bare_training_step
 from face2sketch.perf.measure import collect_batches
-from face2sketch.config import PROJECT_ROOT
 from tests.conftest import compose_train, run_cli
 
 
@@ -52,12 +52,60 @@ def test_the_bare_step_updates_the_weights_exactly_as_a_face2sketch_training_ste
         assert torch.allclose(value.float(), lightning_weights[name].float(), atol=1e-6), name
 
 
+STUB_TRAIN = """
+import json, sys
+from pathlib import Path
+
+args = sys.argv[1:]
+run_dir = Path(next(a.split("=", 1)[1] for a in args if a.startswith("hydra.run.dir=")))
+run_dir.mkdir(parents=True, exist_ok=True)
+(run_dir / "metrics.json").write_text(json.dumps({"fit_seconds": 123.0}))
+with open(Path(__file__).parent.parent / "calls.jsonl", "a") as calls:
+    calls.write(json.dumps(args) + "\\n")
+"""
+
+
+def stub_checkout(folder: Path) -> Path:
+    """Another 'checkout' whose face2sketch.train only records its arguments and reports a fit of 123 s."""
+    (folder / "face2sketch").mkdir(parents=True)
+    (folder / "face2sketch" / "__init__.py").write_text("")
+    (folder / "face2sketch" / "train.py").write_text(STUB_TRAIN)
+    return folder
+
+
+def is_number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def test_a_short_benchmark_writes_its_record_and_compares_against_the_other_checkout(tmp_path: Path) -> None:
+    """The quick twin of the full command test below (opt-in, -m slow): one model, one of everything, the stub comparison."""
+    output, compare = tmp_path / "bench", stub_checkout(tmp_path / "older")
+    done = run_cli(
+        "face2sketch.benchmark", "models=[conv_ae]", "dataset=synthetic", "image_size=32", "batch_size=2", "warmup=1", "steps=1",
+        "rounds=1", "data_batches=1", "latency_repeats=1", "inference_batch=1", "onnx=false", "train_run_model=conv_ae",
+        "train_run_batches=1", "train_run_rounds=1", f"train_run_compare={compare}", f"output={output}", f"paths.output_root={tmp_path / 'outputs'}",
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    record = json.loads((output / "benchmark.json").read_text())
+    (row,) = record["results"]
+    assert (row["model"], row["image_size"], row["batch_size"], row["device"]) == ("conv_ae", 32, 2, "cpu")
+    assert all(is_number(row[key]) for key in ("train_images_per_s", "bare_images_per_s", "eager_ms", "peak_train_mb"))
+    assert row["ratio"] == pytest.approx(row["train_images_per_s"] / row["bare_images_per_s"])
+    run = record["train_run"]
+    assert run["model"] == "conv_ae" and run["batches"] == 1 and run["ratio"] == pytest.approx(run["bare_seconds"] / run["fit_seconds"])
+    assert run["compare_checkout"] == str(compare.resolve()) and run["compare_fit_seconds"] == 123.0
+    (call,) = [json.loads(line) for line in (compare / "calls.jsonl").read_text().splitlines()]
+    assert "model=conv_ae" in call and "trainer.limit_train_batches=1" in call
+    assert "| conv_ae | 32 | 2 |" in (output / "benchmark.md").read_text()
+
+
+@pytest.mark.slow
 def test_the_benchmark_command_writes_json_and_a_table(tmp_path: Path) -> None:
-    output = tmp_path / "bench"
+    output, compare = tmp_path / "bench", stub_checkout(tmp_path / "older")
     done = run_cli(
         "face2sketch.benchmark", "models=[conv_ae,pix2pix]", "dataset=synthetic", "image_size=32", "batch_size=4", "warmup=1", "steps=2",
         "rounds=2", "data_batches=3", "latency_repeats=2", "inference_batch=2", "train_run_batches=2", "train_run_rounds=1",
-        f"train_run_compare={PROJECT_ROOT}", f"output={output}", f"paths.output_root={tmp_path / 'outputs'}",
+        f"train_run_compare={compare}", f"output={output}", f"paths.output_root={tmp_path / 'outputs'}",
     )
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads((output / "benchmark.json").read_text())
@@ -65,16 +113,20 @@ def test_the_benchmark_command_writes_json_and_a_table(tmp_path: Path) -> None:
     assert [r["model"] for r in record["results"]] == ["conv_ae", "pix2pix"]
     for row in record["results"]:
         assert row["image_size"] == 32 and row["batch_size"] == 4 and row["device"] == "cpu"
-        assert row["train_images_per_s"] > 0 and row["bare_images_per_s"] > 0
+        measured = ("train_images_per_s", "bare_images_per_s", "data_samples_per_s", "eager_ms", "onnx_ms", "peak_train_mb", "peak_inference_mb")
+        assert all(is_number(row[key]) for key in measured), row
         assert row["ratio"] == pytest.approx(row["train_images_per_s"] / row["bare_images_per_s"])
         assert len(row["ratio_per_round"]) == 2
         assert row["data_headroom"] == pytest.approx(row["data_samples_per_s"] / row["train_images_per_s"])
-        assert row["eager_ms"] > 0 and row["onnx_ms"] > 0 and row["peak_train_mb"] > 0 and row["peak_inference_mb"] > 0
     run = record["train_run"]
-    assert run["model"] == "pix2pix" and run["batches"] == 2 and run["fit_seconds"] > 0 and run["bare_seconds"] > 0
+    assert run["model"] == "pix2pix" and run["batches"] == 2 and is_number(run["fit_seconds"]) and is_number(run["bare_seconds"])
     assert run["ratio"] == pytest.approx(run["bare_seconds"] / run["fit_seconds"])
-    assert run["compare_checkout"] == str(PROJECT_ROOT) and run["compare_fit_seconds"] > 0
-    assert record["startup"]["import_seconds"] > 0
+    # the comparison ran the other checkout's training command, with the same arguments, and reports its fit
+    assert run["compare_checkout"] == str(compare.resolve()) and run["compare_fit_seconds"] == 123.0
+    assert run["compare_ratio"] == pytest.approx(run["bare_seconds"] / 123.0)
+    (call,) = [json.loads(line) for line in (compare / "calls.jsonl").read_text().splitlines()]
+    assert "model=pix2pix" in call and "trainer.limit_train_batches=2" in call and "test=false" in call
+    assert is_number(record["startup"]["import_seconds"])
     table = (output / "benchmark.md").read_text()
     assert "| conv_ae | 32 | 4 |" in table and "| pix2pix | 32 | 4 |" in table and "`python -m face2sketch.benchmark" in table
 

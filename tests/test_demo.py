@@ -48,9 +48,9 @@ def served(f2sk_run: Path) -> Iterator[tuple[str, object]]:
         demo.close()
 
 
-def pasted_face(folder: Path) -> tuple[Path, tuple[int, int]]:
+def pasted_face(folder: Path, cuhk_root: Path = CUHK_ROOT) -> tuple[Path, tuple[int, int]]:
     """A CUHK test photo pasted off-centre in a larger canvas when the data is here, else a face-free picture."""
-    photos = sorted((CUHK_ROOT / "Testing photo").glob("*.jpg"))
+    photos = sorted((cuhk_root / "Testing photo").glob("*.jpg"))
     if not photos:
         return save_picture(folder / "picture.png", face_like_picture(150, 120)), (150, 120)
     canvas = np.full((520, 640, 3), (70, 110, 140), np.uint8)
@@ -60,19 +60,40 @@ def pasted_face(folder: Path) -> tuple[Path, tuple[int, int]]:
 
 def test_translate_endpoint_answers_gradio_client_with_an_image_and_a_message_for_bad_uploads(served: tuple[str, object], tmp_path: Path) -> None:
     url, demo = served
-    assert url.startswith("http://127.0.0.1:") and demo.max_file_size == 1024 * 1024
+    assert url.startswith("http://127.0.0.1:")
     client = Client(url, verbose=False)
     flat = save_picture(tmp_path / "flat.png", face_like_picture(90, 70))
     with Image.open(client.predict(handle_file(str(flat)), api_name="/translate")) as result:
         assert result.size == (90, 70)  # no face: the whole picture, at its size
-    photo, _ = pasted_face(tmp_path)
-    with Image.open(client.predict(handle_file(str(photo)), api_name="/translate")) as result:
-        if CUHK_ROOT.is_dir():  # the face crop keeps the CUHK photo's aspect ratio
-            framing = cuhk_framing()
-            assert abs(result.size[1] / result.size[0] - framing.width / framing.height) < 0.05
     (tmp_path / "notes.jpg").write_text("not a picture")
     with pytest.raises(AppError, match="cannot use this upload: not an image"):
         client.predict(handle_file(str(tmp_path / "notes.jpg")), api_name="/translate")
+
+
+def test_an_upload_over_the_limit_is_refused_with_the_limit(served: tuple[str, object], tmp_path: Path) -> None:
+    import httpx
+
+    url, _ = served
+    noise = np.random.default_rng(0).integers(0, 256, (800, 700, 3), dtype=np.uint8)  # about 1.7 MB as PNG, over max_upload_mb=1
+    big = save_picture(tmp_path / "big.png", noise)
+    assert big.stat().st_size > 1024 * 1024
+    with pytest.raises(ValueError, match="exceeds the maximum file size of 1048576 bytes"):
+        Client(url, verbose=False).predict(handle_file(str(big)), api_name="/translate")
+    # the server refuses it too, whatever the client checks: the upload route answers 413 with the limit
+    with open(big, "rb") as handle:
+        answer = httpx.post(f"{url}gradio_api/upload", files={"files": ("big.png", handle, "image/png")}, timeout=60)
+    assert answer.status_code == 413 and "1048576 bytes" in answer.text
+    small = save_picture(tmp_path / "small.png", noise[:100, :100])
+    with open(small, "rb") as handle:
+        assert httpx.post(f"{url}gradio_api/upload", files={"files": ("small.png", handle, "image/png")}, timeout=60).status_code == 200
+
+
+def test_translate_endpoint_crops_a_real_cuhk_face_to_the_cuhk_framing(served: tuple[str, object], cuhk_root: Path, tmp_path: Path) -> None:
+    url, _ = served
+    photo, _ = pasted_face(tmp_path, cuhk_root)
+    with Image.open(Client(url, verbose=False).predict(handle_file(str(photo)), api_name="/translate")) as result:
+        framing = cuhk_framing()  # the face crop keeps the CUHK photo's aspect ratio
+        assert abs(result.size[1] / result.size[0] - framing.width / framing.height) < 0.05
 
 
 def test_page_handlers_show_the_region_the_result_and_readable_messages(f2sk_run: Path, tmp_path: Path) -> None:

@@ -7,8 +7,10 @@ import json
 from pathlib import Path
 
 import pytest
+from omegaconf import OmegaConf
 from PIL import Image
 
+from face2sketch.report import ReportCallback, write_report
 from face2sketch.train import train
 from tests.conftest import compose_train, run_cli
 
@@ -68,6 +70,7 @@ def test_missing_folder_is_one_line_and_non_zero(tmp_path: Path) -> None:
     assert result.returncode != 0 and len(lines) == 1 and "is not a run folder" in lines[0], result.stderr
 
 
+@pytest.mark.slow  # quick twin: test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_standard
 def test_multirun_then_report_with_both_protocols(tmp_path: Path) -> None:
     sweep = run_cli(
         "face2sketch.train", "-m", "data.split=paper,standard", "model=conv_ae,sparse_ae", *TINY, "direction=f2sk",
@@ -81,6 +84,8 @@ def test_multirun_then_report_with_both_protocols(tmp_path: Path) -> None:
     assert "The study's leak: paper minus standard" in report
     assert "| SSIM |" in report and "study: conv_ae" in report and "0.768" in report and "**" in report
     assert "skipped: weights not available" in report
+    summaries = [json.loads(p.read_text()) for p in folder.glob("*/evaluation/metrics.json")]
+    check_report_tables(report, summaries)
     with open(folder / "report" / "results.csv") as handle:
         rows = list(csv.DictReader(handle))
     assert {(r["protocol"], r["model"]) for r in rows} == {(p, m) for p in ("paper", "standard") for m in ("conv_ae", "sparse_ae")}
@@ -96,3 +101,133 @@ def test_report_of_an_empty_folder_is_one_line(tmp_path: Path) -> None:
     result = run_cli("face2sketch.report", str(tmp_path))
     lines = [line for line in result.stderr.splitlines() if line.strip() and "INFO" not in line]
     assert result.returncode != 0 and len(lines) == 1 and "face2sketch: error" in lines[0], result.stderr
+
+
+# -- the report's tables, cell by cell ------------------------------------------------------------------------------
+LABELS = {"ssim": "SSIM", "mse": "MSE", "psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM", "fsim": "FSIM", "scoot": "SCOOT", "lpips": "LPIPS (vgg)", "fid": "FID"}
+HIGHER = {"ssim": True, "mse": False, "psnr": True, "ms_ssim": True, "fsim": True, "scoot": True, "lpips": False, "fid": False}
+
+
+def parse_tables(markdown: str) -> dict[str, list[dict[str, str]]]:
+    """Every markdown table of a report under the heading above it: one dict per row, keyed by the header's cells."""
+    tables: dict[str, list[dict[str, str]]] = {}
+    heading, lines = "", markdown.splitlines()
+    for i, line in enumerate(lines):
+        if line.startswith("#"):
+            heading = line.lstrip("#").strip()
+        elif line.startswith("|") and i + 1 < len(lines) and lines[i + 1].startswith("|---"):
+            header = [c.strip() for c in line.strip("|").split("|")]
+            rows = []
+            for row in lines[i + 2 :]:
+                if not row.startswith("|"):
+                    break
+                rows.append(dict(zip(header, (c.strip() for c in row.strip("|").split("|")))))
+            tables[heading] = rows
+    return tables
+
+
+def cell_numbers(cell: str) -> tuple[float, float | None, bool]:
+    """(mean, std, bold) of a 'mean ± std' cell, bold when wrapped in **."""
+    bold = cell.startswith("**") and cell.endswith("**")
+    parts = cell.strip("*").split(" ± ")
+    return float(parts[0]), float(parts[1]) if len(parts) > 1 else None, bold
+
+
+def check_report_tables(report: str, summaries: list[dict]) -> None:
+    """Each protocol's table holds every run's metrics.json mean and std, bold on the best run per row (the minimum where
+    lower is better), and the leak table holds paper minus standard."""
+    tables = parse_tables(report)
+    by_protocol: dict[str, dict[str, dict]] = {}
+    for summary in summaries:
+        by_protocol.setdefault(summary["protocol"], {})[summary["model"]] = summary
+    for protocol, runs in by_protocol.items():
+        (heading,) = [h for h in tables if f"— {protocol}, N =" in h]
+        rows = {row["metric"]: row for row in tables[heading]}
+        for metric, label in LABELS.items():
+            means = {model: run["metrics"][metric]["mean"] for model, run in runs.items()}
+            if all(v is None for v in means.values()):
+                assert next(iter(runs.values()))["metrics"][metric]["status"] in rows[label].values()  # the reason, not a number
+                continue
+            valid = {m: v for m, v in means.items() if v is not None}
+            best = (max if HIGHER[metric] else min)(valid.values())
+            tolerance = 0.005 if metric in ("psnr", "fid") else 0.0005  # the table rounds to 2 or 3 decimals
+            for model, mean in valid.items():
+                shown_mean, shown_std, bold = cell_numbers(rows[label][model])
+                assert shown_mean == pytest.approx(mean, abs=tolerance), (protocol, metric, model)
+                assert shown_std == pytest.approx(runs[model]["metrics"][metric]["std"], abs=tolerance), (protocol, metric, model)
+                assert bold == (mean == best and len(valid) > 1), (protocol, metric, model, rows[label])
+    if {"paper", "standard"} <= set(by_protocol):
+        (heading,) = [h for h in tables if h.startswith("face to sketch") and "—" not in h]
+        leak = {row["metric"]: row for row in tables[heading]}
+        shared = set(by_protocol["paper"]) & set(by_protocol["standard"])
+        assert set(next(iter(leak.values()))) == {"metric", *shared}
+        for metric, label in LABELS.items():
+            for model in shared:
+                paper, standard = (by_protocol[p][model]["metrics"][metric]["mean"] for p in ("paper", "standard"))
+                if paper is not None and standard is not None:
+                    tolerance = 0.005 if metric in ("psnr", "fid") else 0.0005
+                    assert float(leak[label][model]) == pytest.approx(paper - standard, abs=tolerance), (metric, model)
+
+
+def fake_evaluated_run(folder: Path, model: str, protocol: str, values: dict[str, tuple[float, float]]) -> dict:
+    """A run folder whose evaluation is already written (the report reads it instead of evaluating again)."""
+    (folder / "checkpoints").mkdir(parents=True)
+    (folder / "tensorboard").mkdir()
+    (folder / "evaluation").mkdir()
+    (folder / "config.yaml").write_text("{}\n")
+    (folder / "checkpoints" / "best-epoch=0.ckpt").write_bytes(b"")
+    metrics = {
+        metric: {"mean": values[metric][0], "std": values[metric][1], "status": "ok", "higher_is_better": HIGHER[metric]} if metric in values
+        else {"mean": None, "std": None, "status": "skipped: weights not available", "higher_is_better": HIGHER[metric]}
+        for metric in LABELS
+    }
+    summary = {
+        "run": str(folder), "checkpoint": str(folder / "checkpoints" / "best-epoch=0.ckpt"), "model": model, "model_class": model,
+        "direction": "f2sk", "protocol": protocol, "leaky": protocol == "paper", "resolution": "original", "model_image_size": 32,
+        "encoder_weights": None, "num_images": 4, "metrics": metrics,
+    }
+    (folder / "evaluation" / "metrics.json").write_text(json.dumps(summary))
+    for kind in ("samples", "predictions"):
+        (folder / "evaluation" / kind).mkdir()
+    for name in ("f-001-01", "m-002-01"):
+        for path in (f"samples/{name}_input.png", f"samples/{name}_target.png", f"predictions/{name}.png"):
+            Image.new("RGB", (20, 25), (120, 130, 140)).save(folder / "evaluation" / path)
+    from torch.utils.tensorboard import SummaryWriter
+
+    with SummaryWriter(str(folder / "tensorboard")) as writer:
+        for epoch, value in enumerate((0.4, 0.5)):
+            writer.add_scalar("val/ssim", value, epoch)
+            writer.add_scalar("train/loss_epoch", 1.0 / (epoch + 1), epoch)
+    return summary
+
+
+def test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_standard(tmp_path: Path) -> None:
+    # SSIM is best for conv_ae, MSE (lower is better) and PSNR for sparse_ae; pix2pix has the highest MSE, and no paper run
+    runs = [
+        ("conv_ae", "standard", {"ssim": (0.61, 0.011), "mse": (0.031, 0.002), "psnr": (15.52, 0.51), "lpips": (0.3, 0.02)}),
+        ("sparse_ae", "standard", {"ssim": (0.52, 0.012), "mse": (0.021, 0.003), "psnr": (17.04, 0.52)}),
+        ("pix2pix", "standard", {"ssim": (0.55, 0.013), "mse": (0.046, 0.004), "psnr": (13.41, 0.53)}),
+        ("conv_ae", "paper", {"ssim": (0.71, 0.014), "mse": (0.025, 0.005), "psnr": (16.03, 0.54)}),
+        ("sparse_ae", "paper", {"ssim": (0.56, 0.015), "mse": (0.012, 0.006), "psnr": (19.96, 0.55)}),
+    ]
+    summaries = [fake_evaluated_run(tmp_path / "sweep" / f"{i}_{m}_{p}", m, p, v) for i, (m, p, v) in enumerate(runs)]
+    # the Hydra callback a sweep ends with writes the report into the sweep folder
+    ReportCallback().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "sweep")}}, "data": {"root": None}}))
+    report = (tmp_path / "sweep" / "report" / "report.md").read_text()
+    for figure in ("samples_f2sk.png", "samples_f2sk_paper.png", "curves_f2sk.png", "curves_f2sk_paper.png"):
+        assert Image.open(tmp_path / "sweep" / "report" / figure).size[0] > 300 and f"]({figure})" in report
+    assert write_report(tmp_path / "sweep", tmp_path / "report").read_text() == report  # the command line's report is the same
+    check_report_tables(report, summaries)
+    tables = parse_tables(report)
+    standard = {row["metric"]: row for row in tables[next(h for h in tables if "— standard, N = 4" in h)]}
+    assert list(standard["SSIM"])[:4] == ["metric", "sparse_ae", "conv_ae", "pix2pix"]  # the study's model order
+    assert standard["MSE"]["sparse_ae"] == "**0.021 ± 0.003**" and standard["MSE"]["pix2pix"] == "0.046 ± 0.004"
+    assert standard["SSIM"]["conv_ae"] == "**0.610 ± 0.011**" and standard["PSNR (dB)"]["sparse_ae"] == "**17.04 ± 0.52**"
+    assert standard["LPIPS (vgg)"]["conv_ae"] == "0.300 ± 0.020"  # the only value in its row: nothing to be best against
+    assert (standard["SSIM"]["study: conv_ae"], standard["MSE"]["study: vgg_ae"]) == ("0.768", "0.028")  # the study's Table III
+    leak = {row["metric"]: row for row in tables["face to sketch (F2SK)"]}
+    assert (leak["SSIM"]["conv_ae"], leak["MSE"]["sparse_ae"], leak["PSNR (dB)"]["sparse_ae"]) == ("+0.100", "-0.009", "+2.92")
+    assert "pix2pix" not in leak["SSIM"] and "LPIPS (vgg)" not in leak
+    with open(tmp_path / "report" / "results.csv") as handle:
+        rows = {(r["protocol"], r["model"], r["metric"]): r for r in csv.DictReader(handle)}
+    assert float(rows[("paper", "sparse_ae", "mse")]["mean"]) == 0.012 and rows[("standard", "pix2pix", "lpips")]["status"].startswith("skipped")

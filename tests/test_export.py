@@ -8,11 +8,13 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from torch import nn
 from omegaconf import OmegaConf
 from PIL import Image
 
 from face2sketch.errors import ConfigError
-from face2sketch.export import export
+import face2sketch.export as export_module
+from face2sketch.export import ExportCheckError, export
 from face2sketch.inference import random_batch
 from face2sketch.inference import ModelSpec, load_translator
 from face2sketch.predict import predict
@@ -87,3 +89,26 @@ def test_the_command_prints_its_check_and_an_exported_file_is_refused(runs: dict
     with pytest.raises(ConfigError, match="cannot be exported again"):
         export(export_config(tmp_path / "m.onnx", tmp_path / "again.onnx"))
     assert not (tmp_path / "again.onnx").exists()
+
+
+class Shifted(nn.Module):
+    """A network whose outputs are 0.01 off the model's: what a faulty export would hold."""
+
+    def __init__(self, network: nn.Module) -> None:
+        super().__init__()
+        self.network = network
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.network(x) + 0.01
+
+
+@pytest.mark.parametrize(("export_format", "writer", "suffix"), [("onnx", "write_onnx", ".onnx"), ("torchscript", "write_torchscript", ".pt")])
+def test_an_export_that_fails_the_parity_check_writes_nothing(runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              export_format: str, writer: str, suffix: str) -> None:
+    original = getattr(export_module, writer)
+    monkeypatch.setattr(export_module, writer, lambda network, spec, path, *args: original(Shifted(network), spec, path, *args))
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ExportCheckError, match=rf"export check failed: max \|{export_format} - pytorch\| = 0\.01 > 0\.0001 .*nothing written"):
+        export(export_config(runs["conv_ae"], out / f"model{suffix}", export_format))
+    assert list(out.iterdir()) == []  # neither the file nor its staged copy

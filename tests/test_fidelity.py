@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
@@ -57,6 +58,18 @@ def test_stride1_4x4_conv_keeps_the_size_like_keras() -> None:
     assert Conv2dSame(1, 1, 4, stride=1)(delta(16)).shape == (1, 1, 16, 16)
 
 
+def test_stride1_4x4_conv_pads_one_before_and_two_after_like_keras() -> None:
+    conv = ones_layer(Conv2dSame(1, 1, 4, stride=1, bias=False))
+    first = conv(delta(16))[0, 0]
+    # 1 before, 2 after: output o reads input rows o-1..o+2, so input 0 reaches outputs 0 and 1 only
+    assert first[:2, :2].eq(1).all() and first[2, 0] == 0 and first[0, 2] == 0 and first.sum() == 4
+    last_pixel = torch.zeros(1, 1, 16, 16)
+    last_pixel[0, 0, 15, 15] = 1.0
+    last = conv(last_pixel)[0, 0]
+    # and input 15 reaches outputs 13, 14 and 15
+    assert last[13:, 13:].eq(1).all() and last[12, 15] == 0 and last[15, 12] == 0 and last.sum() == 9
+
+
 def test_conv_ae_follows_table_one() -> None:
     model = ConvAE(image_size=256)
     sizes, x = [], torch.zeros(1, 3, 256, 256)
@@ -106,6 +119,37 @@ def test_sparse_ae_bce_is_taken_on_the_logits() -> None:
 
 
 # -- predictions are clamped where they are scored and saved -------------------------------------------------------
+@pytest.mark.parametrize(
+    ("model", "raw", "expected"),
+    [
+        (lambda: ConvAE(image_size=32), [-0.5, 0.0, 0.25, 1.0, 1.7, 40.0], [0.0, 0.0, 0.25, 1.0, 1.0, 1.0]),
+        (lambda: Pix2Pix(image_size=32), [-3.0, -1.0, 0.0, 0.5, 1.0, 2.0], [0.0, 0.0, 0.5, 0.75, 1.0, 1.0]),
+    ],
+    ids=["unit_range", "tanh_range"],
+)
+def test_to_unit_range_maps_the_value_range_and_clamps(model, raw: list[float], expected: list[float]) -> None:
+    images = torch.tensor(raw).view(1, 1, 2, 3).expand(2, 3, 2, 3).contiguous(memory_format=torch.channels_last)
+    out = model().to_unit_range(images)
+    assert out.dtype == torch.float32 and out.is_contiguous()
+    assert out[1, 2].flatten().tolist() == pytest.approx(expected)
+
+
+class PoisonHeadBias(L.Callback):
+    """Before testing, sets the linear head's bias far above 1, as a diverging or badly initialised head would."""
+
+    def on_test_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        with torch.no_grad():
+            pl_module.net.layers[12].bias.fill_(5.0)
+
+
+def test_training_time_test_metrics_score_clamped_predictions(tmp_path: Path) -> None:
+    cfg = compose_train(tmp_path / "run", *SMALL, "model=conv_ae", "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1")
+    metrics = train(cfg, extra_callbacks=[PoisonHeadBias()])["test_metrics"]
+    # every clamped prediction is 1 (white): the MSE is the mean of (1 - target)^2, at most 1; unclamped (~5) above 9
+    assert 0.0 < metrics["mse"] < 1.0
+    assert -1.0 <= metrics["ssim"] <= 1.0
+
+
 @pytest.fixture(scope="module")
 def trained_conv_ae_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
     run = tmp_path_factory.mktemp("fidelity") / "run"

@@ -14,7 +14,9 @@ from face2sketch.metrics import (
     ImageSetEvaluator,
     fsim,
     lpips_model,
+    ms_ssim,
     mse,
+    psnr,
     scoot,
     scoot_features,
     scoot_pair,
@@ -77,6 +79,106 @@ def test_ssim_and_mse_per_image() -> None:
     a = torch.rand(2, 3, 32, 32)
     assert torch.allclose(ssim(a, a), torch.ones(2)) and torch.equal(mse(a, a), torch.zeros(2))
     assert mse(torch.zeros(1, 1, 4, 4), torch.full((1, 1, 4, 4), 0.5)).item() == pytest.approx(0.25)
+
+
+# -- SSIM and MS-SSIM against an independent implementation (docs/spec section 5) ------------------------------------
+# Written out with numpy: an 11-tap Gaussian window with sigma 1.5, C1 = (0.01 L)^2 and C2 = (0.03 L)^2 for data range
+# L = 1, borders reflect-padded (torchmetrics' convention); MS-SSIM takes the contrast-structure term at the first four
+# scales (on the window's valid region) and SSIM at the fifth, weighted by Wang et al.'s exponents, 2x2 mean pooling.
+MS_SSIM_BETAS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
+
+
+def _gaussian_window(size: int = 11, sigma: float = 1.5) -> np.ndarray:
+    x = np.arange(size) - (size - 1) / 2
+    window = np.exp(-(x**2) / (2 * sigma**2))
+    return window / window.sum()
+
+
+def _filter_valid(image: np.ndarray, window: np.ndarray) -> np.ndarray:
+    k = len(window)
+    rows = sum(window[i] * image[i : image.shape[0] - k + 1 + i, :] for i in range(k))
+    return sum(window[j] * rows[:, j : rows.shape[1] - k + 1 + j] for j in range(k))
+
+
+def _ssim_and_cs_maps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """SSIM over the reflect-padded image and the contrast-structure term over the window's valid region, one channel."""
+    pad, window = 5, _gaussian_window()
+    x, y = np.pad(x, pad, mode="reflect"), np.pad(y, pad, mode="reflect")
+    mx, my = _filter_valid(x, window), _filter_valid(y, window)
+    vx = np.maximum(_filter_valid(x * x, window) - mx**2, 0)
+    vy = np.maximum(_filter_valid(y * y, window) - my**2, 0)
+    cxy = _filter_valid(x * y, window) - mx * my
+    c1, c2 = 0.01**2, 0.03**2
+    cs = (2 * cxy + c2) / (vx + vy + c2)
+    return (2 * mx * my + c1) / (mx**2 + my**2 + c1) * cs, cs[pad:-pad, pad:-pad]
+
+
+def _reference_ssim(x: np.ndarray, y: np.ndarray) -> float:
+    return float(np.mean([_ssim_and_cs_maps(a, b)[0].mean() for a, b in zip(x, y)]))
+
+
+def _reference_ms_ssim(x: np.ndarray, y: np.ndarray) -> float:
+    pool = lambda a: (a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]) / 4  # noqa: E731
+    xs, ys, result = list(x), list(y), 1.0
+    for scale, beta in enumerate(MS_SSIM_BETAS):
+        maps = [_ssim_and_cs_maps(a, b) for a, b in zip(xs, ys)]
+        last = scale == len(MS_SSIM_BETAS) - 1
+        result *= float(np.mean([(s if last else cs).mean() for s, cs in maps])) ** beta
+        if not last:
+            xs, ys = [pool(a) for a in xs], [pool(b) for b in ys]
+    return result
+
+
+def _fixed_pair(side: int) -> tuple[np.ndarray, np.ndarray]:
+    """A smooth 3-channel target and a darker, noisy copy of it: SSIM well below 1, sensitive to window and range."""
+    rng = np.random.default_rng(0)
+    window = _gaussian_window(7, 2.0)
+    target = np.stack([_filter_valid(np.pad(c, 3, mode="reflect"), window) for c in rng.random((3, side, side))])
+    target = (target - target.min()) / (target.max() - target.min())
+    return np.clip(0.8 * target + 0.1 + 0.05 * rng.standard_normal(target.shape), 0, 1), target
+
+
+def test_ssim_matches_an_independent_gaussian_window_implementation() -> None:
+    pred, target = _fixed_pair(64)
+    expected = _reference_ssim(pred, target)
+    assert 0.5 < expected < 0.95  # far from the identical-images case, where any window gives 1
+    as_batch = lambda a: torch.from_numpy(a)[None].float()  # noqa: E731
+    assert ssim(as_batch(pred), as_batch(target)).item() == pytest.approx(expected, abs=1e-4)
+
+
+def test_ms_ssim_matches_an_independent_implementation() -> None:
+    pred, target = _fixed_pair(176)  # sides above 160: five scales
+    expected = _reference_ms_ssim(pred, target)
+    assert 0.5 < expected < 0.99
+    as_batch = lambda a: torch.from_numpy(a)[None].float()  # noqa: E731
+    assert ms_ssim(as_batch(pred), as_batch(target)).item() == pytest.approx(expected, abs=1e-4)
+    assert abs(expected - _reference_ssim(pred, target)) > 0.05  # MS-SSIM is not SSIM under another name
+
+
+def test_psnr_at_a_known_mse() -> None:
+    pred, target = torch.zeros(2, 3, 8, 8), torch.full((2, 3, 8, 8), 0.1)  # MSE 0.01 on a data range of 1: 20 dB
+    assert psnr(pred, target).tolist() == pytest.approx([20.0, 20.0], abs=1e-4)
+    assert psnr(torch.zeros(1, 1, 4, 4), torch.full((1, 1, 4, 4), 0.01)).item() == pytest.approx(40.0, abs=1e-3)  # MSE 1e-4
+
+
+def _colour_shifted_pair() -> tuple[torch.Tensor, torch.Tensor]:
+    """A structured picture and a copy shifted along a colour direction with no luminance (YIQ's Y unchanged)."""
+    torch.manual_seed(0)
+    base = torch.nn.functional.avg_pool2d(torch.rand(1, 3, 64, 64), 5, 1, 2) * 0.5 + 0.25
+    shift = torch.tensor([0.1, -0.299 * 0.1 / 0.587, 0.0]).view(1, 3, 1, 1)  # 0.299 dR + 0.587 dG + 0.114 dB = 0
+    return base + shift, base
+
+
+def test_fsimc_sees_a_colour_shift_that_luminance_fsim_does_not() -> None:
+    shifted, base = _colour_shifted_pair()
+    assert fsim(shifted, base, chromatic=False).item() == pytest.approx(1.0, abs=1e-4)
+    assert fsim(shifted, base, chromatic=True).item() < 0.97
+    scores = {}
+    for kind in ("photo", "sketch"):  # photos are scored with FSIMc, sketches with FSIM
+        evaluator = ImageSetEvaluator(kind, lpips_net=None, fid_feature=None)
+        evaluator.update(shifted, base)
+        scores[kind] = evaluator.compute()["fsim"].mean
+    assert scores["photo"] < 0.97 and scores["sketch"] == pytest.approx(1.0, abs=1e-4)
 
 
 def test_evaluator_reports_inapplicable_and_skipped_metrics_instead_of_crashing() -> None:

@@ -52,9 +52,34 @@ def test_every_model_and_direction_trains_with_right_shape_and_range(tmp_path: P
     low, high = module.value_range
     source = torch.rand(2, in_c, 32, 32) * (high - low) + low
     with torch.no_grad():
-        out = module.to_unit_range(module(source))
-    assert out.shape == (2, out_c, 32, 32)
-    assert 0 <= out.min() and out.max() <= 1 and torch.isfinite(out).all()
+        raw = module(source)
+        out = module.to_unit_range(raw)
+    assert raw.shape == out.shape == (2, out_c, 32, 32)
+    assert torch.isfinite(raw).all()
+    if getattr(module, "head", "tanh") != "linear":
+        # sigmoid (sparse_ae) and tanh (pix2pix) heads: the network's own output stays in the value range, before any clamp
+        assert low <= raw.min() and raw.max() <= high
+    assert 0 <= out.min() and out.max() <= 1
+
+
+def _last_bias(module: torch.nn.Module) -> torch.Tensor:
+    return [m for m in module.modules() if isinstance(m, (torch.nn.Conv2d, torch.nn.ConvTranspose2d, torch.nn.Linear))][-1].bias
+
+
+@pytest.mark.parametrize(
+    ("build", "poison"),
+    [(lambda: SparseAE(image_size=16), 6.0), (lambda: SparseAE(image_size=16), -6.0), (lambda: Pix2Pix(image_size=16), 6.0), (lambda: Pix2Pix(image_size=16), -6.0)],
+    ids=["sigmoid_high", "sigmoid_low", "tanh_high", "tanh_low"],
+)
+def test_sigmoid_and_tanh_heads_keep_the_raw_network_output_in_the_value_range(build, poison: float) -> None:
+    """The network's own output, before to_unit_range's clamp, with the last layer's bias pushed far outside the range."""
+    module = build().eval()
+    with torch.no_grad():
+        _last_bias(module.generator if isinstance(module, Pix2Pix) else module).fill_(poison)
+        raw = module(torch.rand(2, 3, 16, 16))
+    low, high = module.value_range
+    assert low <= raw.min() and raw.max() <= high
+    assert (raw.mean() - (high if poison > 0 else low)).abs() < 0.05 * (high - low)  # saturated at the near end
 
 
 class StepOrder(L.Callback):
@@ -222,6 +247,7 @@ def test_vgg_fine_tuning_longer_than_the_run_is_a_clear_error(tmp_path: Path) ->
         train(cfg)
 
 
+@pytest.mark.slow  # quick twins: test_every_model_and_direction_trains_with_right_shape_and_range, test_train's two-job multirun
 def test_one_multirun_runs_the_studys_eight_jobs(tmp_path: Path) -> None:
     result = run_cli(
         "face2sketch.train", "-m", "model=sparse_ae,conv_ae,pix2pix,vgg_ae", "direction=f2sk,sk2f", "debug=fdr",

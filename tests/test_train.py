@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 from pathlib import Path
 
 import pytest
@@ -34,7 +35,8 @@ def test_run_folder_holds_checkpoints_events_and_metrics(tmp_path: Path) -> None
     assert (run / "checkpoints" / "last.ckpt").is_file()
     assert summary["best_checkpoint"] and Path(summary["best_checkpoint"]).is_file()
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
-    assert summary["epochs"] == 2 and summary["wall_seconds"] > 0
+    assert summary["epochs"] == 2
+    assert all(isinstance(summary[key], float) and math.isfinite(summary[key]) for key in ("wall_seconds", "fit_seconds"))
 
 
 def test_tensorboard_gets_an_image_grid(tmp_path: Path) -> None:
