@@ -216,7 +216,7 @@ def test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_s
     report = (tmp_path / "sweep" / "report" / "report.md").read_text()
     for figure in ("samples_f2sk.png", "samples_f2sk_paper.png", "curves_f2sk.png", "curves_f2sk_paper.png"):
         assert Image.open(tmp_path / "sweep" / "report" / figure).size[0] > 300 and f"]({figure})" in report
-    assert write_report(tmp_path / "sweep", tmp_path / "report").read_text() == report  # the command line's report is the same
+    assert write_report([tmp_path / "sweep"], tmp_path / "report").read_text() == report  # the command line's report is the same
     check_report_tables(report, summaries)
     tables = parse_tables(report)
     standard = {row["metric"]: row for row in tables[next(h for h in tables if "— standard, N = 4" in h)]}

@@ -189,7 +189,7 @@ def test_the_seed_spread_table_gives_mean_and_sample_std_across_seeds() -> None:
 
 
 # -- one GPU window: every job at once, proven on the CPU at tiny scale -------------------------------------------------------
-TINY = ("data=synthetic", "data.num_train=8", "data.num_test=4", "data.image_size=32", "trainer.max_epochs=2", "finetune_epochs=1",
+TINY = ("data=synthetic", "data.num_train=4", "data.num_test=2", "data.image_size=32", "trainer.max_epochs=2", "finetune_epochs=1",
         "trainer=cpu", "encoder_weights=none", "hydra.launcher.n_jobs=2")
 
 

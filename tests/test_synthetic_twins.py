@@ -158,7 +158,7 @@ def test_predict_without_alignment_reproduces_evaluate_on_release_test_photos(re
                                "device": "cpu", "save_predictions": True, "num_samples": 0}))
     predict(OmegaConf.create({"ckpt": str(run), "input": str(release / "Testing photo"), "output": str(tmp_path / "out"), "align": False,
                               "side_by_side": False, "batch_size": 16, "device": "cpu"}))
-    by_evaluate = sorted((run / "evaluation_last" / "predictions").glob("*.png"))
+    by_evaluate = sorted((run / "evaluation" / "predictions").glob("*.png"))  # last.ckpt is the run's own: no best
     assert len(by_evaluate) == 6
     for path in by_evaluate:
         expected = np.asarray(Image.open(path))
