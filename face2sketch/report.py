@@ -214,7 +214,8 @@ def curves_figure(runs: list[dict], path: Path) -> bool:
     ax_loss.set(xlabel="epoch", ylabel="training loss", title="training loss (own objective per model)", yscale="log")
     for ax in (ax_ssim, ax_loss):
         ax.grid(alpha=0.3)
-        ax.legend(fontsize=7)
+        if ax.lines:
+            ax.legend(fontsize=7)
     fig.tight_layout()
     with atomic_path(path) as partial:
         fig.savefig(partial, dpi=110)
