@@ -329,7 +329,7 @@ def _timed_train_command(command: list[str], run_dir: Path, batches: int, checko
 
 
 def train_run(command: list[str], cfg: DictConfig, batches: int, rounds: int, folder: Path, compare_checkout: Path | None = None) -> dict[str, Any]:
-    """``face2sketch.train`` for ``batches`` batches (one epoch; start-up, validation and checkpoints included) against
+    """``face2sketch.train`` for ``batches`` batches (one epoch; validation and checkpoint saves included) against
     ``batches`` steps of the bare loop on a freshly built model, alternating ``rounds`` times.
 
     ``ratio`` is bare seconds / fit seconds (``metrics.json``'s ``fit_seconds``); the whole command's wall time,

@@ -81,7 +81,7 @@ def markdown(record: dict[str, Any]) -> str:
         lines += [
             "",
             f"`face2sketch.train` for {run['batches']} batches of {run['model']} at {run['image_size']} px, batch {run['batch_size']} "
-            f"(fit time, i.e. start-up, validation and checkpoints included) against {run['batches']} bare steps: "
+            f"(fit time: validation and checkpoint saves included; the last write runs on after the fit) against {run['batches']} bare steps: "
             f"ratio {run['ratio']:.3f} (rounds: {', '.join(f'{r:.3f}' for r in run['ratio_per_round'])}); "
             f"fit {run['fit_seconds']:.1f} s, whole command {run['command_seconds']:.1f} s, bare loop {run['bare_seconds']:.1f} s.",
         ]
