@@ -37,3 +37,20 @@ def face_like_picture(width: int, height: int, seed: int = 0) -> np.ndarray:
 def save_picture(path: Path, array: np.ndarray, **params: object) -> Path:
     Image.fromarray(array).save(path, **params)
     return path
+
+
+def assert_predict_reproduces_evaluate(run: Path, photos: Path, output: Path, expected_count: int) -> None:
+    """``evaluate`` at the original resolution and ``predict align=false`` on the same test photos write the same PNGs."""
+    from face2sketch.evaluate import evaluate
+    from face2sketch.predict import predict
+
+    evaluate(OmegaConf.create({"runs": [str(run)], "expect_direction": None, "resolution": "original", "data_root": None, "batch_size": 16,
+                               "device": "cpu", "save_predictions": True, "num_samples": 0}))
+    predict(OmegaConf.create({"ckpt": str(run), "input": str(photos), "output": str(output), "align": False, "side_by_side": False,
+                              "batch_size": 16, "device": "cpu"}))
+    by_evaluate = sorted((run / "evaluation" / "predictions").glob("*.png"))  # last.ckpt is the run's own: no best
+    assert len(by_evaluate) == expected_count
+    for path in by_evaluate:
+        expected = np.asarray(Image.open(path))
+        produced = np.asarray(Image.open(output / path.name))
+        assert produced.shape == expected.shape == (250, 200, 3) and np.array_equal(produced, expected), path.name

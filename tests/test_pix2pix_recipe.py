@@ -80,15 +80,21 @@ def _one_lightning_batch(model: Pix2Pix, source: torch.Tensor, target: torch.Ten
     trainer.fit(model, train_dataloaders=loader)
 
 
-@pytest.mark.parametrize("loop", ["lightning", "bare"])
-@pytest.mark.parametrize("recipe", ["tutorial", "paper"])
-def test_discriminator_and_generator_losses_against_a_zero_logit_stub(recipe: str, loop: str) -> None:
+def _train_one_batch(recipe: str, loop: str) -> tuple:
+    """One batch of ``recipe`` against the stub, through Lightning or the benchmark's bare loop: (model, stub, passes, target)."""
     source, target = _batch()
     model, stub, passes = _model(recipe, target)
     if loop == "lightning":
         _one_lightning_batch(model, source, target)
     else:
         bare_training_step(model, "32-true")(source, target)
+    return model, stub, passes, target
+
+
+@pytest.mark.parametrize("loop", ["lightning", "bare"])
+@pytest.mark.parametrize("recipe", ["tutorial", "paper"])
+def test_discriminator_and_generator_losses_against_a_zero_logit_stub(recipe: str, loop: str) -> None:
+    model, stub, passes, target = _train_one_batch(recipe, loop)
 
     # discriminator: BCE(0, label) = ln 2 per pair, halved: dLoss/dlogit = 0.5 (sigmoid(0) - label), summed over the cells
     assert stub.grads["real"] == pytest.approx([-0.25], abs=1e-6)  # real pairs labelled 1
@@ -113,12 +119,7 @@ def test_discriminator_and_generator_losses_against_a_zero_logit_stub(recipe: st
 def test_generator_passes_per_batch_with_dropout(recipe: str, expected_passes: list[bool], loop: str) -> None:
     """The tutorial scores fakes from a separate no-gradient pass (Keras' predict, other dropout masks); the paper
     detaches the generator's own output: one pass."""
-    source, target = _batch()
-    model, stub, passes = _model(recipe, target)
-    if loop == "lightning":
-        _one_lightning_batch(model, source, target)
-    else:
-        bare_training_step(model, "32-true")(source, target)
+    model, stub, passes, target = _train_one_batch(recipe, loop)
     assert passes == expected_passes
     _, fake_for_d, fake_for_g = stub.scored
     # with dropout 0.5 two passes differ; one pass gives the discriminator exactly the generator's fake

@@ -13,10 +13,9 @@ from PIL import Image
 from face2sketch.data.images import read_image
 from face2sketch.data.pairing import photo_key, sketch_key
 from face2sketch.errors import ConfigError, DataError
-from face2sketch.evaluate import evaluate
 from face2sketch.predict import predict
 from tests.conftest import run_cli
-from tests.inference_helpers import face_like_picture, make_run, save_picture
+from tests.inference_helpers import assert_predict_reproduces_evaluate, face_like_picture, make_run, save_picture
 
 ORIENTATION = 0x0112
 
@@ -168,11 +167,4 @@ def cuhk_subset(cuhk_root: Path, folder: Path, per_split: int = 6) -> Path:
 def test_predict_without_alignment_reproduces_evaluate_on_cuhk_test_photos(cuhk_root: Path, tmp_path: Path) -> None:
     data = cuhk_subset(cuhk_root, tmp_path / "cuhk")
     run = make_run(tmp_path / "run", f"data.root={data}", "data.image_size=64", "model=conv_ae", "direction=f2sk")
-    evaluate(OmegaConf.create({"runs": [str(run)], "expect_direction": None, "resolution": "original", "data_root": None, "batch_size": 16, "device": "cpu", "save_predictions": True, "num_samples": 0}))
-    predict(predict_config(run, data / "Testing photo", tmp_path / "out", batch_size=16))
-    by_evaluate = sorted((run / "evaluation" / "predictions").glob("*.png"))  # last.ckpt is the run's own: no best
-    assert len(by_evaluate) == 6
-    for path in by_evaluate:
-        expected = np.asarray(Image.open(path))
-        produced = np.asarray(Image.open(tmp_path / "out" / path.name))
-        assert produced.shape == expected.shape == (250, 200, 3) and np.array_equal(produced, expected), path.name
+    assert_predict_reproduces_evaluate(run, data / "Testing photo", tmp_path / "out", expected_count=6)

@@ -22,10 +22,9 @@ from face2sketch.data import FolderPairsDataModule, find_pairs, photo_key, sketc
 from face2sketch.data.alignment import align_face, cuhk_framing, measure_framing
 from face2sketch.data.synthetic import write_synthetic_dataset
 from face2sketch.demo import DemoTranslation
-from face2sketch.evaluate import evaluate
 from face2sketch.inference import load_translator
 from face2sketch.predict import predict
-from tests.inference_helpers import face_like_picture, make_run, save_picture
+from tests.inference_helpers import assert_predict_reproduces_evaluate, face_like_picture, make_run, save_picture
 
 FOLDERS = ("Training photo", "Training sketch", "Testing photo", "Testing sketch")
 
@@ -154,13 +153,4 @@ def test_the_demo_shows_and_translates_the_crop_around_the_detected_face(tmp_pat
 # -- predict and evaluate prepare a picture the same way (twin of test_predict's real-data test) -----------------------
 def test_predict_without_alignment_reproduces_evaluate_on_release_test_photos(release: Path, tmp_path: Path) -> None:
     run = make_run(tmp_path / "run", f"data.root={release}", "data.image_size=64", "model=conv_ae", "direction=f2sk")
-    evaluate(OmegaConf.create({"runs": [str(run)], "expect_direction": None, "resolution": "original", "data_root": None, "batch_size": 16,
-                               "device": "cpu", "save_predictions": True, "num_samples": 0}))
-    predict(OmegaConf.create({"ckpt": str(run), "input": str(release / "Testing photo"), "output": str(tmp_path / "out"), "align": False,
-                              "side_by_side": False, "batch_size": 16, "device": "cpu"}))
-    by_evaluate = sorted((run / "evaluation" / "predictions").glob("*.png"))  # last.ckpt is the run's own: no best
-    assert len(by_evaluate) == 6
-    for path in by_evaluate:
-        expected = np.asarray(Image.open(path))
-        produced = np.asarray(Image.open(tmp_path / "out" / path.name))
-        assert produced.shape == expected.shape == (250, 200, 3) and np.array_equal(produced, expected), path.name
+    assert_predict_reproduces_evaluate(run, release / "Testing photo", tmp_path / "out", expected_count=6)
