@@ -220,8 +220,6 @@ class LastCheckpoint(Checkpoint):
     """
 
     def __init__(self, dirpath: str | Path, every_minutes: float = 10.0) -> None:
-        if every_minutes < 0:
-            raise ValueError(f"every_minutes must be >= 0, got {every_minutes}")
         self.path = Path(dirpath) / "last.ckpt"
         self.every_seconds = 60.0 * every_minutes
         self._saved_at = time.monotonic()

@@ -74,6 +74,7 @@ RULES: tuple[Rule, ...] = (
     Rule("model.dropout", "a number in [0, 1)", lambda v: _number(v) and 0 <= v < 1),
     Rule("model.lambda_l1", "a number >= 0", lambda v: _number(v) and v >= 0),
     Rule("model.l1_weight", "a number >= 0", lambda v: _number(v) and v >= 0),
+    Rule("callbacks.last_checkpoint.every_minutes", "a number of minutes >= 0 (0: every epoch)", lambda v: _number(v) and v >= 0),
     Rule("model.lr_constant_epochs", "a whole number >= 0, or null", lambda v: _whole(v) and v >= 0, nullable=True),
 )
 

@@ -174,6 +174,7 @@ def test_convertible_images_are_converted_not_clipped(tmp_path: Path) -> None:
         (["data.val_fraction=-0.1"], "data.val_fraction=-0.1 is not allowed"),
         (["data.val_fraction=1"], "data.val_fraction=1 is not allowed"),
         (["data.test_fraction=1"], "data.test_fraction=1 is not allowed"),
+        (["callbacks.last_checkpoint.every_minutes=-1"], "callbacks.last_checkpoint.every_minutes=-1 is not allowed: use a number of minutes >= 0 (0: every epoch)"),
         (["data.image_size=30"], "data.image_size=30 is not allowed for conv_ae: use a multiple of 8 of at least 8"),
         (["model=pix2pix", "data.image_size=24"], "data.image_size=24 is not allowed for pix2pix: use a multiple of 16 of at least 16"),
         (["model=pix2pix_paper", "data.image_size=16"], "data.image_size=16 is not allowed for pix2pix_paper: use a multiple of 4 of at least 24"),
