@@ -28,7 +28,7 @@ from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
 from face2sketch.config import CONFIG_DIR
-from face2sketch.errors import ConfigError, exit_on_user_error
+from face2sketch.errors import ConfigError, one_line_user_errors
 from face2sketch.io import write_json_atomic, write_text_atomic
 from face2sketch.perf.measure import Settings, measure_model, train_run
 from face2sketch.perf.tables import machine, markdown
@@ -38,9 +38,15 @@ log = logging.getLogger(__name__)
 
 def training_overrides(bench: DictConfig, model_name: str) -> list[str]:
     """The ``face2sketch.train`` overrides that describe one model's benchmarked run."""
-    overrides = [f"model={model_name}", f"direction={bench.direction}", f"data={bench.dataset}", f"trainer={bench.trainer_preset}",
-                 # the encoder's weights change no timing; none needs no download. The frozen stage is the study's main one.
-                 "encoder_weights=none", "finetune_epochs=0"]
+    overrides = [
+        f"model={model_name}",
+        f"direction={bench.direction}",
+        f"data={bench.dataset}",
+        f"trainer={bench.trainer_preset}",
+        # the encoder's weights change no timing; none needs no download. The frozen stage is the study's main one.
+        "encoder_weights=none",
+        "finetune_epochs=0",
+    ]
     if bench.dataset != "synthetic":
         overrides.append(f"data.root={bench.data_root}")
     for key, value in (("data.image_size", bench.image_size), ("data.batch_size", bench.batch_size), ("trainer.precision", bench.precision)):
@@ -78,15 +84,20 @@ def benchmark(bench: DictConfig, command: str) -> dict[str, Any]:
     for name in ("lightning.pytorch", "lightning.fabric"):  # each segment's trainer would announce its devices again
         logging.getLogger(name).setLevel(logging.WARNING)
     settings = Settings(
-        warmup=bench.warmup, steps=bench.steps, rounds=bench.rounds, data_batches=bench.data_batches,
-        latency_repeats=bench.latency_repeats, inference_batch=bench.inference_batch, onnx=bench.onnx,
+        warmup=bench.warmup,
+        steps=bench.steps,
+        rounds=bench.rounds,
+        data_batches=bench.data_batches,
+        latency_repeats=bench.latency_repeats,
+        inference_batch=bench.inference_batch,
+        onnx=bench.onnx,
     )
     output = Path(bench.output or HydraConfig.get().runtime.output_dir).expanduser().resolve()
     record: dict[str, Any] = {"machine": machine(), "command": command, "settings": OmegaConf.to_container(bench, resolve=True), "results": []}
     with tempfile.TemporaryDirectory(prefix="face2sketch-benchmark-") as scratch:
         # every config first, so that a misspelt name stops the benchmark before any measuring
         configs = [training_config(training_overrides(bench, name), name, Path(scratch) / name) for name in bench.models]
-        for model_name, cfg in zip(bench.models, configs):
+        for model_name, cfg in zip(bench.models, configs, strict=False):
             result = measure_model(cfg, settings)
             log.info("%s: %s", model_name, {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
             record["results"].append(result)
@@ -106,13 +117,9 @@ def benchmark(bench: DictConfig, command: str) -> dict[str, Any]:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="benchmark")
+@one_line_user_errors()
 def main(cfg: DictConfig) -> None:
-    command = shlex.join(["python", "-m", "face2sketch.benchmark", *HydraConfig.get().overrides.task])
-    try:
-        benchmark(cfg, command)
-    except Exception as err:
-        exit_on_user_error(err)
-        raise
+    benchmark(cfg, shlex.join(["python", "-m", "face2sketch.benchmark", *HydraConfig.get().overrides.task]))
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ checkpoints and its exit status rely on them.
 from __future__ import annotations
 
 import random
+import shutil
 import signal
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ import lightning as L
 import numpy as np
 import torch
 from lightning.fabric.plugins import CheckpointIO
-from lightning.pytorch.callbacks import Checkpoint, TQDMProgressBar
+from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint, TQDMProgressBar
 from lightning.pytorch.plugins.io import AsyncCheckpointIO
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities import rank_zero_warn
@@ -26,6 +27,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 
 from face2sketch.data.datamodule import EpochShuffleSampler
 from face2sketch.errors import TrainingDiverged
+from face2sketch.metrics import fsim
 
 
 def capture_random_state() -> dict[str, Any]:
@@ -34,8 +36,13 @@ def capture_random_state() -> dict[str, Any]:
     return {
         "torch": torch.get_rng_state(),
         "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        "numpy": {"name": name, "keys": torch.from_numpy(keys.astype(np.int64)), "position": int(position),
-                  "has_gauss": int(has_gauss), "cached_gaussian": float(cached_gaussian)},
+        "numpy": {
+            "name": name,
+            "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)),
+            "position": int(position),
+            "has_gauss": int(has_gauss),
+            "cached_gaussian": float(cached_gaussian),
+        },
         "python": random.getstate(),
     }
 
@@ -107,6 +114,34 @@ def progress_bar(refresh_rate: int, enabled: bool = True) -> TQDMProgressBar | N
     return TQDMProgressBar(refresh_rate=refresh_rate) if enabled else None
 
 
+class ValidationFSIM(L.Callback):
+    """Log ``val/fsim``, the mean FSIM (FSIMc where the targets are photos) of the validation images, every epoch.
+
+    SSIM, the metric every model validates with, rewards blur; a checkpoint chosen for a user's eyes is chosen by
+    FSIM instead (``callbacks.model_checkpoint.monitor=val/fsim``). Validation steps return their predictions.
+    """
+
+    def __init__(self, direction: str) -> None:
+        self.chromatic = direction == "sk2f"
+        self._total = 0.0
+        self._count = 0
+
+    def on_validation_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self._total, self._count = 0.0, 0
+
+    def on_validation_batch_end(
+        self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int, dataloader_idx: int = 0
+    ) -> None:
+        target = pl_module.to_unit_range(batch["target"])
+        scores = fsim(outputs.float(), target, chromatic=self.chromatic and target.shape[1] == 3)
+        self._total += float(scores.sum())
+        self._count += scores.numel()
+
+    def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        if self._count:
+            pl_module.log("val/fsim", self._total / self._count, prog_bar=True)
+
+
 class StopOnNonFiniteLoss(L.Callback):
     """Stops training when a training loss term is not finite, naming the step and the terms.
 
@@ -155,11 +190,14 @@ class StopOnNonFiniteLoss(L.Callback):
             return
         latest: dict[str, torch.Tensor] = getattr(pl_module, "last_losses", {})
         bad = ", ".join(
-            f"{name}={float(latest[name].float().flatten()[0]) if name in latest else 'nan'}" for name, ok in zip(self._names, finite.tolist()) if not ok
+            f"{name}={float(latest[name].float().flatten()[0]) if name in latest else 'nan'}"
+            for name, ok in zip(self._names, finite.tolist(), strict=True)
+            if not ok
         )
         step, epoch, batch_idx = since
         where = (
-            f"at global step {step} (epoch {epoch}, batch {batch_idx})" if batches == 1
+            f"at global step {step} (epoch {epoch}, batch {batch_idx})"
+            if batches == 1
             else f"between global step {step} (epoch {epoch}, batch {batch_idx}) and global step {trainer.global_step}"
         )
         raise TrainingDiverged(f"training diverged {where}: {bad}")
@@ -207,6 +245,31 @@ class CheckpointOnSignal(L.Callback):
         if self._previous_sigint is not None:
             signal.signal(signal.SIGINT, self._previous_sigint)
             self._previous_sigint = None
+
+
+class BestCheckpoint(ModelCheckpoint):
+    """The best-by-validation checkpoint (``callbacks.model_checkpoint``), carried over when a run resumes from another
+    run's ``last.ckpt`` into a new folder.
+
+    Lightning's ModelCheckpoint forgets the best score when its folder changes, so the resumed run would keep its own
+    first epoch as "best" even when the earlier run's best was better, and test that. Here the earlier best file is
+    copied into the new folder and its score restored, so later epochs must beat it.
+    """
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        earlier_dir, earlier_best = state_dict.get("dirpath", self.dirpath), state_dict.get("best_model_path")
+        if earlier_dir == self.dirpath or not earlier_best or not Path(earlier_best).is_file() or state_dict.get("monitor") != self.monitor:
+            super().load_state_dict(state_dict)
+            return
+        assert self.dirpath is not None
+        carried = Path(self.dirpath) / Path(earlier_best).name
+        carried.parent.mkdir(parents=True, exist_ok=True)
+        if not carried.exists():
+            shutil.copy2(earlier_best, carried)
+        score = state_dict["best_model_score"]
+        carried_state = {"dirpath": self.dirpath, "best_model_path": str(carried), "best_k_models": {str(carried): score}}
+        carried_state |= {"kth_best_model_path": str(carried), "kth_value": score, "last_model_path": ""}
+        super().load_state_dict({**state_dict, **carried_state})
 
 
 class LastCheckpoint(Checkpoint):
@@ -264,6 +327,9 @@ class BackgroundCheckpointIO(AsyncCheckpointIO):
     def __init__(self, checkpoint_io: CheckpointIO | None = None) -> None:
         super().__init__(checkpoint_io)  # None: the strategy's own, set by the trainer
         self._pending: list[ThreadPoolExecutor] = []
+        # AsyncCheckpointIO's own state, declared for the type checker
+        self._executor: ThreadPoolExecutor | None
+        self._error: BaseException | None
 
     def teardown(self) -> None:
         if self._executor is not None:

@@ -18,3 +18,10 @@ def instantiate_all(group: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a dict-shaped config group (callbacks, loggers); entries that make None are left out."""
     made = [instantiate(entry) for entry in (group or {}).values() if entry is not None]
     return [item for item in made if item is not None]
+
+
+def model_label(cfg: DictConfig) -> str:
+    """The model's name in logs, records and reports: its config's name (conv_ae, pix2pix_paper, ...) when Hydra
+    recorded it (``model_name``), else its class."""
+    name = OmegaConf.select(cfg, "model_name", default=None, throw_on_resolution_failure=False)
+    return str(name or str(cfg.model.get("_target_", "the model")).rsplit(".", 1)[-1])

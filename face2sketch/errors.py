@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import functools
 import sys
 from collections.abc import Callable
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class Face2SketchError(Exception):
@@ -62,3 +66,22 @@ def exit_on_user_error(err: BaseException, cleanup: Callable[[], None] | None = 
         cleanup()
     print(f"face2sketch: {user_error.label}: {user_error}", file=sys.stderr)
     raise SystemExit(user_error.exit_status) from None
+
+
+def one_line_user_errors(cleanup: Callable[[Any], None] | None = None) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """Decorator for a command's ``main``: a user error, also one Hydra or Lightning wrapped, ends the command in one
+    line with its exit status (``exit_on_user_error``); anything else is raised as it is. ``cleanup`` is called with
+    ``main``'s first argument (its config) before the line is printed."""
+
+    def decorate(main: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(main)
+        def guarded(*args: Any, **kwargs: Any) -> T:
+            try:
+                return main(*args, **kwargs)
+            except Exception as err:
+                exit_on_user_error(err, cleanup=(lambda: cleanup(args[0])) if cleanup and args else None)
+                raise
+
+        return guarded
+
+    return decorate

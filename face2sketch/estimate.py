@@ -28,7 +28,7 @@ def sweep_jobs(config: DictConfig) -> list[list[str]]:
     by_key: dict[str, list[str]] = {}
     for override in OverridesParser.create().parse_overrides([*lines, *config.hydra.overrides.task]):
         key = override.get_key_element()
-        by_key[key] = [f"{key}={value}" for value in override.sweep_string_iterator()] if override.is_sweep_override() else [override.input_line]
+        by_key[key] = [f"{key}={value}" for value in override.sweep_string_iterator()] if override.is_sweep_override() else [str(override.input_line)]
     return [list(job) for job in itertools.product(*by_key.values())]
 
 
@@ -53,7 +53,9 @@ class WallTimeEstimate(Callback):
 
     def on_multirun_start(self, config: DictConfig, **kwargs: Any) -> None:
         try:
-            jobs = [estimate_job(compose("train", overrides=o, return_hydra_config=True), self.images_per_second, self.train_examples) for o in sweep_jobs(config)]
+            jobs = [
+                estimate_job(compose("train", overrides=o, return_hydra_config=True), self.images_per_second, self.train_examples) for o in sweep_jobs(config)
+            ]
         except Exception as err:  # an estimate never stops the sweep
             log.warning("no time estimate: %s", err)
             return
@@ -64,6 +66,11 @@ class WallTimeEstimate(Callback):
         log.info(
             "estimate: %d jobs; the longest (%s) trains for %.0f s, all of them one after another for %.0f s; expected wall "
             "time %.1f-%.1f min with start-up and evaluation (%.0f s a job)",
-            len(jobs), longest.name, longest.seconds, total, (longest.seconds + self.overhead_seconds) / 60,
-            (total + self.overhead_seconds) / 60, self.overhead_seconds,
+            len(jobs),
+            longest.name,
+            longest.seconds,
+            total,
+            (longest.seconds + self.overhead_seconds) / 60,
+            (total + self.overhead_seconds) / 60,
+            self.overhead_seconds,
         )

@@ -2,9 +2,11 @@
 
     python -m face2sketch.evaluate runs=[outputs/train/runs/<run>]
     python -m face2sketch.evaluate runs=[outputs/train/multiruns/<time>] resolution=model
+    python -m face2sketch.evaluate runs=[pretrained/f2sk,pretrained/sk2f] data_root=/path/to/cuhk   # the shipped models
 
-Each run gets ``<run>/evaluation/`` (``evaluation_<checkpoint>/`` for a named checkpoint) with
-metrics.json (mean and standard deviation per metric), per_image.csv and predictions/<name>.png.
+Each run gets ``<run>/evaluation/`` (``evaluation_<checkpoint>/`` for a named checkpoint), a shipped model
+``<output>/pretrained_<direction>/``, with metrics.json (mean and standard deviation per metric), per_image.csv
+and predictions/<name>.png.
 """
 
 from __future__ import annotations
@@ -14,7 +16,9 @@ import io
 import logging
 import shutil
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -22,18 +26,33 @@ import hydra
 import lightning as L
 import torch
 from hydra.utils import instantiate
-from omegaconf import DictConfig, ListConfig, open_dict
+from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
-from face2sketch.config import CONFIG_DIR
-from face2sketch.data.datamodule import DIRECTIONS, PairedDataModule, to_tensor
-from face2sketch.errors import ConfigError, exit_on_user_error
-from face2sketch.inference import TorchTranslator, best_checkpoint, load_trained_model, locate_checkpoint, pick_device, resize_prediction, save_image, spec_of_run
+from face2sketch.config import CONFIG_DIR, model_label
+from face2sketch.data.datamodule import PairedDataModule
+from face2sketch.data.images import DIRECTIONS, to_tensor
+from face2sketch.errors import ConfigError, one_line_user_errors
+from face2sketch.inference import (
+    TorchTranslator,
+    Translator,
+    best_checkpoint,
+    load_pretrained,
+    load_trained_model,
+    locate_checkpoint,
+    pick_device,
+    pretrained_entry,
+    resize_prediction,
+    save_image,
+    spec_of_run,
+    unit_range,
+)
 from face2sketch.io import write_json_atomic
 from face2sketch.metrics import HIGHER_IS_BETTER, ImageSetEvaluator
-from face2sketch.models.base import ImageTranslationModule
 
 log = logging.getLogger(__name__)
 RESOLUTIONS = ("original", "model")
+# runs=[pretrained/f2sk]: the model shipped in the package for that direction
+PRETRAINED_PREFIX = "pretrained/"
 
 
 @dataclass(frozen=True)
@@ -53,8 +72,15 @@ class RunToEvaluate:
     def weights(self) -> str:
         """Which weights are scored, in words for metrics.json and the report."""
         if self.checkpoint.name.startswith("best-"):
-            return "best by validation SSIM"
+            return f"best by validation {selection_metric(self.run_dir)}"
         return "final weights" if self.checkpoint.name == "last.ckpt" else f"checkpoint {self.checkpoint.name}"
+
+
+def selection_metric(run_dir: Path) -> str:
+    """The validation metric a run chose its best checkpoint by (``callbacks.model_checkpoint.monitor``), e.g. SSIM."""
+    config = OmegaConf.load(run_dir / "config.yaml") if (run_dir / "config.yaml").is_file() else OmegaConf.create()
+    monitor = OmegaConf.select(config, "callbacks.model_checkpoint.monitor", default="val/ssim")
+    return str(monitor).removeprefix("val/").upper()
 
 
 def discover_runs(paths: list[str]) -> list[RunToEvaluate]:
@@ -72,109 +98,203 @@ def discover_runs(paths: list[str]) -> list[RunToEvaluate]:
     return found
 
 
-def rebuild(run: RunToEvaluate, data_root: str | None, batch_size: int) -> tuple[DictConfig, ImageTranslationModule, PairedDataModule]:
-    """The run's model with the checkpoint's weights, and its data module, from the run's saved config."""
+@dataclass
+class Subject:
+    """What one evaluation scores: a loaded model, the data module it is scored on, where the folder goes, and the
+    facts ``metrics.json`` records about it."""
+
+    translator: Translator
+    datamodule: PairedDataModule
+    output_dir: Path
+    facts: dict[str, Any]
+
+
+def subject_of_run(run: RunToEvaluate, cfg_eval: DictConfig) -> Subject:
+    """A trained run's model with the checkpoint's weights, and its data module, from the run's saved config."""
     cfg, model = load_trained_model(run.run_dir, run.checkpoint)
-    with open_dict(cfg):
-        if data_root is not None and "root" in cfg.data:
-            cfg.data.root = data_root
-        cfg.data.eval_batch_size = batch_size
-    datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
-    datamodule.prepare_data()
-    datamodule.setup("test")
-    return cfg, model, datamodule
-
-
-def evaluate_run(run: RunToEvaluate, cfg_eval: DictConfig) -> dict[str, Any]:
-    """Predict the run's test split and score it; writes the evaluation folder whole or not at all."""
-    cfg, model, datamodule = rebuild(run, cfg_eval.data_root, cfg_eval.batch_size)
     direction = cfg.direction.name
     expected = cfg_eval.expect_direction
     if expected and expected != direction:
-        raise ConfigError(f"checkpoint '{run.checkpoint}' was trained for {direction}, not expect_direction={expected}: pass expect_direction={direction} or pick a {expected} run")
-    if cfg_eval.resolution not in RESOLUTIONS:
-        raise ConfigError(f"unknown resolution '{cfg_eval.resolution}': use one of {', '.join(RESOLUTIONS)}")
+        raise ConfigError(
+            f"checkpoint '{run.checkpoint}' was trained for {direction}, not expect_direction={expected}: "
+            f"pass expect_direction={direction} or pick a {expected} run"
+        )
+    with open_dict(cfg):
+        if cfg_eval.data_root is not None and "root" in cfg.data:
+            cfg.data.root = cfg_eval.data_root
+        cfg.data.eval_batch_size = cfg_eval.batch_size
+    datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
+    datamodule.prepare_data()
+    datamodule.setup("test")
     L.seed_everything(cfg.seed, verbose=False)  # pix2pix in train-mode inference draws dropout masks
     translator = TorchTranslator(model, spec_of_run(cfg, model), pick_device(cfg_eval.device), origin=str(run.checkpoint))
+    facts = {
+        "run": str(run.run_dir),
+        "checkpoint": str(run.checkpoint),
+        "scored_weights": run.weights,
+        "model": model_label(cfg),
+        "model_class": type(model).__name__,
+        "direction": direction,
+        "seed": cfg.seed,
+        "encoder_weights": cfg.trained_encoder_weights,
+    }
+    return Subject(translator, datamodule, run.output_dir, facts)
 
-    target_kind = DIRECTIONS[direction][1]
+
+def subject_of_pretrained(direction: str, cfg_eval: DictConfig) -> Subject:
+    """A shipped model and the data module it was trained with (models.json), on the CUHK copy at ``data_root``."""
+    entry = pretrained_entry(direction)
+    if cfg_eval.data_root is None:
+        raise ConfigError(f"evaluating the shipped {direction} model needs the CUHK data: pass data_root=/path/to/cuhk")
+    translator = load_pretrained(direction, cfg_eval.device)
+    data = OmegaConf.create(entry["data"])
+    data.root, data.eval_batch_size = str(cfg_eval.data_root), cfg_eval.batch_size
+    datamodule: PairedDataModule = instantiate(data, value_range=translator.spec.value_range)
+    datamodule.prepare_data()
+    datamodule.setup("test")
+    facts = {
+        "run": None,
+        "checkpoint": translator.origin,
+        "scored_weights": f"shipped model ({entry['selection']})",
+        "model": translator.spec.model,
+        "model_class": "Pix2Pix",
+        "direction": direction,
+        "seed": entry["seed"],
+        "encoder_weights": None,
+    }
+    return Subject(translator, datamodule, Path(str(cfg_eval.output)) / f"{PRETRAINED_PREFIX.rstrip('/')}_{direction}", facts)
+
+
+def discover_subjects(cfg_eval: DictConfig) -> list[Callable[[], Subject]]:
+    """Every run, checkpoint or shipped model (``pretrained/f2sk``) named by ``runs=``, each as a function that loads
+    it: every name is checked first, and one model at a time is in memory."""
+    runs = cfg_eval.runs
+    paths = [str(runs)] if isinstance(runs, str) else [str(p) for p in (runs if isinstance(runs, (list, ListConfig)) else [runs])]
+    makers: list[Callable[[], Subject]] = []
+    for path in paths:
+        if path.startswith(PRETRAINED_PREFIX):
+            direction = path.removeprefix(PRETRAINED_PREFIX)
+            pretrained_entry(direction)  # an unknown direction is named before anything is evaluated
+            makers.append(partial(subject_of_pretrained, direction, cfg_eval))
+        else:
+            makers += [partial(subject_of_run, run, cfg_eval) for run in discover_runs([path])]
+    return makers
+
+
+def score(subject: Subject, cfg_eval: DictConfig, staging: Path) -> tuple[list[dict[str, Any]], ImageSetEvaluator]:
+    """Predict the test split in batches and score each prediction; predictions and samples go into ``staging``."""
+    translator, datamodule = subject.translator, subject.datamodule
+    value_range = translator.spec.value_range
+    target_kind = DIRECTIONS[translator.spec.direction][1]
     dataset = datamodule.dataset("test")
     evaluator = ImageSetEvaluator(target_kind)
     rows: list[dict[str, Any]] = []
-    staging = Path(tempfile.mkdtemp(prefix=".evaluation.", dir=run.run_dir))
+    sample_names = set(sorted(item.name for item in dataset.items)[: cfg_eval.num_samples])
+    for start in range(0, len(dataset), cfg_eval.batch_size):
+        items = dataset.items[start : start + cfg_eval.batch_size]
+        batch = [dataset[start + k] for k in range(len(items))]
+        predictions = translator.translate(torch.stack([b["source"] for b in batch]))
+        for item, sample, prediction in zip(items, batch, predictions, strict=False):
+            if cfg_eval.resolution == "original":
+                full = item.full_resolution(target_kind)
+                target = to_tensor(datamodule.sketch_layout(full) if target_kind == "sketch" else full, (0.0, 1.0))
+                prediction = resize_prediction(prediction, (target.shape[-2], target.shape[-1]))
+            else:
+                target = unit_range(sample["target"], value_range)
+            scores = evaluator.update(prediction[None], target[None])[0]
+            rows.append({"name": item.name, "identity": item.key, "variant": item.variant, **scores})
+            if cfg_eval.save_predictions:
+                save_image(staging / "predictions" / f"{item.name}.png", prediction)
+            if item.name in sample_names:
+                save_image(staging / "samples" / f"{item.name}_input.png", unit_range(sample["source"], value_range))
+                save_image(staging / "samples" / f"{item.name}_target.png", target)
+    return rows, evaluator
+
+
+def write_scores(staging: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> None:
+    write_json_atomic(staging / "metrics.json", summary)
+    columns = ["name", "identity", "variant", *[n for n in summary["metrics"] if rows and n in rows[0]]]
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    (staging / "per_image.csv").write_text(buffer.getvalue())
+
+
+def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
+    """Score one model on its test split; writes the evaluation folder whole or not at all."""
+    if cfg_eval.resolution not in RESOLUTIONS:
+        raise ConfigError(f"unknown resolution '{cfg_eval.resolution}': use one of {', '.join(RESOLUTIONS)}")
+    subject.output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".evaluation.", dir=subject.output_dir.parent))
     try:
         (staging / "predictions").mkdir()
         (staging / "samples").mkdir()
-        sample_names = set(sorted(item.name for item in dataset.items)[: cfg_eval.num_samples])
-        for start in range(0, len(dataset), cfg_eval.batch_size):
-            items = dataset.items[start : start + cfg_eval.batch_size]
-            batch = [dataset[start + k] for k in range(len(items))]
-            predictions = translator.translate(torch.stack([b["source"] for b in batch]))
-            for item, sample, prediction in zip(items, batch, predictions):
-                if cfg_eval.resolution == "original":
-                    full = item.full_resolution(target_kind)
-                    target = to_tensor(datamodule.sketch_layout(full) if target_kind == "sketch" else full, (0.0, 1.0))
-                    prediction = resize_prediction(prediction, tuple(target.shape[-2:]))
-                else:
-                    target = model.to_unit_range(sample["target"])
-                scores = evaluator.update(prediction[None], target[None])[0]
-                rows.append({"name": item.name, "identity": item.key, "variant": item.variant, **scores})
-                if cfg_eval.save_predictions:
-                    save_image(staging / "predictions" / f"{item.name}.png", prediction)
-                if item.name in sample_names:
-                    save_image(staging / "samples" / f"{item.name}_input.png", model.to_unit_range(sample["source"]))
-                    save_image(staging / "samples" / f"{item.name}_target.png", target)
-        results = evaluator.compute()
+        rows, evaluator = score(subject, cfg_eval, staging)
+        datamodule = subject.datamodule
+        assert datamodule.splits is not None
         summary = {
-            "run": str(run.run_dir),
-            "checkpoint": str(run.checkpoint),
-            "scored_weights": run.weights,
-            "model": cfg.get("model_name") or type(model).__name__,
-            "model_class": type(model).__name__,
-            "direction": direction,
-            "seed": cfg.seed,
+            **subject.facts,
             "protocol": datamodule.protocol,
             "leaky": datamodule.splits.leaky,
             "resolution": cfg_eval.resolution,
             "model_image_size": datamodule.image_size,
-            "encoder_weights": cfg.trained_encoder_weights,
             "num_images": len(rows),
             "metrics": {
-                name: {"mean": r.mean, "std": r.std, "status": r.status, "higher_is_better": HIGHER_IS_BETTER[name]}
-                for name, r in results.items()
+                name: {"mean": r.mean, "std": r.std, "status": r.status, "higher_is_better": HIGHER_IS_BETTER[name]} for name, r in evaluator.compute().items()
             },
         }
-        write_json_atomic(staging / "metrics.json", summary)
-        columns = ["name", "identity", "variant", *[n for n in results if rows and n in rows[0]]]
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        writer.writerows(rows)
-        (staging / "per_image.csv").write_text(buffer.getvalue())
-        if run.output_dir.exists():
-            shutil.rmtree(run.output_dir)
-        staging.rename(run.output_dir)
+        write_scores(staging, summary, rows)
+        publish(staging, subject.output_dir)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    log.info("%s %s (%s protocol, %s resolution): %s", summary["model"], direction, summary["protocol"], cfg_eval.resolution,
-             {k: round(v["mean"], 4) for k, v in summary["metrics"].items() if v["mean"] is not None})
+    log.info(
+        "%s %s (%s protocol, %s resolution): %s",
+        summary["model"],
+        summary["direction"],
+        summary["protocol"],
+        cfg_eval.resolution,
+        {k: round(v["mean"], 4) for k, v in summary["metrics"].items() if v["mean"] is not None},
+    )
     return summary
 
 
+def publish(staging: Path, output_dir: Path) -> None:
+    """Put the finished folder in place of any earlier one without a moment when neither is there whole.
+
+    The earlier folder is renamed aside (``.<name>.old``), the new one renamed into place, and only then is the earlier
+    one deleted. A failure in between puts the earlier one back; after a hard kill in between, the next publish
+    finds ``.<name>.old`` alone and restores it first.
+    """
+    set_aside = output_dir.with_name(f".{output_dir.name}.old")
+    if set_aside.exists() and not output_dir.exists():
+        set_aside.rename(output_dir)
+    shutil.rmtree(set_aside, ignore_errors=True)
+    if output_dir.exists():
+        output_dir.rename(set_aside)
+    try:
+        staging.rename(output_dir)
+    except BaseException:
+        if set_aside.exists() and not output_dir.exists():
+            set_aside.rename(output_dir)
+        raise
+    shutil.rmtree(set_aside, ignore_errors=True)
+
+
+def evaluate_run(run: RunToEvaluate, cfg_eval: DictConfig) -> dict[str, Any]:
+    """Score a trained run (its checkpoint) on its test split; the report evaluates runs through here."""
+    return evaluate_subject(subject_of_run(run, cfg_eval), cfg_eval)
+
+
 def evaluate(cfg_eval: DictConfig) -> list[dict[str, Any]]:
-    runs = cfg_eval.runs
-    paths = [str(runs)] if isinstance(runs, str) else [str(p) for p in (runs if isinstance(runs, (list, ListConfig)) else [runs])]
-    return [evaluate_run(run, cfg_eval) for run in discover_runs(paths)]
+    return [evaluate_subject(make_subject(), cfg_eval) for make_subject in discover_subjects(cfg_eval)]
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="evaluate")
+@one_line_user_errors()
 def main(cfg: DictConfig) -> None:
-    try:
-        evaluate(cfg)
-    except Exception as err:
-        exit_on_user_error(err)
-        raise
+    evaluate(cfg)
 
 
 if __name__ == "__main__":

@@ -1,7 +1,10 @@
-"""Export a trained model's inference network to ONNX or TorchScript, with what is needed to use it, and check it.
+"""Export a trained model's inference network to ONNX, TorchScript or a weights file, with what is needed to use
+it, and check it.
 
     python -m face2sketch.export ckpt=<run folder | checkpoint.ckpt> format=onnx output=model.onnx
     python -m face2sketch.export ckpt=<run folder> format=torchscript output=model.pt
+    python -m face2sketch.export ckpt=<pix2pix run folder> format=weights output=model.pth   # half precision, no Lightning to load
+    python -m face2sketch.export format=onnx output=f2sk.onnx                             # the shipped face -> sketch model
 
 The file holds the network's raw output (pix2pix: the generator in eval mode) with a dynamic batch
 axis, and its ModelSpec (direction, size, channels, value range, resize filter) as metadata; map
@@ -12,29 +15,40 @@ is written it is checked against PyTorch on a random batch.
 from __future__ import annotations
 
 import json
-import logging
-import os
-import statistics
-import tempfile
-import time
 import warnings
 from pathlib import Path
 
 import hydra
 import torch
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
 from face2sketch.config import CONFIG_DIR
-from face2sketch.errors import ConfigError, Face2SketchError, exit_on_user_error
+from face2sketch.errors import ConfigError, Face2SketchError, one_line_user_errors
 from face2sketch.inference import (
-    TORCHSCRIPT_SPEC_FILE, ModelSpec, inference_network, load_trained_model, load_translator, locate_checkpoint, random_batch, spec_of_run,
+    PRETRAINED_DIR,
+    PRETRAINED_INDEX,
+    TORCHSCRIPT_SPEC_FILE,
+    WEIGHTS_SUFFIXES,
+    ModelSpec,
+    WeightsTranslator,
+    inference_network,
+    load_trained_model,
+    load_translator,
+    locate_checkpoint,
+    random_batch,
+    ship,
+    spec_of_run,
     write_onnx,
+    write_weights,
 )
+from face2sketch.io import atomic_path
+from face2sketch.perf.timing import alternating_ms
 
-log = logging.getLogger(__name__)
-FORMATS = {"onnx": ".onnx", "torchscript": ".pt"}
+FORMATS = {"onnx": ".onnx", "torchscript": ".pt", "weights": ".pth"}
 MAX_ABS_DIFFERENCE = 1e-4
+# half-precision weights: predictions within 2 grey levels of float32's, on the [0, 1] scale
+MAX_HALF_PRECISION_DIFFERENCE = 2 / 255
 CHECK_BATCH = 3  # the export traces batch 1; checking at another size shows the batch axis is dynamic
 
 
@@ -72,55 +86,66 @@ def benchmark(network: nn.Module, path: Path, spec: ModelSpec, repeats: int) -> 
     """
     inputs = random_batch(spec, 1, seed=2)
     translator = load_translator(path, device="cpu")
-    runners = {"pytorch_ms": network, "exported_ms": translator.raw}
-    times: dict[str, list[float]] = {name: [] for name in runners}
     with torch.inference_mode():
-        for round_ in range(repeats + 3):  # the first 3 rounds warm up
-            for name, run in runners.items():
-                started = time.perf_counter()
-                run(inputs)
-                if round_ >= 3:
-                    times[name].append(1000 * (time.perf_counter() - started))
-    result = {name: statistics.median(values) for name, values in times.items()}
+        result = alternating_ms({"pytorch_ms": lambda: network(inputs), "exported_ms": lambda: translator.raw(inputs)}, repeats, torch.device("cpu"))
     return {**result, "speedup": result["pytorch_ms"] / result["exported_ms"]}
+
+
+def export_source(cfg: DictConfig) -> tuple[nn.Module, ModelSpec, str]:
+    """(network, spec, origin) of what is exported: a run's checkpoint, a weights file, or the shipped model."""
+    if cfg.get("ckpt") is None or Path(str(cfg.ckpt)).suffix in WEIGHTS_SUFFIXES:
+        translator = load_translator(cfg.get("ckpt"), "cpu", direction=OmegaConf.select(cfg, "direction.name"))
+        assert isinstance(translator, WeightsTranslator)
+        return translator.network, translator.spec, translator.origin
+    located = locate_checkpoint(str(cfg.ckpt))
+    if located is None:
+        raise ConfigError(f"ckpt '{cfg.ckpt}' is not a run folder, a .ckpt inside one or a weights file (.onnx and .pt files cannot be exported again)")
+    cfg_run, model = load_trained_model(*located)
+    return inference_network(model, bool(cfg.eval_mode)).cpu(), spec_of_run(cfg_run, model), str(located[1])
+
+
+def allowed_difference(export_format: str, spec: ModelSpec) -> float:
+    """The largest raw-output difference the check accepts: float32 formats 1e-4; half-precision weights 2/255 of the
+    [0, 1] range, in the network's own value range."""
+    if export_format != "weights":
+        return MAX_ABS_DIFFERENCE
+    low, high = spec.value_range
+    return MAX_HALF_PRECISION_DIFFERENCE * (high - low)
 
 
 def export(cfg: DictConfig) -> dict:
     """Export, check and atomically write the file; returns what was printed as a dict."""
     if cfg.format not in FORMATS:
         raise ConfigError(f"unknown format '{cfg.format}': use one of {', '.join(FORMATS)}")
-    located = locate_checkpoint(str(cfg.ckpt))
-    if located is None:
-        raise ConfigError(f"ckpt '{cfg.ckpt}' is not a run folder or a .ckpt inside one (an exported file cannot be exported again)")
-    output = Path(str(cfg.output)).expanduser().resolve()
+    if cfg.get("ship") and (cfg.format != "weights" or cfg.get("ckpt") is None):
+        raise ConfigError("ship=true puts a trained run's pix2pix generator into the package: pass ckpt=<run folder> format=weights")
+    network, spec, origin = export_source(cfg)
+    output = PRETRAINED_DIR / f"{spec.direction}.pth" if cfg.get("ship") else Path(str(cfg.output)).expanduser().resolve()
     if output.is_dir():
         raise ConfigError(f"output '{output}' is a folder: pass a file name such as model{FORMATS[cfg.format]}")
-    cfg_run, model = load_trained_model(*located)
-    spec = spec_of_run(cfg_run, model)
-    network = inference_network(model, bool(cfg.eval_mode)).cpu()
-    output.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(dir=output.parent, prefix=f".{output.name}.", suffix=FORMATS[cfg.format])
-    os.close(fd)
-    staged = Path(tmp_name)
-    try:
+    limit = allowed_difference(cfg.format, spec)
+    with atomic_path(output) as staged:  # nothing is written unless the check passes
         if cfg.format == "onnx":
             write_onnx(network, spec, staged, cfg.get("opset"))
+        elif cfg.format == "weights":
+            write_weights(network, spec, staged)
         else:
             write_torchscript(network, spec, staged)
         difference = check_export(network, staged, spec)
-        if not difference <= MAX_ABS_DIFFERENCE:
-            raise ExportCheckError(f"export check failed: max |{cfg.format} - pytorch| = {difference:.3g} > {MAX_ABS_DIFFERENCE:g} on a random batch of {CHECK_BATCH}; nothing written")
-        os.replace(staged, output)
-    except BaseException:
-        staged.unlink(missing_ok=True)
-        raise
+        if not difference <= limit:
+            raise ExportCheckError(
+                f"export check failed: max |{cfg.format} - pytorch| = {difference:.3g} > {limit:.3g} on a random batch of {CHECK_BATCH}; nothing written"
+            )
+    if cfg.get("ship"):
+        entry = ship(locate_checkpoint(str(cfg.ckpt))[0], output)  # type: ignore[index]
+        print(f"ship: {output} ({entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256'][:12]}...) recorded in {PRETRAINED_INDEX}")
     timings = benchmark(network, output, spec, int(cfg.benchmark)) if cfg.get("benchmark") else None
     low, high = spec.value_range
     print(
-        f"export: {output} ({cfg.format}) from {located[1]}: {spec.model} {spec.direction}, {spec.image_size} px, "
+        f"export: {output} ({cfg.format}) from {origin}: {spec.model} {spec.direction}, {spec.image_size} px, "
         f"{spec.in_channels} -> {spec.out_channels} channels, value range [{low:g}, {high:g}] (map outputs from it to [0, 1] and clamp)"
     )
-    print(f"export check: max |{cfg.format} - pytorch| = {difference:.2e} on a random batch of {CHECK_BATCH} (limit {MAX_ABS_DIFFERENCE:g}): ok")
+    print(f"export check: max |{cfg.format} - pytorch| = {difference:.2e} on a random batch of {CHECK_BATCH} (limit {limit:.3g}): ok")
     if timings:
         print(
             f"latency per image at batch 1 on the CPU (median of {cfg.benchmark}, {torch.get_num_threads()} torch threads): "
@@ -130,12 +155,9 @@ def export(cfg: DictConfig) -> dict:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="export")
+@one_line_user_errors()
 def main(cfg: DictConfig) -> None:
-    try:
-        export(cfg)
-    except Exception as err:
-        exit_on_user_error(err)
-        raise
+    export(cfg)
 
 
 if __name__ == "__main__":

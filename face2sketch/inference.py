@@ -1,39 +1,54 @@
-"""Use a trained model: load it from a run folder, a checkpoint, an ONNX or a TorchScript file, and prepare and
-finish the images around it.
+"""Use a trained model: load it from a run folder, a checkpoint, an ONNX, TorchScript or weights file, or the
+models shipped in the package, and prepare and finish the images around it.
 
 evaluate, predict, export and demo all load models and pre-/post-process images here, so a picture
 is treated the same way whichever command sees it. A model file carries everything needed to use it:
 the run's saved config for a checkpoint, the metadata (``ModelSpec``) for an exported file.
+
+Lightning, Hydra's instantiation and torchmetrics are imported only where a checkpoint is loaded, so that a
+shipped or exported model predicts without them (a cold ``face2sketch.predict`` starts in about a second less).
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
+from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-import lightning as L
 import numpy as np
 import torch
 import torch.nn.functional as F
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf, open_dict
 from PIL import Image
 from torch import nn
-from torchmetrics import Metric, MetricCollection
 
-from face2sketch.data.datamodule import DIRECTIONS, fit_to_model, to_tensor
-from face2sketch.data.images import to_source_kind
+from face2sketch.config import model_label
+from face2sketch.data.images import DIRECTIONS, fit_to_model, to_source_kind, to_tensor, unit_range
 from face2sketch.errors import ConfigError
-from face2sketch.models.base import ImageTranslationModule, load_checkpoint_state
+from face2sketch.models.unet import UNetGenerator
+
+if TYPE_CHECKING:
+    from face2sketch.models.base import ImageTranslationModule
 
 ONNX_SUFFIXES = (".onnx",)
 TORCHSCRIPT_SUFFIXES = (".pt", ".ts", ".torchscript")
+WEIGHTS_SUFFIXES = (".pth",)
 # the TorchScript file's extra file holding the ModelSpec (ONNX keeps it in metadata_props)
 TORCHSCRIPT_SPEC_FILE = "face2sketch.json"
+# a weights file: {"format": WEIGHTS_FORMAT, "spec": ModelSpec fields, "network_args": UNetGenerator's, "state_dict": ...}
+WEIGHTS_FORMAT = "face2sketch-unet-weights/1"
+# the models shipped in the package: one weights file per direction, listed with their checksums in models.json
+PRETRAINED_DIR = Path(__file__).with_name("pretrained")
+PRETRAINED_INDEX = PRETRAINED_DIR / "models.json"
+# an example's name is its identity key, plus "_r90f" and the like for the paper protocol's symmetric copies
+VARIANT_SUFFIX = r"_r\d+f?$"
 
 
 @dataclass(frozen=True)
@@ -73,7 +88,7 @@ class ModelSpec:
 
 # -- run folders and checkpoints ---------------------------------------------------------------------
 def best_checkpoint(run_dir: Path) -> Path:
-    """The run's best checkpoint (by validation SSIM), else its last one."""
+    """The run's best checkpoint (by its validation metric), else its last one."""
     folder = run_dir / "checkpoints"
     best = sorted(folder.glob("best-*.ckpt"))
     if best:
@@ -98,7 +113,12 @@ def locate_checkpoint(path: str | Path) -> tuple[Path, Path] | None:
 
 def load_trained_model(run_dir: Path, checkpoint: Path) -> tuple[DictConfig, ImageTranslationModule]:
     """The run's saved config and its model with the checkpoint's weights (on the CPU)."""
+    from hydra.utils import instantiate
+
+    from face2sketch.models.base import load_checkpoint_state
+
     cfg = OmegaConf.load(run_dir / "config.yaml")
+    assert isinstance(cfg, DictConfig)
     with open_dict(cfg):
         cfg.trained_encoder_weights = cfg.model.get("weights")
         if "weights" in cfg.model:  # the checkpoint holds every weight: never fetch pretrained ones again
@@ -111,7 +131,7 @@ def load_trained_model(run_dir: Path, checkpoint: Path) -> tuple[DictConfig, Ima
 def spec_of_run(cfg: DictConfig, model: ImageTranslationModule) -> ModelSpec:
     """The ModelSpec of a trained run, from its saved config."""
     return ModelSpec(
-        model=str(cfg.get("model_name") or type(model).__name__),
+        model=model_label(cfg),
         direction=str(cfg.direction.name),
         image_size=int(cfg.data.image_size),
         interpolation=str(cfg.data.get("interpolation", "bilinear")),
@@ -132,12 +152,6 @@ def pick_device(name: str = "auto") -> torch.device:
         raise ConfigError(f"unknown device '{name}': use auto, cpu or cuda") from err
 
 
-def unit_range(images: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
-    """Map a raw network output from ``value_range`` to [0, 1] and clamp: the models' ``to_unit_range`` for exported files."""
-    low, high = value_range
-    return ((images.float() - low) / (high - low)).clamp_(0.0, 1.0)
-
-
 # -- networks to export or time ------------------------------------------------------------------------------
 class InferenceNetwork(nn.Module):
     """A plain module around a model's ``forward``: the parts inference uses, without metrics or a trainer to ask for.
@@ -146,12 +160,15 @@ class InferenceNetwork(nn.Module):
     """
 
     def __init__(self, model: ImageTranslationModule) -> None:
+        from torchmetrics import Metric, MetricCollection
+
         super().__init__()
         self.parts = nn.ModuleDict({name: child for name, child in model.named_children() if not isinstance(child, (Metric, MetricCollection))})
         self.__dict__["model"] = model  # not registered as a child; its parameters are registered through ``parts``
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.model(x)
+        model: ImageTranslationModule = self.__dict__["model"]
+        return model(x)
 
 
 def inference_network(model: ImageTranslationModule, eval_mode: bool = False) -> nn.Module:
@@ -167,7 +184,7 @@ def inference_network(model: ImageTranslationModule, eval_mode: bool = False) ->
                 "which is random and cannot be exported: pass eval_mode=true to export its default eval-mode inference"
             )
         model.train_mode_inference = False
-    model.set_inference_mode()
+    model.enter_prediction_mode()
     model.requires_grad_(False)
     generator = getattr(model, "generator", None)
     return generator if isinstance(generator, nn.Module) else InferenceNetwork(model)
@@ -187,8 +204,14 @@ def write_onnx(network: nn.Module, spec: ModelSpec, path: Path, opset: int | Non
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # the TorchScript-based exporter announces its deprecation
         torch.onnx.export(
-            network, (example,), str(path), dynamo=False, input_names=["input"], output_names=["output"],
-            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}}, opset_version=opset or 17,
+            network,
+            (example,),
+            str(path),
+            dynamo=False,
+            input_names=["input"],
+            output_names=["output"],
+            dynamic_axes={"input": {0: "batch"}, "output": {0: "batch"}},
+            opset_version=opset or 17,
         )
     exported = onnx.load(str(path))
     for key, value in spec.to_metadata().items():
@@ -219,11 +242,11 @@ class Translator(ABC):
 
 
 class TorchTranslator(Translator):
-    """A LightningModule in its inference mode (``set_inference_mode``: pix2pix's own choice of eval or train mode)."""
+    """A LightningModule in its inference mode (``enter_prediction_mode``: pix2pix's own choice of eval or train mode)."""
 
     def __init__(self, model: ImageTranslationModule, spec: ModelSpec, device: torch.device, origin: str = "") -> None:
         self.model, self.spec, self.device, self.origin = model, spec, device, origin
-        model.to(device).set_inference_mode()
+        model.to(device).enter_prediction_mode()
 
     def raw(self, inputs: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -276,14 +299,19 @@ class TorchScriptTranslator(Translator):
             return self.network(inputs.to(self.device))
 
 
-def load_translator(path: str | Path, device: str = "auto", seed: int | None = None) -> Translator:
-    """A model from a run folder, a .ckpt inside one, an .onnx or a TorchScript (.pt) file, ready to translate.
+def load_translator(path: str | Path | None, device: str = "auto", seed: int | None = None, direction: str | None = None) -> Translator:
+    """A model from a run folder, a .ckpt inside one, an .onnx, TorchScript (.pt) or weights (.pth) file, ready to
+    translate; ``path=None``: the model shipped for ``direction`` (f2sk when None).
 
     A checkpoint's model is seeded with its run's seed, so pix2pix's train-mode inference (dropout) repeats.
     """
+    if path is None:
+        return load_pretrained(direction or "f2sk", device)
     path = Path(str(path)).expanduser()
     if not path.exists():
-        raise ConfigError(f"model '{path}' not found: pass ckpt=<run folder | checkpoint.ckpt | model.onnx>")
+        raise ConfigError(f"model '{path}' not found: pass ckpt=<run folder | checkpoint.ckpt | model.onnx>, or no ckpt for the shipped model")
+    if path.suffix in WEIGHTS_SUFFIXES:
+        return WeightsTranslator(path, pick_device(device))
     if path.suffix in ONNX_SUFFIXES:
         return OnnxTranslator(path, pick_device(device))
     if path.suffix in TORCHSCRIPT_SUFFIXES:
@@ -291,10 +319,125 @@ def load_translator(path: str | Path, device: str = "auto", seed: int | None = N
     located = locate_checkpoint(path)
     if located is None:
         raise ConfigError(f"'{path}' is not a run folder, a .ckpt inside one, an .onnx or a TorchScript .pt file")
+    import lightning as L
+
     run_dir, checkpoint = located
     cfg, model = load_trained_model(run_dir, checkpoint)
     L.seed_everything(cfg.seed if seed is None else seed, verbose=False)
     return TorchTranslator(model, spec_of_run(cfg, model), pick_device(device), origin=str(checkpoint))
+
+
+class WeightsTranslator(Translator):
+    """A pix2pix generator from a weights file (``export format=weights``, and the shipped models): plain PyTorch.
+
+    The file may store half-precision weights; they are turned back into float32, so the network runs as trained.
+    ``sha256``: the checksum the file must have (the shipped models'); a mismatch is a damaged file.
+    """
+
+    def __init__(self, path: Path, device: torch.device, sha256: str | None = None) -> None:
+        if sha256 is not None and file_sha256(path) != sha256:
+            raise ConfigError(
+                f"model file '{path}' is damaged (its SHA-256 differs from {PRETRAINED_INDEX.name}): "
+                "reinstall face2sketch, e.g. pip install --force-reinstall -e ."
+            )
+        try:
+            payload = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as err:  # torch raises several types for truncated or foreign files
+            raise ConfigError(f"cannot load weights file '{path}': {str(err).splitlines()[0] if str(err) else type(err).__name__}") from err
+        if not isinstance(payload, dict) or payload.get("format") != WEIGHTS_FORMAT:
+            raise ConfigError(f"'{path}' is not a face2sketch weights file: write one with python -m face2sketch.export format=weights")
+        spec = dict(payload["spec"])
+        self.spec = ModelSpec(**{**spec, "value_range": tuple(float(v) for v in spec["value_range"])})
+        self.network = UNetGenerator(**payload["network_args"])
+        self.network.load_state_dict({name: value.float() if value.is_floating_point() else value for name, value in payload["state_dict"].items()})
+        self.network.eval().requires_grad_(False).to(device)
+        self.device, self.origin = device, str(path)
+
+    def raw(self, inputs: torch.Tensor) -> torch.Tensor:
+        with torch.no_grad():
+            return self.network(inputs.to(self.device))
+
+
+def write_weights(network: nn.Module, spec: ModelSpec, path: Path) -> None:
+    """A pix2pix generator as a weights file with half-precision floats (half the bytes; outputs stay within a grey
+    level or two of float32's, which ``face2sketch.export`` checks before it writes the file)."""
+    if not isinstance(network, UNetGenerator):
+        raise ConfigError("format=weights holds pix2pix generators only: export this model with format=onnx or format=torchscript")
+    state = {name: value.half() if value.is_floating_point() else value for name, value in network.state_dict().items()}
+    torch.save({"format": WEIGHTS_FORMAT, "spec": asdict(spec), "network_args": network.args, "state_dict": state}, path)
+
+
+def file_sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+# -- the shipped models -----------------------------------------------------------------------------------
+@lru_cache(maxsize=1)
+def pretrained_index() -> dict[str, Any]:
+    """models.json: per direction, the weights file, its SHA-256, and how the model was trained (docs/models.md)."""
+    if not PRETRAINED_INDEX.is_file():
+        raise ConfigError(
+            f"no shipped models in this installation ({PRETRAINED_INDEX} is missing): pass ckpt=<run folder | model file>, or reinstall face2sketch"
+        )
+    return json.loads(PRETRAINED_INDEX.read_text())
+
+
+def pretrained_entry(direction: str) -> dict[str, Any]:
+    index = pretrained_index()
+    if direction not in index:
+        raise ConfigError(f"no shipped model for direction '{direction}': use one of {', '.join(sorted(index))}")
+    return index[direction]
+
+
+def load_pretrained(direction: str, device: str = "auto") -> WeightsTranslator:
+    """The model shipped for ``direction``, its file checked against models.json."""
+    entry = pretrained_entry(direction)
+    path = PRETRAINED_DIR / entry["file"]
+    if not path.is_file():
+        raise ConfigError(f"shipped model file '{path}' is missing: reinstall face2sketch, e.g. pip install --force-reinstall -e .")
+    return WeightsTranslator(path, pick_device(device), sha256=entry["sha256"])
+
+
+def pretrained_entry_of_run(run_dir: Path, weights: Path) -> dict[str, Any]:
+    """What models.json records about a shipped model: its file and checksum, and how it was trained and chosen
+    (from the run's config, metrics.json and examples.json) so that evaluate can rebuild its test split."""
+    cfg = OmegaConf.load(run_dir / "config.yaml")
+    summary = json.loads((run_dir / "metrics.json").read_text())
+    examples = json.loads((run_dir / "examples.json").read_text())
+    overrides_file = run_dir / ".hydra" / "overrides.yaml"
+    overrides: list[str] = [str(o) for o in OmegaConf.load(overrides_file)] if overrides_file.is_file() else []
+    kept = [o for o in overrides if not o.startswith(("data.root=", "hydra."))]
+    data = OmegaConf.to_container(cfg.data, resolve=True)
+    assert isinstance(data, dict)
+    data.pop("root", None)
+    return {
+        "file": weights.name,
+        "sha256": file_sha256(weights),
+        "bytes": weights.stat().st_size,
+        "command": " ".join(["python -m face2sketch.train", *kept, "data.root=<cuhk>"]),
+        "seed": int(cfg.seed),
+        "selection": summary["tested_weights"],
+        "epochs": summary["epochs"],
+        "train_seconds": summary["wall_seconds"],
+        "data": data,
+        "identities": {side: sorted({re.sub(VARIANT_SUFFIX, "", name) for name in names}) for side, names in examples.items() if side in ("train", "val")},
+    }
+
+
+def ship(run_dir: Path, weights: Path) -> dict[str, Any]:
+    """Record ``weights`` (in the package's pretrained folder) as the shipped model for its direction in models.json."""
+    from face2sketch.io import write_json_atomic
+
+    entry = pretrained_entry_of_run(run_dir, weights)
+    index = json.loads(PRETRAINED_INDEX.read_text()) if PRETRAINED_INDEX.is_file() else {}
+    index[str(entry["data"]["direction"])] = entry
+    write_json_atomic(PRETRAINED_INDEX, dict(sorted(index.items())))
+    pretrained_index.cache_clear()
+    return entry
 
 
 # -- finishing predictions ---------------------------------------------------------------------------------
@@ -317,7 +460,7 @@ def translate_regions(translator: Translator, regions: list[np.ndarray]) -> list
     predict (in batches) and the demo (one at a time) both translate here.
     """
     predictions = translator.translate(torch.stack([translator.prepare(region) for region in regions]))
-    return [to_uint8(resize_prediction(prediction, region.shape[:2])) for prediction, region in zip(predictions, regions)]
+    return [to_uint8(resize_prediction(prediction, region.shape[:2])) for prediction, region in zip(predictions, regions, strict=False)]
 
 
 def save_image(path: Path, image: torch.Tensor) -> None:

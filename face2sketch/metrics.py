@@ -1,7 +1,7 @@
 """Image-quality metrics, one implementation for training-time validation and for ``evaluate``.
 
 All functions take batches (N, C, H, W) in [0, 1] and return one value per image unless said
-otherwise. Definitions follow docs/spec section 5: SSIM with an 11-wide Gaussian window
+otherwise. Definitions: SSIM with an 11-wide Gaussian window
 (sigma 1.5, data range 1), MSE on [0, 1], PSNR, MS-SSIM (where the size allows), FSIM
 (luminance for sketches, FSIMc for photos, via piq), SCOOT (Fan et al. 2018) for sketches,
 and LPIPS (VGG) and FID where their network weights are available locally.
@@ -23,6 +23,8 @@ from torchmetrics import MeanSquaredError, MetricCollection
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure, structural_similarity_index_measure
 from torchmetrics.image import StructuralSimilarityIndexMeasure
 
+from face2sketch.io import torch_hub_file
+
 SSIM_KERNEL, SSIM_SIGMA = 11, 1.5
 MS_SSIM_SCALES = 5
 # MS-SSIM downsamples 4 times and then needs more than one kernel width: sides above (11 - 1) * 2**4
@@ -43,7 +45,9 @@ def study_metrics() -> MetricCollection:
 # -- per-image metrics ---------------------------------------------------------------------------------
 def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """SSIM per image, averaged over channels."""
-    return structural_similarity_index_measure(pred, target, data_range=1.0, kernel_size=SSIM_KERNEL, sigma=SSIM_SIGMA, reduction="none")
+    values = structural_similarity_index_measure(pred, target, data_range=1.0, kernel_size=SSIM_KERNEL, sigma=SSIM_SIGMA, reduction="none")
+    assert isinstance(values, torch.Tensor)  # a tuple only when asked for the full image as well
+    return values
 
 
 def mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -119,20 +123,20 @@ def scoot_pair(synthesis: np.ndarray, ground_truth: np.ndarray) -> float:
     """SCOOT of one synthesised sketch against its ground truth, in (0, 1]; the synthesis is resized bicubically if needed."""
     gt, syn = to_gray_uint8(ground_truth), to_gray_uint8(synthesis)
     if syn.shape != gt.shape:
-        syn = np.asarray(Image.fromarray(syn).resize((gt.shape[1], gt.shape[0]), Image.BICUBIC))
+        syn = np.asarray(Image.fromarray(syn).resize((gt.shape[1], gt.shape[0]), Image.Resampling.BICUBIC))
     return float(1.0 / (1.0 + np.linalg.norm(scoot_features(gt) - scoot_features(syn))))
 
 
 def scoot(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """SCOOT per image for batches in [0, 1]."""
     to_numpy = lambda t: t.detach().float().cpu().permute(0, 2, 3, 1).numpy()  # noqa: E731
-    return torch.tensor([scoot_pair(p, t) for p, t in zip(to_numpy(pred), to_numpy(target))], dtype=torch.float64)
+    return torch.tensor([scoot_pair(p, t) for p, t in zip(to_numpy(pred), to_numpy(target), strict=False)], dtype=torch.float64)
 
 
 # -- metrics that need downloaded networks -------------------------------------------------------------
 def hub_checkpoint(url: str) -> Path:
     """Where torch.hub keeps (and torchvision looks for) the file of a weights URL."""
-    return Path(torch.hub.get_dir()) / "checkpoints" / Path(urlparse(url).path).name
+    return torch_hub_file(Path(urlparse(url).path).name)
 
 
 def lpips_model() -> nn.Module | None:
@@ -150,19 +154,20 @@ def lpips(pred: torch.Tensor, target: torch.Tensor, model: nn.Module) -> torch.T
     """LPIPS per image (lower is closer)."""
     if pred.shape[1] == 1:
         pred, target = pred.expand(-1, 3, -1, -1), target.expand(-1, 3, -1, -1)
-    return torch.stack([model.to(pred.device)(p[None].clamp(0, 1), t[None].clamp(0, 1)).detach() for p, t in zip(pred, target)]).flatten()
+    return torch.stack([model.to(pred.device)(p[None].clamp(0, 1), t[None].clamp(0, 1)).detach() for p, t in zip(pred, target, strict=False)]).flatten()
 
 
 FID_WEIGHTS_FILE = "weights-inception-2015-12-05-6726825d.pth"
 
 
-def fid_feature_extractor() -> nn.Module | int | None:
-    """The Inception features torchmetrics' FID uses (2048), or None when torch-fidelity or its weights are missing."""
+def fid_feature_size() -> int | None:
+    """The size of the Inception features torchmetrics' FID uses (2048), or None when torch-fidelity or its weights
+    are missing."""
     import importlib.util
 
     if importlib.util.find_spec("torch_fidelity") is None:
         return None
-    if not (Path(torch.hub.get_dir()) / "checkpoints" / FID_WEIGHTS_FILE).is_file():
+    if not torch_hub_file(FID_WEIGHTS_FILE).is_file():
         return None
     return 2048
 
@@ -217,8 +222,8 @@ class ImageSetEvaluator:
         if target_kind not in ("sketch", "photo"):
             raise ValueError(f"target_kind must be 'sketch' or 'photo', got {target_kind}")
         self.target_kind = target_kind
-        self.lpips_net = lpips_model() if lpips_net == "auto" else lpips_net
-        self.fid_feature = fid_feature_extractor() if fid_feature == "auto" else fid_feature
+        self.lpips_net: nn.Module | None = lpips_model() if isinstance(lpips_net, str) else lpips_net
+        self.fid_feature: nn.Module | int | None = fid_feature_size() if isinstance(fid_feature, str) else fid_feature
         self.results = {name: MetricSummary(name) for name in ("ssim", "mse", "psnr", "ms_ssim", "fsim", "scoot", "lpips", "fid")}
         if target_kind != "sketch":
             self.results["scoot"].status = "n/a: SCOOT is a sketch metric"

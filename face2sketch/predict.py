@@ -1,6 +1,8 @@
 """Translate your own pictures with a trained model: photos to sketches (f2sk) or sketches to photos (sk2f).
 
-    python -m face2sketch.predict ckpt=<run folder | checkpoint.ckpt | model.onnx> input=<file | folder | glob> output=<folder>
+    python -m face2sketch.predict input=<file | folder | glob>                     # the shipped face -> sketch model
+    python -m face2sketch.predict input=<sketch> direction=sk2f                    # the shipped sketch -> face model
+    python -m face2sketch.predict ckpt=<run folder | checkpoint.ckpt | model.onnx> input=<...> output=<folder>
 
 Writes ``<output>/<input stem>.png`` (at the size of the region translated: the whole picture, or the
 aligned face crop) and ``<output>/predictions.json``; ``side_by_side=true`` adds
@@ -20,14 +22,14 @@ from typing import Any
 
 import hydra
 import numpy as np
-from omegaconf import DictConfig
+from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 from tqdm import tqdm
 
 from face2sketch.config import CONFIG_DIR
 from face2sketch.data.alignment import align_if, resolve_align
 from face2sketch.data.images import read_image
-from face2sketch.errors import ConfigError, DataError, exit_on_user_error
+from face2sketch.errors import ConfigError, DataError, one_line_user_errors
 from face2sketch.inference import Translator, load_translator, translate_regions
 from face2sketch.io import write_json_atomic
 
@@ -74,7 +76,7 @@ def unique_names(paths: list[Path]) -> list[str]:
     """Output names from input stems; a repeated stem (a.jpg, a.png) gets its extension appended."""
     stems = [p.stem for p in paths]
     names, used = [], set()
-    for path, stem in zip(paths, stems):
+    for path, stem in zip(paths, stems, strict=False):
         name = stem if stems.count(stem) == 1 else f"{stem}_{path.suffix.lstrip('.').lower()}"
         while name in used:
             name += "_"
@@ -120,7 +122,7 @@ class Predictor:
         if not self.pending:
             return
         predictions = translate_regions(self.translator, [item.region for item in self.pending])
-        for item, prediction in zip(self.pending, predictions):
+        for item, prediction in zip(self.pending, predictions, strict=False):
             Image.fromarray(prediction).save(self.staging / f"{item.name}.png")
             item.record.output = str(self.output / f"{item.name}.png")
             if self.write_side_by_side:
@@ -153,7 +155,10 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     if int(cfg.batch_size) < 1:
         raise ConfigError(f"batch_size must be at least 1, got {cfg.batch_size}")
     inputs = list_inputs(str(cfg.input))
-    translator = load_translator(cfg.ckpt, cfg.device)
+    direction = OmegaConf.select(cfg, "direction.name")  # direction=f2sk|sk2f, the training config group
+    translator = load_translator(cfg.get("ckpt"), cfg.device, direction=direction)
+    if direction and translator.spec.direction != direction:
+        raise ConfigError(f"ckpt '{cfg.ckpt}' translates {translator.spec.direction}, not direction={direction}: drop direction= or pick a {direction} model")
     align = resolve_align(cfg.align, translator.spec.source_kind)
     output = Path(str(cfg.output)).expanduser().resolve()
     if output.is_file():
@@ -162,7 +167,8 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.predict.", dir=output.parent))
     try:
         predictor = Predictor(translator, output, staging, align, int(cfg.batch_size), bool(cfg.side_by_side))
-        records = [predictor.add(path, name) for path, name in tqdm(list(zip(inputs, unique_names(inputs))), desc="predict", unit="image", disable=None)]
+        named = list(zip(inputs, unique_names(inputs), strict=True))
+        records = [predictor.add(path, name) for path, name in tqdm(named, desc="predict", unit="image", disable=None)]
         predictor.flush()
         if not any(r.status == "ok" for r in records):
             reasons = "; ".join(f"{Path(r.input).name}: {r.reason}" for r in records[:3])
@@ -179,12 +185,9 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="predict")
+@one_line_user_errors()
 def main(cfg: DictConfig) -> None:
-    try:
-        predict(cfg)
-    except Exception as err:
-        exit_on_user_error(err)
-        raise
+    predict(cfg)
 
 
 if __name__ == "__main__":

@@ -29,7 +29,7 @@ from omegaconf import DictConfig, OmegaConf  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from face2sketch.config import CONFIG_DIR  # noqa: E402
-from face2sketch.errors import ConfigError, exit_on_user_error  # noqa: E402
+from face2sketch.errors import ConfigError, exit_on_user_error, one_line_user_errors  # noqa: E402
 from face2sketch.evaluate import discover_runs, evaluate_run  # noqa: E402
 from face2sketch.io import atomic_path, write_text_atomic  # noqa: E402
 
@@ -42,14 +42,21 @@ DIRECTION_LABEL = {"f2sk": "face to sketch (F2SK)", "sk2f": "sketch to face (SK2
 PROTOCOL_ORDER = ["standard", "paper"]
 # The study's Tables III and IV: SSIM and MSE over 300 test images of its leaky split, at model resolution
 STUDY = {
-    "f2sk": {"ssim": {"sparse_ae": 0.699, "conv_ae": 0.768, "pix2pix": 0.744, "vgg_ae": 0.746}, "mse": {"sparse_ae": 0.034, "conv_ae": 0.022, "pix2pix": 0.029, "vgg_ae": 0.028}},
-    "sk2f": {"ssim": {"sparse_ae": 0.760, "conv_ae": 0.782, "pix2pix": 0.774, "vgg_ae": 0.807}, "mse": {"sparse_ae": 0.028, "conv_ae": 0.020, "pix2pix": 0.021, "vgg_ae": 0.015}},
+    "f2sk": {
+        "ssim": {"sparse_ae": 0.699, "conv_ae": 0.768, "pix2pix": 0.744, "vgg_ae": 0.746},
+        "mse": {"sparse_ae": 0.034, "conv_ae": 0.022, "pix2pix": 0.029, "vgg_ae": 0.028},
+    },
+    "sk2f": {
+        "ssim": {"sparse_ae": 0.760, "conv_ae": 0.782, "pix2pix": 0.774, "vgg_ae": 0.807},
+        "mse": {"sparse_ae": 0.028, "conv_ae": 0.020, "pix2pix": 0.021, "vgg_ae": 0.015},
+    },
 }
 
 
 def evaluation_settings(resolution: str, data_root: str | None) -> DictConfig:
     """evaluate's defaults (conf/evaluate.yaml) with this report's choices."""
     cfg = OmegaConf.load(CONFIG_DIR / "evaluate.yaml")
+    assert isinstance(cfg, DictConfig)
     for key in ("defaults", "hydra", "runs"):
         cfg.pop(key, None)
     cfg.resolution, cfg.data_root = resolution, data_root
@@ -134,7 +141,7 @@ def metric_table(runs: list[dict], direction: str, with_study: bool) -> str:
         valid = [v for v in means if v is not None]
         best = (max if higher else min)(valid)
         cells = []
-        for entry, mean in zip(entries, means):
+        for entry, mean in zip(entries, means, strict=False):
             text = _fmt(mean, metric)
             if mean is not None and entry.get("std") is not None:
                 text += f" ± {_fmt(entry['std'], metric)}"
@@ -170,7 +177,11 @@ def samples_figure(runs: list[dict], path: Path, rows: int = 3) -> bool:
     columns = ["input", *models, "ground truth"]
     fig, axes = plt.subplots(len(names), len(columns), figsize=(1.6 * len(columns), 2.0 * len(names)), squeeze=False)
     for r, name in enumerate(names):
-        images = [first / "samples" / f"{name}_input.png", *[by_model[m] / "predictions" / f"{name}.png" for m in models], first / "samples" / f"{name}_target.png"]
+        images = [
+            first / "samples" / f"{name}_input.png",
+            *[by_model[m] / "predictions" / f"{name}.png" for m in models],
+            first / "samples" / f"{name}_target.png",
+        ]
         for c, image_path in enumerate(images):
             ax = axes[r][c]
             ax.imshow(Image.open(image_path).convert("RGB"))
@@ -207,7 +218,9 @@ def curves_figure(runs: list[dict], path: Path) -> bool:
         loss_tag = next((t for t in ("train/loss_epoch", "train/g_loss_epoch") if t in scalars), None)
         if loss_tag:
             drawn = True
-            ax_loss.plot(range(1, len(scalars[loss_tag]) + 1), scalars[loss_tag], label=f"{run['model']} ({loss_tag.split('/')[1].removesuffix('_epoch')})", marker=".")
+            ax_loss.plot(
+                range(1, len(scalars[loss_tag]) + 1), scalars[loss_tag], label=f"{run['model']} ({loss_tag.split('/')[1].removesuffix('_epoch')})", marker="."
+            )
     if not ax_ssim.lines:
         ax_ssim.text(0.5, 0.5, "no validation split\n(data.val_fraction=0)", ha="center", va="center", transform=ax_ssim.transAxes)
     ax_ssim.set(xlabel="epoch", ylabel="validation SSIM", title="validation SSIM")
@@ -223,6 +236,67 @@ def curves_figure(runs: list[dict], path: Path) -> bool:
     return drawn
 
 
+def report_header(folders: list[Path], resolution: str) -> list[str]:
+    md = [f"# face2sketch report: {', '.join(f.name for f in folders)}", ""]
+    md.append(
+        f"Runs from {', '.join(f'`{f}`' for f in folders)}. Metrics at **{resolution} resolution** "
+        + (
+            "(predictions resized to each target's stored size, 200x250 for CUHK)."
+            if resolution == "original"
+            else "(the model's input size, as the study computed them)."
+        )
+    )
+    md.append(
+        "Each cell is mean ± standard deviation over the test images; best per row in **bold**. "
+        "The study's numbers (its Tables III/IV: 300 test images of its leaky split, at model resolution) are a reference block, "
+        "comparable only to the paper protocol. FID is biased by sample size: compare only at the same N."
+    )
+    return [*md, ""]
+
+
+def cell_section(runs: list[dict], protocol: str, direction: str, suffix: str, out: Path) -> list[str]:
+    """One protocol and direction: the table, which weights were scored, the encoder weights, the figures."""
+    n = sorted({r["num_images"] for r in runs})
+    md = [f"### {DIRECTION_LABEL[direction]} — {protocol}, N = {', '.join(map(str, n))} test images", "", metric_table(runs, direction, with_study=True), ""]
+    scored = "; ".join(f"{r['model']}: {r.get('scored_weights', 'unknown')}" for r in sorted(runs, key=lambda r: _models(runs).index(r["model"])))
+    md += [f"Scored weights — {scored}.", ""]
+    weights = sorted({f"{r['model']}: {r['encoder_weights']}" for r in runs if r.get("encoder_weights")})
+    if weights:
+        md += [f"Pretrained encoder weights used in training — {'; '.join(weights)}.", ""]
+    if samples_figure(runs, out / f"samples_{direction}{suffix}.png"):
+        md += [f"![samples {direction} {protocol}](samples_{direction}{suffix}.png)", ""]
+    if curves_figure(runs, out / f"curves_{direction}{suffix}.png"):
+        md += [f"![curves {direction} {protocol}](curves_{direction}{suffix}.png)", ""]
+    return md
+
+
+def leak_section(grouped: dict[tuple[str, str], list[dict]], directions: list[str]) -> list[str]:
+    md = [
+        "## The study's leak: paper minus standard",
+        "",
+        "Positive SSIM/PSNR/FSIM/SCOOT or negative MSE/LPIPS/FID differences are what the leaky split adds.",
+        "",
+    ]
+    for direction in directions:
+        if grouped.get(("paper", direction)) and grouped.get(("standard", direction)):
+            md += [f"### {DIRECTION_LABEL[direction]}", "", leak_table(grouped[("paper", direction)], grouped[("standard", direction)]), ""]
+    return md
+
+
+def results_csv(summaries: list[dict[str, Any]], resolution: str) -> str:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["protocol", "leaky", "direction", "model", "seed", "metric", "mean", "std", "status", "num_images", "resolution", "scored_weights", "run"])
+    for s in summaries:
+        for metric in METRIC_ORDER:
+            m = s["metrics"].get(metric, {})
+            writer.writerow(
+                [s["protocol"], s["leaky"], s["direction"], s["model"], s.get("seed"), metric, m.get("mean"), m.get("std"), m.get("status"),
+                 s["num_images"], resolution, s.get("scored_weights"), s["run"]]
+            )  # fmt: skip
+    return buffer.getvalue()
+
+
 def write_report(folders: list[Path], out: Path, resolution: str = "original", data_root: str | None = None) -> Path:
     """Evaluate what is missing, then write report.md, results.csv and the figures into ``out``."""
     summaries = collect(folders, resolution, data_root)
@@ -232,54 +306,29 @@ def write_report(folders: list[Path], out: Path, resolution: str = "original", d
         grouped[(s["protocol"], s["direction"])].append(s)
     protocols = [p for p in PROTOCOL_ORDER if any(k[0] == p for k in grouped)]
     directions = [d for d in ("f2sk", "sk2f") if any(k[1] == d for k in grouped)]
-
-    md = [f"# face2sketch report: {', '.join(f.name for f in folders)}", ""]
-    md.append(f"Runs from {', '.join(f'`{f}`' for f in folders)}. Metrics at **{resolution} resolution** "
-              + ("(predictions resized to each target's stored size, 200x250 for CUHK)." if resolution == "original" else "(the model's input size, as the study computed them)."))
-    md.append("Each cell is mean ± standard deviation over the test images; best per row in **bold**. "
-              "The study's numbers (its Tables III/IV: 300 test images of its leaky split, at model resolution) are a reference block, "
-              "comparable only to the paper protocol. FID is biased by sample size: compare only at the same N.")
-    md.append("")
+    md = report_header(folders, resolution)
     for protocol in protocols:
-        md.append(f"## Protocol: {protocol}" + (" (LEAKY: augmented copies of one face on both sides of the split)" if protocol == "paper" else " (release split, independent test identities)"))
-        md.append("")
+        leaky = " (LEAKY: augmented copies of one face on both sides of the split)" if protocol == "paper" else " (release split, independent test identities)"
+        md += [f"## Protocol: {protocol}{leaky}", ""]
+        suffix = "" if protocol == protocols[0] else f"_{protocol}"
         for direction in directions:
-            runs = grouped.get((protocol, direction))
-            if not runs:
-                continue
-            n = sorted({r["num_images"] for r in runs})
-            md += [f"### {DIRECTION_LABEL[direction]} — {protocol}, N = {', '.join(map(str, n))} test images", "", metric_table(runs, direction, with_study=True), ""]
-            scored = "; ".join(f"{r['model']}: {r.get('scored_weights', 'unknown')}" for r in sorted(runs, key=lambda r: _models(runs).index(r["model"])))
-            md += [f"Scored weights — {scored}.", ""]
-            weights = sorted({f"{r['model']}: {r['encoder_weights']}" for r in runs if r.get("encoder_weights")})
-            if weights:
-                md += [f"Pretrained encoder weights used in training — {'; '.join(weights)}.", ""]
-            suffix = "" if protocol == protocols[0] else f"_{protocol}"
-            if samples_figure(runs, out / f"samples_{direction}{suffix}.png"):
-                md += [f"![samples {direction} {protocol}](samples_{direction}{suffix}.png)", ""]
-            if curves_figure(runs, out / f"curves_{direction}{suffix}.png"):
-                md += [f"![curves {direction} {protocol}](curves_{direction}{suffix}.png)", ""]
+            if grouped.get((protocol, direction)):
+                md += cell_section(grouped[(protocol, direction)], protocol, direction, suffix, out)
     if {"paper", "standard"} <= set(protocols):
-        md += ["## The study's leak: paper minus standard", "", "Positive SSIM/PSNR/FSIM/SCOOT or negative MSE/LPIPS/FID differences are what the leaky split adds.", ""]
-        for direction in directions:
-            if grouped.get(("paper", direction)) and grouped.get(("standard", direction)):
-                md += [f"### {DIRECTION_LABEL[direction]}", "", leak_table(grouped[("paper", direction)], grouped[("standard", direction)]), ""]
+        md += leak_section(grouped, directions)
     spread = seed_spread_table(summaries)
     if spread:
-        md += ["## Spread across seeds", "",
-               "Mean ± sample standard deviation, across training seeds, of each run's test-set mean: a difference between two "
-               "cells smaller than a few of these standard deviations can be chance. The tables above show the lowest seed.", "", spread, ""]
+        md += [
+            "## Spread across seeds",
+            "",
+            "Mean ± sample standard deviation, across training seeds, of each run's test-set mean: a difference between two "
+            "cells smaller than a few of these standard deviations can be chance. The tables above show the lowest seed.",
+            "",
+            spread,
+            "",
+        ]
     write_text_atomic(out / "report.md", "\n".join(md))
-
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
-    writer.writerow(["protocol", "leaky", "direction", "model", "seed", "metric", "mean", "std", "status", "num_images", "resolution", "scored_weights", "run"])
-    for s in summaries:
-        for metric in METRIC_ORDER:
-            m = s["metrics"].get(metric, {})
-            writer.writerow([s["protocol"], s["leaky"], s["direction"], s["model"], s.get("seed"), metric, m.get("mean"), m.get("std"), m.get("status"),
-                             s["num_images"], resolution, s.get("scored_weights"), s["run"]])
-    write_text_atomic(out / "results.csv", buffer.getvalue())
+    write_text_atomic(out / "results.csv", results_csv(summaries, resolution))
     log.info("report written to %s", out / "report.md")
     return out / "report.md"
 
@@ -319,18 +368,15 @@ class ReportCallback(Callback):
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m face2sketch.report", description=__doc__.splitlines()[0])
-    parser.add_argument("folders", type=Path, nargs="+", help="multirun folders (or folders of run folders); runs of one cell with several seeds get a seed-spread table")
+    parser.add_argument(
+        "folders", type=Path, nargs="+", help="multirun folders (or folders of run folders); runs of one cell with several seeds get a seed-spread table"
+    )
     parser.add_argument("--resolution", choices=("original", "model"), default="original", help="where metrics are computed (default: original)")
     parser.add_argument("--data-root", default=None, help="the data's folder, if it moved since training")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default: <first folder>/report)")
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-    try:
-        path = write_report(args.folders, args.out or args.folders[0] / "report", args.resolution, args.data_root)
-    except Exception as err:
-        exit_on_user_error(err)
-        raise
-    print(path)
+    print(one_line_user_errors()(write_report)(args.folders, args.out or args.folders[0] / "report", args.resolution, args.data_root))
 
 
 if __name__ == "__main__":

@@ -1,7 +1,7 @@
 """Train one (model, direction) run, test its best checkpoint, and write metrics.json.
 
-    python -m face2sketch.train model=conv_ae direction=f2sk data.root=/path/to/cuhk
-    python -m face2sketch.train -m model=conv_ae,pix2pix direction=f2sk,sk2f
+python -m face2sketch.train model=conv_ae direction=f2sk data.root=/path/to/cuhk
+python -m face2sketch.train -m model=conv_ae,pix2pix direction=f2sk,sk2f
 """
 
 from __future__ import annotations
@@ -11,6 +11,7 @@ import shlex
 import shutil
 import signal
 import time
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,9 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.callbacks import BackgroundCheckpointIO, CheckpointOnSignal, ExactResume, StopOnNonFiniteLoss
-from face2sketch.config import CONFIG_DIR, instantiate_all
-from face2sketch.errors import ConfigError, TrainingDiverged, TrainingInterrupted, exit_on_user_error
+from face2sketch.config import CONFIG_DIR, instantiate_all, model_label
+from face2sketch.data.datamodule import PairedDataModule
+from face2sketch.errors import ConfigError, TrainingDiverged, TrainingInterrupted, one_line_user_errors
 from face2sketch.io import write_json_atomic, write_text_atomic
 from face2sketch.models.base import ImageTranslationModule, load_checkpoint_state
 from face2sketch.validation import check_writable, validate_settings
@@ -37,7 +39,8 @@ log = logging.getLogger(__name__)
 # where conf/callbacks/default.yaml's last_checkpoint writes after every epoch; also where a signal's checkpoint goes
 LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
 # what a run writes before its first checkpoint: a folder holding nothing else can be removed after a user error
-UNFINISHED_RUN_CONTENTS = frozenset({".hydra", "train.log", "config.yaml", "skipped.json", "tensorboard", "csv"})
+EXAMPLES_FILE = "examples.json"
+UNFINISHED_RUN_CONTENTS = frozenset({".hydra", "train.log", "config.yaml", "skipped.json", EXAMPLES_FILE, "tensorboard", "csv"})
 
 
 def count_parameters(model: torch.nn.Module) -> dict[str, int]:
@@ -72,45 +75,67 @@ def resume_command(output_dir: Path) -> str:
     return shlex.join(["python", "-m", "face2sketch.train", *kept, f"hydra.run.dir={output_dir}", "ckpt_path=last"])
 
 
+def build_model_and_data(cfg: DictConfig) -> tuple[ImageTranslationModule, PairedDataModule]:
+    """Seeded, the model (compiled if ``compile``) and its data module in the model's value range, data decoded.
+
+    ``face2sketch.train`` and the benchmark both build a run's parts here.
+    """
+    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
+    if cfg.get("compile"):
+        model.compile_networks()
+    datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
+    datamodule.prepare_data()
+    datamodule.setup("fit")
+    return model, datamodule
+
+
+def run_callbacks(last_checkpoint: Path | None) -> list[L.Callback]:
+    """The callbacks every run gets whatever its config: exact resume, a stop on NaN/Inf losses and, where a run has a
+    last checkpoint, the clean stop on SIGTERM/SIGINT that writes it."""
+    callbacks: list[L.Callback] = [ExactResume(), StopOnNonFiniteLoss()]
+    return callbacks + ([CheckpointOnSignal(last_checkpoint)] if last_checkpoint is not None else [])
+
+
 def build_run(cfg: DictConfig, resume_from: str | None = None) -> tuple[ImageTranslationModule, L.LightningDataModule, L.Trainer]:
     """Seed, then instantiate the model, the data module (in the model's value range, data decoded) and the trainer.
 
     Data and checkpoint problems are raised here, before the trainer creates any log folder. ``resume_from`` is a
     checkpoint file (``resolve_resume_checkpoint`` turns ``ckpt_path=last`` into one) that must fit the model.
     """
-    L.seed_everything(cfg.seed, workers=True, verbose=False)
+    model, datamodule = build_model_and_data(cfg)
     log.info("seed %d", cfg.seed)
-    model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
-    if cfg.get("compile"):
-        model.compile_networks()
-    datamodule = instantiate(cfg.data, value_range=model.value_range)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
     if resume_from:
         load_checkpoint_state(resume_from, model, "resume with <run>/checkpoints/last.ckpt of a run with the same model, direction and sizes")
     output_dir = Path(cfg.paths.output_dir)
-    run_callbacks = [ExactResume(), StopOnNonFiniteLoss(), CheckpointOnSignal(output_dir / LAST_CHECKPOINT)]
-    callbacks = instantiate_all(cfg.get("callbacks")) + run_callbacks
+    callbacks = instantiate_all(cfg.get("callbacks")) + run_callbacks(output_dir / LAST_CHECKPOINT)
     if not datamodule.has_validation:
         log.info("data.val_fraction=0: no validation, so no best checkpoint; the final weights are tested")
         callbacks = [c for c in callbacks if not (isinstance(c, ModelCheckpoint) and str(c.monitor or "").startswith("val/"))]
-    trainer: L.Trainer = instantiate(
-        cfg.trainer, callbacks=callbacks, logger=instantiate_all(cfg.get("logger")) or False, plugins=[BackgroundCheckpointIO()]
-    )
+    trainer: L.Trainer = instantiate(cfg.trainer, callbacks=callbacks, logger=instantiate_all(cfg.get("logger")) or False, plugins=[BackgroundCheckpointIO()])
     return model, datamodule, trainer
+
+
+def best_checkpoint_callback(trainer: L.Trainer) -> ModelCheckpoint | None:
+    """The callback that keeps the best-by-validation checkpoint, if the run has one."""
+    return next((c for c in trainer.callbacks if isinstance(c, ModelCheckpoint) and c.monitor), None)
 
 
 def best_checkpoint_path(trainer: L.Trainer) -> str | None:
     """The best-by-validation checkpoint this run saved, if it saved one."""
-    best = next((c.best_model_path for c in trainer.callbacks if isinstance(c, ModelCheckpoint) and c.monitor), "")
-    return best or None
+    callback = best_checkpoint_callback(trainer)
+    return (callback.best_model_path if callback else "") or None
 
 
-def tested_weights(best: str | None, tested: bool) -> str | None:
+def tested_weights(trainer: L.Trainer, tested: bool) -> str | None:
     """What the test scored, in words that metrics.json and reports carry."""
     if not tested:
         return None
-    return f"best by validation SSIM ({Path(best).name})" if best else "final weights (no validation, or no best checkpoint)"
+    callback, best = best_checkpoint_callback(trainer), best_checkpoint_path(trainer)
+    if callback is None or best is None:
+        return "final weights (no validation, or no best checkpoint)"
+    metric = str(callback.monitor).removeprefix("val/").upper()
+    return f"best by validation {metric} ({Path(best).name})"
 
 
 def wait_for_checkpoints(trainer: L.Trainer) -> float:
@@ -140,6 +165,90 @@ def _skipped_record(datamodule: L.LightningDataModule) -> list[dict[str, str]]:
     return [{"file": str(f.path), "problem": f.problem, "detail": f.detail} for f in getattr(datamodule, "skipped", [])]
 
 
+@dataclass
+class RunRecord:
+    """Writes a run's metrics.json: what ran, how it ended and what the test scored (global rank 0 alone writes)."""
+
+    cfg: DictConfig
+    model: ImageTranslationModule
+    datamodule: PairedDataModule
+    trainer: L.Trainer
+    resume_from: str | None
+    started: float = field(default_factory=time.perf_counter)
+
+    def write(self, status: str, test_metrics: dict[str, float], **extra: Any) -> dict[str, Any]:
+        cfg, model, trainer = self.cfg, self.model, self.trainer
+        summary = {
+            "status": status,
+            "model": model_label(cfg),
+            "model_class": type(model).__name__,
+            "direction": cfg.direction.name,
+            **self.datamodule.describe(),
+            "test_metrics": test_metrics,
+            "metrics_resolution": "model",
+            "start_epoch": model.start_epoch,
+            "epochs": trainer.current_epoch,
+            "max_epochs": cfg.trainer.get("max_epochs"),
+            "global_step": trainer.global_step,
+            "wall_seconds": round(time.perf_counter() - self.started, 2),
+            "best_checkpoint": best_checkpoint_path(trainer),
+            "tested_weights": tested_weights(trainer, bool(test_metrics)),
+            "parameters": count_parameters(model),
+            "seed": cfg.seed,
+            "resumed_from": self.resume_from,
+            "world_size": trainer.world_size,
+            **extra,
+        }
+        if trainer.is_global_zero:
+            write_json_atomic(Path(cfg.paths.output_dir) / "metrics.json", summary)
+        return summary
+
+
+def write_run_files(cfg: DictConfig, datamodule: PairedDataModule, output_dir: Path) -> None:
+    """What a run records before it trains: its resolved config, the files it skipped, and its examples per split."""
+    write_text_atomic(output_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
+    write_json_atomic(output_dir / "skipped.json", _skipped_record(datamodule))
+    write_json_atomic(output_dir / EXAMPLES_FILE, datamodule.example_names())
+
+
+def fit_and_test(cfg: DictConfig, record: RunRecord) -> tuple[dict[str, float], float, float]:
+    """(test metrics, fit seconds, seconds waited for the last checkpoint's write after the test)."""
+    model, datamodule, trainer = record.model, record.datamodule, record.trainer
+    trainer.fit(model, datamodule=datamodule, ckpt_path=record.resume_from)
+    fit_seconds = time.perf_counter() - record.started
+    test_metrics: dict[str, float] = {}
+    if cfg.test:
+        # without a best checkpoint the final weights, still in memory, are tested while last.ckpt is written
+        results = trainer.test(model, datamodule=datamodule, ckpt_path=best_checkpoint_path(trainer))
+        test_metrics = {k.removeprefix("test/"): float(v) for k, v in results[0].items()}
+    return test_metrics, fit_seconds, wait_for_checkpoints(trainer)
+
+
+def interrupted(record: RunRecord, output_dir: Path) -> TrainingInterrupted:
+    """Record a stop on SIGTERM/SIGINT; the error that tells the user where it stopped and how to resume."""
+    trainer = record.trainer
+    wait_for_checkpoints(trainer)
+    stopper = next(c for c in trainer.callbacks if isinstance(c, CheckpointOnSignal))
+    signal_received = stopper.received or signal.SIGTERM
+    record.write("interrupted", {}, interrupted_by=signal_received.name)
+    where = (
+        f"stopped at epoch {trainer.current_epoch}, global step {trainer.global_step} and saved {stopper.checkpoint_path}"
+        if stopper.saved
+        else "stopped while testing, after training had finished"
+    )
+    return TrainingInterrupted(f"{signal_received.name} received: {where}; resume with: {resume_command(output_dir)}", int(signal_received))
+
+
+def diverged(record: RunRecord, error: TrainingDiverged, output_dir: Path) -> TrainingDiverged:
+    """Record a stop on a NaN/Inf loss; the error that says which checkpoints are still good."""
+    wait_for_checkpoints(record.trainer)
+    record.write("diverged", {}, diverged=str(error))
+    return TrainingDiverged(
+        f"{error}; stopped without saving, so the checkpoints in {output_dir / 'checkpoints'} are the last good ones: "
+        "lower the learning rate, or resume from them"
+    )
+
+
 def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> dict[str, Any]:
     """Fit, test and record one run; returns what is written to metrics.json.
 
@@ -151,69 +260,19 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     resume_from = resolve_resume_checkpoint(cfg.ckpt_path, output_dir)
     model, datamodule, trainer = build_run(cfg, resume_from)
     refuse_relaunched_sweep(trainer)
-    # under DDP every process runs this function; the run's own files are written by global rank 0 alone
-    if trainer.is_global_zero:
-        write_text_atomic(output_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-        write_json_atomic(output_dir / "skipped.json", _skipped_record(datamodule))
+    if trainer.is_global_zero:  # under DDP every process runs this function; rank 0 alone writes the run's files
+        write_run_files(cfg, datamodule, output_dir)
     trainer.callbacks.extend(extra_callbacks or [])
-    started = time.perf_counter()
-
-    def record(status: str, test_metrics: dict[str, float], **extra: Any) -> dict[str, Any]:
-        best = best_checkpoint_path(trainer)
-        summary = {
-            "status": status,
-            "model": cfg.get("model_name") or type(model).__name__,
-            "model_class": type(model).__name__,
-            "direction": cfg.direction.name,
-            **datamodule.describe(),
-            "test_metrics": test_metrics,
-            "metrics_resolution": "model",
-            "start_epoch": model.start_epoch,
-            "epochs": trainer.current_epoch,
-            "max_epochs": cfg.trainer.get("max_epochs"),
-            "global_step": trainer.global_step,
-            "wall_seconds": round(time.perf_counter() - started, 2),
-            "best_checkpoint": best,
-            "tested_weights": tested_weights(best, bool(test_metrics)),
-            "parameters": count_parameters(model),
-            "seed": cfg.seed,
-            "resumed_from": resume_from,
-            "world_size": trainer.world_size,
-            **extra,
-        }
-        if trainer.is_global_zero:
-            write_json_atomic(output_dir / "metrics.json", summary)
-        return summary
-
-    stopper = next(c for c in trainer.callbacks if isinstance(c, CheckpointOnSignal))
+    record = RunRecord(cfg, model, datamodule, trainer, resume_from)
     try:
-        trainer.fit(model, datamodule=datamodule, ckpt_path=resume_from)
-        fit_seconds = time.perf_counter() - started
-        test_metrics: dict[str, float] = {}
-        if cfg.test:
-            # without a best checkpoint the final weights, still in memory, are tested while last.ckpt is written
-            results = trainer.test(model, datamodule=datamodule, ckpt_path=best_checkpoint_path(trainer))
-            test_metrics = {k.removeprefix("test/"): float(v) for k, v in results[0].items()}
-        checkpoint_wait = wait_for_checkpoints(trainer)
+        test_metrics, fit_seconds, checkpoint_wait = fit_and_test(cfg, record)
     except SIGTERMException:
-        wait_for_checkpoints(trainer)
-        signal_received = stopper.received or signal.SIGTERM
-        record("interrupted", {}, interrupted_by=signal_received.name)
-        where = (
-            f"stopped at epoch {trainer.current_epoch}, global step {trainer.global_step} and saved {stopper.checkpoint_path}"
-            if stopper.saved else "stopped while testing, after training had finished"
-        )
-        raise TrainingInterrupted(f"{signal_received.name} received: {where}; resume with: {resume_command(output_dir)}", int(signal_received)) from None
-    except TrainingDiverged as diverged:
-        wait_for_checkpoints(trainer)
-        record("diverged", {}, diverged=str(diverged))
-        raise TrainingDiverged(
-            f"{diverged}; stopped without saving, so the checkpoints in {output_dir / 'checkpoints'} are the last good ones: "
-            "lower the learning rate, or resume from them"
-        ) from None
+        raise interrupted(record, output_dir) from None
+    except TrainingDiverged as error:
+        raise diverged(record, error, output_dir) from None
     # fit_seconds ends with the last step; the final checkpoint's write overlaps the test, and what is left of it
     # after the test is checkpoint_wait_seconds
-    summary = record("completed", test_metrics, fit_seconds=round(fit_seconds, 2), checkpoint_wait_seconds=round(checkpoint_wait, 2))
+    summary = record.write("completed", test_metrics, fit_seconds=round(fit_seconds, 2), checkpoint_wait_seconds=round(checkpoint_wait, 2))
     log.info("test metrics: %s; run folder: %s", test_metrics, output_dir)
     return summary
 
@@ -230,13 +289,9 @@ def _discard_unfinished_run(cfg: DictConfig) -> None:
 
 
 @hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="train")
+@one_line_user_errors(cleanup=lambda cfg: _discard_unfinished_run(cfg))
 def main(cfg: DictConfig) -> float | None:
-    try:
-        summary = train(cfg)
-    except Exception as err:
-        exit_on_user_error(err, cleanup=lambda: _discard_unfinished_run(cfg))
-        raise
-    return summary["test_metrics"].get("ssim")
+    return train(cfg)["test_metrics"].get("ssim")
 
 
 if __name__ == "__main__":

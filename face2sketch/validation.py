@@ -1,4 +1,4 @@
-"""The one place where a training run's settings are checked, before any data is read or any file written.
+"""Where a training run's settings are checked, before any data is read or any file written.
 
 Each rule names a setting, what is allowed, and a test; a refused value ends the command in one line
 (``face2sketch: error: data.batch_size=0 is not allowed: use a whole number >= 1``), exit status 2.
@@ -14,13 +14,14 @@ from typing import Any
 
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
+from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from face2sketch.data.datamodule import DIRECTIONS, INTERPOLATIONS
+from face2sketch.config import model_label
+from face2sketch.data.images import DIRECTIONS, INTERPOLATIONS
 from face2sketch.data.protocols import PROTOCOLS
 from face2sketch.errors import ConfigError, exit_on_user_error
-from face2sketch.models.base import LOSS_HEADS
-from face2sketch.models.pix2pix import TUTORIAL_DISCRIMINATOR_STRIDE
+from face2sketch.models.base import LOSS_HEADS, ImageTranslationModule
 
 _ABSENT = object()
 
@@ -82,8 +83,8 @@ RULES: tuple[Rule, ...] = (
 def _learning_rate_keys(node: Any, prefix: str) -> Iterator[str]:
     """Every ``lr`` or ``*_lr`` setting under ``node`` (model.optimizer.lr, model.finetune_lr, pix2pix's two optimisers)."""
     if isinstance(node, DictConfig):
-        for name in node.keys():
-            key = f"{prefix}.{name}"
+        for name in node:
+            key = f"{prefix}.{name!s}"
             if name == "lr" or str(name).endswith("_lr"):
                 yield key
             else:
@@ -93,57 +94,27 @@ def _learning_rate_keys(node: Any, prefix: str) -> Iterator[str]:
             yield from _learning_rate_keys(child, f"{prefix}[{index}]")
 
 
-@dataclass(frozen=True)
-class SizeRule:
-    """data.image_size must be a multiple of ``multiple_of`` and at least ``minimum`` for a model, because ``why``."""
-
-    multiple_of: int
-    minimum: int
-    why: str
-
-    def problem(self, size: int) -> str | None:
-        if size % self.multiple_of == 0 and size >= self.minimum:
-            return None
-        nearest = max(self.minimum, round(size / self.multiple_of) * self.multiple_of)
-        nearest += -nearest % self.multiple_of
-        return f"use a multiple of {self.multiple_of} of at least {self.minimum} ({self.why}), e.g. {nearest}"
+def model_class(model: DictConfig) -> type[ImageTranslationModule] | None:
+    """The LightningModule class ``model._target_`` names (the class Hydra would instantiate), if it is one."""
+    try:
+        target = get_class(str(model.get("_target_", "")))
+    except (ImportError, ValueError):
+        return None  # instantiate names the bad target in its own error
+    return target if isinstance(target, type) and issubclass(target, ImageTranslationModule) else None
 
 
-def _image_size_rule(model: DictConfig) -> SizeRule | None:
-    """What data.image_size a model can take; None if any size (>= 8) works."""
-    name = str(model.get("_target_", "")).rsplit(".", 1)[-1]
-    if name == "ConvAE":
-        widths = len(model.get("widths", ()))
-        return SizeRule(2**widths, 2**widths, f"conv_ae halves the image {widths} times, once per model.widths entry")
-    if name == "VGGAE":
-        return SizeRule(32, 32, "the VGG-16 encoder pools 5 times")
-    if name == "Pix2Pix":
-        downs = model.get("num_downs") or 2
-        if model.get("discriminator", "tutorial") == "tutorial":
-            multiple = max(2**downs, TUTORIAL_DISCRIMINATOR_STRIDE)
-            return SizeRule(multiple, multiple, f"the U-Net downsamples {downs}+ times and the tutorial's discriminator halves the image 4 times")
-        return SizeRule(2**downs, max(24, 2**downs), f"the U-Net downsamples {downs}+ times and the PatchGAN needs 24 px")
-    return None
-
-
-def _check_epoch_budget(cfg: DictConfig) -> None:
-    """Stages measured in epochs (vgg_ae's fine-tuning, pix2pix's constant-rate epochs) must fit in trainer.max_epochs."""
-    max_epochs = cfg.trainer.max_epochs
-    finetune = OmegaConf.select(cfg, "model.finetune_epochs", default=None)
-    if finetune and finetune >= max_epochs and not cfg.trainer.get("fast_dev_run"):
-        raise ConfigError(
-            f"model.finetune_epochs={finetune} is not allowed with trainer.max_epochs={max_epochs}: use fewer (0 skips "
-            "fine-tuning), so that some epochs train with the encoder frozen, or raise trainer.max_epochs"
-        )
-    constant = OmegaConf.select(cfg, "model.lr_constant_epochs", default=None)
-    if constant is not None and constant >= max_epochs:
-        raise ConfigError(f"model.lr_constant_epochs={constant} is not allowed with trainer.max_epochs={max_epochs}: use fewer, or null")
-
-
-def model_label(cfg: DictConfig) -> str:
-    """The model's config name (conv_ae, pix2pix, ...) when Hydra knows it, else its class."""
-    name = OmegaConf.select(cfg, "model_name", default=None, throw_on_resolution_failure=False)
-    return str(name or str(cfg.model.get("_target_", "the model")).rsplit(".", 1)[-1])
+def _check_model(cfg: DictConfig, model: DictConfig) -> None:
+    """What the model class itself says about the image size and the epoch budget."""
+    cls = model_class(model)
+    if cls is None:
+        return
+    problem = None if cfg.trainer.get("fast_dev_run") else cls.epoch_budget_problem(model, cfg.trainer.max_epochs)
+    if problem:
+        raise ConfigError(problem)
+    rule = cls.image_size_rule(model)
+    problem = rule.problem(cfg.data.image_size) if rule else None
+    if problem:
+        raise ConfigError(f"data.image_size={cfg.data.image_size} is not allowed for {model_label(cfg)}: {problem}")
 
 
 def _format(key: str, value: Any) -> str:
@@ -164,11 +135,7 @@ def validate_settings(cfg: DictConfig) -> None:
             value = OmegaConf.select(cfg, key)
             if not (_number(value) and value > 0):
                 raise ConfigError(f"{_format(key, value)} is not allowed: use a learning rate > 0")
-        _check_epoch_budget(cfg)
-        size_rule = _image_size_rule(model)
-        problem = size_rule.problem(cfg.data.image_size) if size_rule else None
-        if problem:
-            raise ConfigError(f"data.image_size={cfg.data.image_size} is not allowed for {model_label(cfg)}: {problem}")
+        _check_model(cfg, model)
 
 
 def check_writable(folder: Path) -> None:
@@ -183,8 +150,7 @@ def check_writable(folder: Path) -> None:
             pass
     except OSError as err:
         raise ConfigError(
-            f"the output folder '{folder}' cannot be written ({err.strerror or err}): pass a writable "
-            "paths.output_root=PATH (or hydra.run.dir=PATH)"
+            f"the output folder '{folder}' cannot be written ({err.strerror or err}): pass a writable paths.output_root=PATH (or hydra.run.dir=PATH)"
         ) from err
 
 

@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import lightning as L
 import pytest
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
@@ -17,7 +18,8 @@ from face2sketch.config import CONFIG_DIR, PROJECT_ROOT
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
-CUHK_ROOT = PROJECT_ROOT.parent / "shared" / "data" / "cuhk"
+# the real-data tests' CUHK copy: $FACE2SKETCH_CUHK, else the project's shared copy beside the checkout
+CUHK_ROOT = Path(os.environ.get("FACE2SKETCH_CUHK", PROJECT_ROOT.parent / "shared" / "data" / "cuhk"))
 
 
 @pytest.fixture
@@ -44,3 +46,12 @@ def run_cli(module: str, *args: str, cwd: Path | None = None, timeout: int = 600
     """Run ``python -m module args`` as a user would; output is captured as text."""
     env = {**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONWARNINGS": "ignore"}
     return subprocess.run([sys.executable, "-m", module, *args], capture_output=True, text=True, cwd=cwd or PROJECT_ROOT, env=env, timeout=timeout)
+
+
+def one_batch_trainer() -> L.Trainer:
+    """A quiet CPU trainer that fits one training batch and nothing else (no validation, logger or checkpoints)."""
+    import lightning as L
+
+    settings = {"limit_train_batches": 1, "limit_val_batches": 0, "num_sanity_val_steps": 0, "logger": False}
+    quiet = {"enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False}
+    return L.Trainer(accelerator="cpu", max_steps=-1, max_epochs=1, **settings, **quiet)

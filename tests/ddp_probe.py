@@ -47,9 +47,13 @@ class DDPProbe(L.Callback):
 
     def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: Any, batch_idx: int) -> None:
         sampler = inner_sampler(trainer)
-        self.record["batches"].append({
-            "epoch": trainer.current_epoch, "names": list(batch["name"]), "sampler_epoch": sampler.epoch if sampler else None,
-        })
+        self.record["batches"].append(
+            {
+                "epoch": trainer.current_epoch,
+                "names": list(batch["name"]),
+                "sampler_epoch": sampler.epoch if sampler else None,
+            }
+        )
 
     def on_before_optimizer_step(self, trainer: L.Trainer, pl_module: L.LightningModule, optimizer: torch.optim.Optimizer) -> None:
         # DDP has averaged the gradients over the processes by now
@@ -61,7 +65,9 @@ class DDPProbe(L.Callback):
 
     def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         self.record.update(
-            rank=trainer.global_rank, world_size=trainer.world_size, global_step=trainer.global_step,
+            rank=trainer.global_rank,
+            world_size=trainer.world_size,
+            global_step=trainer.global_step,
             weights=parameter_sums(list(pl_module.parameters())),
         )
 

@@ -44,10 +44,25 @@ def assert_predict_reproduces_evaluate(run: Path, photos: Path, output: Path, ex
     from face2sketch.evaluate import evaluate
     from face2sketch.predict import predict
 
-    evaluate(OmegaConf.create({"runs": [str(run)], "expect_direction": None, "resolution": "original", "data_root": None, "batch_size": 16,
-                               "device": "cpu", "save_predictions": True, "num_samples": 0}))
-    predict(OmegaConf.create({"ckpt": str(run), "input": str(photos), "output": str(output), "align": False, "side_by_side": False,
-                              "batch_size": 16, "device": "cpu"}))
+    evaluate(
+        OmegaConf.create(
+            {
+                "runs": [str(run)],
+                "expect_direction": None,
+                "resolution": "original",
+                "data_root": None,
+                "batch_size": 16,
+                "device": "cpu",
+                "save_predictions": True,
+                "num_samples": 0,
+            }
+        )
+    )
+    predict(
+        OmegaConf.create(
+            {"ckpt": str(run), "input": str(photos), "output": str(output), "align": False, "side_by_side": False, "batch_size": 16, "device": "cpu"}
+        )
+    )
     by_evaluate = sorted((run / "evaluation" / "predictions").glob("*.png"))  # last.ckpt is the run's own: no best
     assert len(by_evaluate) == expected_count
     for path in by_evaluate:

@@ -12,7 +12,14 @@ from face2sketch.data.alignment import FRAMING_FILE, align_face, crop_with_paddi
 from face2sketch.data.sources import decode_image
 
 # (scale of the 200x250 photo, left, top, canvas width, canvas height): other scales, off-centre, larger canvases
-PLACEMENTS = [(0.8, 40, 250, 640, 480), (1.5, 0, 0, 700, 600), (1.6, 420, 60, 900, 700), (2.4, 30, 20, 1200, 900), (1.2, 700, 500, 1000, 900), (3.0, 200, 150, 1000, 1000)]
+PLACEMENTS = [
+    (0.8, 40, 250, 640, 480),
+    (1.5, 0, 0, 700, 600),
+    (1.6, 420, 60, 900, 700),
+    (2.4, 30, 20, 1200, 900),
+    (1.2, 700, 500, 1000, 900),
+    (3.0, 200, 150, 1000, 1000),
+]
 
 
 def iou(a: tuple[int, int, int, int], b: tuple[int, int, int, int]) -> float:

@@ -13,7 +13,7 @@ from hydra.utils import instantiate
 
 from face2sketch.perf.bare import bare_training_step
 from face2sketch.perf.measure import collect_batches
-from tests.conftest import compose_train, run_cli
+from tests.conftest import compose_train, one_batch_trainer, run_cli
 
 
 def _model_and_data(tmp_path: Path, model: str, *extra: str):
@@ -34,10 +34,9 @@ def test_the_bare_step_updates_the_weights_exactly_as_a_face2sketch_training_ste
     _, bare_model, _ = _model_and_data(tmp_path, model, *extra)
     bare_model.load_state_dict(lightning_model.state_dict())
     initial = {name: value.clone() for name, value in bare_model.state_dict().items()}
-    (source, target), = collect_batches(data, torch.device("cpu"), 1)
+    ((source, target),) = collect_batches(data, torch.device("cpu"), 1)
 
-    trainer = L.Trainer(accelerator="cpu", max_steps=-1, max_epochs=1, limit_train_batches=1, limit_val_batches=0, num_sanity_val_steps=0,
-                        logger=False, enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = one_batch_trainer()
     L.seed_everything(5, verbose=False)
     trainer.fit(lightning_model, datamodule=data)
 
@@ -81,9 +80,24 @@ def test_a_short_benchmark_writes_its_record_and_compares_against_the_other_chec
     """The quick twin of the full command test below (opt-in, -m slow): one model, one of everything, the stub comparison."""
     output, compare = tmp_path / "bench", stub_checkout(tmp_path / "older")
     done = run_cli(
-        "face2sketch.benchmark", "models=[conv_ae]", "dataset=synthetic", "image_size=32", "batch_size=2", "warmup=1", "steps=1",
-        "rounds=1", "data_batches=1", "latency_repeats=1", "inference_batch=1", "onnx=false", "train_run_model=conv_ae",
-        "train_run_batches=1", "train_run_rounds=1", f"train_run_compare={compare}", f"output={output}", f"paths.output_root={tmp_path / 'outputs'}",
+        "face2sketch.benchmark",
+        "models=[conv_ae]",
+        "dataset=synthetic",
+        "image_size=32",
+        "batch_size=2",
+        "warmup=1",
+        "steps=1",
+        "rounds=1",
+        "data_batches=1",
+        "latency_repeats=1",
+        "inference_batch=1",
+        "onnx=false",
+        "train_run_model=conv_ae",
+        "train_run_batches=1",
+        "train_run_rounds=1",
+        f"train_run_compare={compare}",
+        f"output={output}",
+        f"paths.output_root={tmp_path / 'outputs'}",
     )
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads((output / "benchmark.json").read_text())
@@ -103,9 +117,22 @@ def test_a_short_benchmark_writes_its_record_and_compares_against_the_other_chec
 def test_the_benchmark_command_writes_json_and_a_table(tmp_path: Path) -> None:
     output, compare = tmp_path / "bench", stub_checkout(tmp_path / "older")
     done = run_cli(
-        "face2sketch.benchmark", "models=[conv_ae,pix2pix]", "dataset=synthetic", "image_size=32", "batch_size=4", "warmup=1", "steps=2",
-        "rounds=2", "data_batches=3", "latency_repeats=2", "inference_batch=2", "train_run_batches=2", "train_run_rounds=1",
-        f"train_run_compare={compare}", f"output={output}", f"paths.output_root={tmp_path / 'outputs'}",
+        "face2sketch.benchmark",
+        "models=[conv_ae,pix2pix]",
+        "dataset=synthetic",
+        "image_size=32",
+        "batch_size=4",
+        "warmup=1",
+        "steps=2",
+        "rounds=2",
+        "data_batches=3",
+        "latency_repeats=2",
+        "inference_batch=2",
+        "train_run_batches=2",
+        "train_run_rounds=1",
+        f"train_run_compare={compare}",
+        f"output={output}",
+        f"paths.output_root={tmp_path / 'outputs'}",
     )
     assert done.returncode == 0, done.stderr[-3000:]
     record = json.loads((output / "benchmark.json").read_text())
@@ -132,7 +159,9 @@ def test_the_benchmark_command_writes_json_and_a_table(tmp_path: Path) -> None:
 
 
 def test_a_missing_data_folder_is_one_line(tmp_path: Path) -> None:
-    done = run_cli("face2sketch.benchmark", "models=[conv_ae]", f"data_root={tmp_path / 'nowhere'}", f"output={tmp_path / 'b'}", f"paths.output_root={tmp_path}")
+    done = run_cli(
+        "face2sketch.benchmark", "models=[conv_ae]", f"data_root={tmp_path / 'nowhere'}", f"output={tmp_path / 'b'}", f"paths.output_root={tmp_path}"
+    )
     assert done.returncode != 0
     assert "nowhere" in done.stderr.strip().splitlines()[-1]
     assert not (tmp_path / "b" / "benchmark.json").exists()

@@ -57,9 +57,13 @@ def test_validation_is_carved_by_seed() -> None:
     assert _keys(a.splits.val) == _keys(b.splits.val) != _keys(c.splits.val)
 
 
-@pytest.mark.parametrize(("direction", "value_range", "sketch_channels"), [("f2sk", (0.0, 1.0), 3), ("sk2f", (-1.0, 1.0), 3), ("f2sk", (0.0, 1.0), 1), ("sk2f", (-1.0, 1.0), 1)])
+@pytest.mark.parametrize(
+    ("direction", "value_range", "sketch_channels"), [("f2sk", (0.0, 1.0), 3), ("sk2f", (-1.0, 1.0), 3), ("f2sk", (0.0, 1.0), 1), ("sk2f", (-1.0, 1.0), 1)]
+)
 def test_batches_have_direction_channels_size_and_value_range(direction: str, value_range: tuple[float, float], sketch_channels: int) -> None:
-    dm = SyntheticPairsDataModule(num_train=6, num_test=2, image_size=24, direction=direction, value_range=value_range, sketch_channels=sketch_channels, batch_size=4)
+    dm = SyntheticPairsDataModule(
+        num_train=6, num_test=2, image_size=24, direction=direction, value_range=value_range, sketch_channels=sketch_channels, batch_size=4
+    )
     batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
     photo_c, sketch_c = 3, sketch_channels
     source_c, target_c = (photo_c, sketch_c) if direction == "f2sk" else (sketch_c, photo_c)
@@ -94,7 +98,7 @@ def test_paired_augmentation_keeps_input_and_target_aligned() -> None:
 def test_synthetic_pairs_are_deterministic() -> None:
     a, b = SyntheticPairsDataModule(image_size=16, seed=5), SyntheticPairsDataModule(image_size=16, seed=5)
     a.setup(), b.setup()
-    assert all(np.array_equal(x.photo, y.photo) and np.array_equal(x.sketch, y.sketch) for x, y in zip(a.splits.test, b.splits.test))
+    assert all(np.array_equal(x.photo, y.photo) and np.array_equal(x.sketch, y.sketch) for x, y in zip(a.splits.test, b.splits.test, strict=False))
 
 
 def test_bad_config_values_are_named() -> None:
@@ -107,7 +111,7 @@ def test_bad_config_values_are_named() -> None:
 def test_images_are_resized_with_opencv_bilinear_like_the_study() -> None:
     import cv2
 
-    from face2sketch.data.datamodule import resize_image
+    from face2sketch.data.images import resize_image
 
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 256, (250, 200, 3), dtype=np.uint8)
@@ -155,7 +159,9 @@ def test_batched_dihedral_keeps_pairs_aligned_and_uses_all_eight_symmetries() ->
 def test_batched_path_serves_the_same_pixels_as_the_per_sample_path() -> None:
     """Without augmentation both paths give bit-identical batches, in the same order."""
     batched = SyntheticPairsDataModule(num_train=20, num_test=2, image_size=16, batch_size=4, paired_transforms=[], value_range=(-1.0, 1.0), seed=2)
-    per_sample = SyntheticPairsDataModule(num_train=20, num_test=2, image_size=16, batch_size=4, paired_transforms=[], value_range=(-1.0, 1.0), seed=2, batched_augmentation=False)
+    per_sample = SyntheticPairsDataModule(
+        num_train=20, num_test=2, image_size=16, batch_size=4, paired_transforms=[], value_range=(-1.0, 1.0), seed=2, batched_augmentation=False
+    )
     assert batched.batched_augmentation and not per_sample.batched_augmentation
     pairs = list(zip(batched.train_dataloader(), per_sample.train_dataloader(), strict=True))
     assert len(pairs) == 5

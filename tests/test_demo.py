@@ -96,6 +96,26 @@ def test_translate_endpoint_crops_a_real_cuhk_face_to_the_cuhk_framing(served: t
         assert abs(result.size[1] / result.size[0] - framing.width / framing.height) < 0.05
 
 
+def test_without_ckpt_the_demo_serves_both_shipped_models(tmp_path: Path) -> None:
+    import matplotlib.cbook
+
+    port = free_port()
+    settings = {"ckpt": None, "server_name": "127.0.0.1", "server_port": port, "max_upload_mb": 2, "align": "auto", "device": "cpu"}
+    demo = launch(OmegaConf.create(settings), block=False)
+    try:
+        client = Client(f"http://127.0.0.1:{port}/", verbose=False)
+        photo = matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)
+        with Image.open(client.predict(handle_file(str(photo)), api_name="/translate_f2sk")) as sketch:
+            rgb = np.asarray(sketch.convert("RGB")).astype(int)
+            assert sketch.size[0] < 512 and (rgb[..., 0] == rgb[..., 2]).all() and rgb.std() > 10  # the face crop, drawn in grey
+        drawn = save_picture(tmp_path / "drawn.png", np.asarray(Image.open(photo).convert("L").convert("RGB")))
+        with Image.open(client.predict(handle_file(str(drawn)), api_name="/translate_sk2f")) as face:
+            pixels = np.asarray(face.convert("RGB")).astype(int)
+            assert face.size == (512, 600) and np.abs(pixels[..., 0] - pixels[..., 2]).mean() > 2  # a colour photo of the whole sketch
+    finally:
+        demo.close()
+
+
 def test_page_handlers_show_the_region_the_result_and_readable_messages(f2sk_run: Path, tmp_path: Path) -> None:
     page = DemoTranslation(load_translator(f2sk_run, device="cpu"), align=True)
     flat = save_picture(tmp_path / "flat.png", np.full((80, 60, 3), 200, np.uint8))
@@ -118,14 +138,17 @@ def test_a_drawn_sketch_is_composited_on_white_and_translated_to_a_photo(tmp_pat
 
 
 @pytest.mark.browser
-def test_the_page_translates_an_upload_in_chromium(f2sk_run: Path, tmp_path: Path) -> None:
+def test_the_shipped_models_page_translates_an_upload_and_a_drawing_in_chromium(tmp_path: Path) -> None:
     """Opt in with ``pytest -m browser`` (needs Debian's chromium and chromium-driver).
 
-    FACE2SKETCH_DEMO_CKPT picks the model shown; FACE2SKETCH_SCREENSHOT keeps the screenshot (docs/demo.png).
+    No ckpt: the page serves both shipped models. The photo tab translates an upload; the sketch tab's canvas opens
+    with its brush selected, so strokes drawn at once become a drawing that is translated to a photo.
+    FACE2SKETCH_SCREENSHOT keeps the photo tab's screenshot (docs/demo.png) and <stem>_sketch.png the sketch tab's.
     """
     from selenium import webdriver
     from selenium.webdriver.chrome.options import Options
     from selenium.webdriver.chrome.service import Service
+    from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
@@ -134,44 +157,60 @@ def test_the_page_translates_an_upload_in_chromium(f2sk_run: Path, tmp_path: Pat
     if not (chromium and chromedriver):
         pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
     port = free_port()
-    ckpt = os.environ.get("FACE2SKETCH_DEMO_CKPT", str(f2sk_run))
     server = subprocess.Popen(
-        [sys.executable, "-m", "face2sketch.demo", f"ckpt={ckpt}", f"server_port={port}", f"paths.output_root={tmp_path / 'logs'}"],
-        cwd=PROJECT_ROOT, env={**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"}, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True,
+        [sys.executable, "-m", "face2sketch.demo", f"server_port={port}", f"paths.output_root={tmp_path / 'logs'}"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
     )
     url = f"http://127.0.0.1:{port}/"
     options = Options()
     options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,860"):
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
         options.add_argument(argument)
     browser = None
+    screenshot = Path(os.environ.get("FACE2SKETCH_SCREENSHOT", tmp_path / "demo.png"))
     try:
-        deadline = time.time() + 120
-        while True:
-            try:
-                urllib.request.urlopen(url, timeout=2)
-                break
-            except OSError:
-                assert server.poll() is None, server.stderr.read()[-2000:]
-                assert time.time() < deadline, "the demo did not start in 120 s"
-                time.sleep(1)
+        wait_for_server(url, server)
         browser = webdriver.Chrome(service=Service(chromedriver), options=options)
         browser.get(url)
         wait = WebDriverWait(browser, 90)
         photo, _ = pasted_face(tmp_path)
-        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#upload input[type=file]"))).send_keys(str(photo))
-        wait.until(ec.text_to_be_present_in_element((By.ID, "upload"), photo.name))
-        browser.find_element(By.ID, "translate").click()
-        result = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#result img")))
-        assert result.get_attribute("src")
-        wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#aligned img")))
-        status = browser.find_element(By.ID, "status").text
-        assert "translated" in status, status
-        screenshot = Path(os.environ.get("FACE2SKETCH_SCREENSHOT", tmp_path / "demo.png"))
+        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#upload-f2sk input[type=file]"))).send_keys(str(photo))
+        wait.until(ec.text_to_be_present_in_element((By.ID, "upload-f2sk"), photo.stem))  # Gradio shows the stem and the suffix apart
+        browser.find_element(By.ID, "translate-f2sk").click()
+        assert wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#result-f2sk img"))).get_attribute("src")
+        wait.until(ec.text_to_be_present_in_element((By.ID, "status-f2sk"), "translated"))
         browser.save_screenshot(str(screenshot))
+
+        browser.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Sketch')]").click()
+        canvas = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#canvas-sk2f canvas")))
+        time.sleep(1)  # the page's script selects the brush as the canvas appears
+        strokes = ActionChains(browser)
+        for dy in (-60, 0, 60):
+            strokes.move_to_element_with_offset(canvas, -80, dy).click_and_hold().move_by_offset(80, 20).move_by_offset(80, -20).release()
+        strokes.perform()
+        browser.find_element(By.ID, "translate-drawing-sk2f").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "status-sk2f"), "translated"))
+        assert wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#result-sk2f img"))).get_attribute("src")
+        browser.save_screenshot(str(screenshot.with_name(f"{screenshot.stem}_sketch.png")))
         assert Image.open(screenshot).size[0] > 600
     finally:
         if browser is not None:
             browser.quit()
         server.terminate()
         server.wait(timeout=30)
+
+
+def wait_for_server(url: str, server: subprocess.Popen, seconds: int = 120) -> None:
+    deadline = time.time() + seconds
+    while True:
+        try:
+            urllib.request.urlopen(url, timeout=2)
+            return
+        except OSError:
+            assert server.poll() is None, server.stderr.read()[-2000:] if server.stderr else "the demo exited"
+            assert time.time() < deadline, f"the demo did not start in {seconds} s"
+            time.sleep(1)

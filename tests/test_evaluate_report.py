@@ -14,7 +14,16 @@ from face2sketch.report import ReportCallback, write_report
 from face2sketch.train import train
 from tests.conftest import compose_train, run_cli
 
-TINY = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=4", "trainer=cpu", "debug=limit", "encoder_weights=none")
+TINY = (
+    "data=synthetic",
+    "data.image_size=32",
+    "data.num_train=8",
+    "data.num_test=4",
+    "data.batch_size=4",
+    "trainer=cpu",
+    "debug=limit",
+    "encoder_weights=none",
+)
 
 
 @pytest.fixture(scope="module")
@@ -73,8 +82,14 @@ def test_missing_folder_is_one_line_and_non_zero(tmp_path: Path) -> None:
 @pytest.mark.slow  # quick twin: test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_standard
 def test_multirun_then_report_with_both_protocols(tmp_path: Path) -> None:
     sweep = run_cli(
-        "face2sketch.train", "-m", "data.split=paper,standard", "model=conv_ae,sparse_ae", *TINY, "direction=f2sk",
-        f"paths.output_root={tmp_path}", "+hydra.callbacks.report._target_=face2sketch.report.ReportCallback",
+        "face2sketch.train",
+        "-m",
+        "data.split=paper,standard",
+        "model=conv_ae,sparse_ae",
+        *TINY,
+        "direction=f2sk",
+        f"paths.output_root={tmp_path}",
+        "+hydra.callbacks.report._target_=face2sketch.report.ReportCallback",
     )
     assert sweep.returncode == 0, sweep.stderr[-3000:]
     (folder,) = list((tmp_path / "train" / "multiruns").iterdir())
@@ -121,7 +136,7 @@ def parse_tables(markdown: str) -> dict[str, list[dict[str, str]]]:
             for row in lines[i + 2 :]:
                 if not row.startswith("|"):
                     break
-                rows.append(dict(zip(header, (c.strip() for c in row.strip("|").split("|")))))
+                rows.append(dict(zip(header, (c.strip() for c in row.strip("|").split("|")), strict=False)))
             tables[heading] = rows
     return tables
 
@@ -177,14 +192,24 @@ def fake_evaluated_run(folder: Path, model: str, protocol: str, values: dict[str
     (folder / "config.yaml").write_text("{}\n")
     (folder / "checkpoints" / "best-epoch=0.ckpt").write_bytes(b"")
     metrics = {
-        metric: {"mean": values[metric][0], "std": values[metric][1], "status": "ok", "higher_is_better": HIGHER[metric]} if metric in values
+        metric: {"mean": values[metric][0], "std": values[metric][1], "status": "ok", "higher_is_better": HIGHER[metric]}
+        if metric in values
         else {"mean": None, "std": None, "status": "skipped: weights not available", "higher_is_better": HIGHER[metric]}
         for metric in LABELS
     }
     summary = {
-        "run": str(folder), "checkpoint": str(folder / "checkpoints" / "best-epoch=0.ckpt"), "model": model, "model_class": model,
-        "direction": "f2sk", "protocol": protocol, "leaky": protocol == "paper", "resolution": "original", "model_image_size": 32,
-        "encoder_weights": None, "num_images": 4, "metrics": metrics,
+        "run": str(folder),
+        "checkpoint": str(folder / "checkpoints" / "best-epoch=0.ckpt"),
+        "model": model,
+        "model_class": model,
+        "direction": "f2sk",
+        "protocol": protocol,
+        "leaky": protocol == "paper",
+        "resolution": "original",
+        "model_image_size": 32,
+        "encoder_weights": None,
+        "num_images": 4,
+        "metrics": metrics,
     }
     (folder / "evaluation" / "metrics.json").write_text(json.dumps(summary))
     for kind in ("samples", "predictions"):
@@ -231,3 +256,33 @@ def test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_s
     with open(tmp_path / "report" / "results.csv") as handle:
         rows = {(r["protocol"], r["model"], r["metric"]): r for r in csv.DictReader(handle)}
     assert float(rows[("paper", "sparse_ae", "mse")]["mean"]) == 0.012 and rows[("standard", "pix2pix", "lpips")]["status"].startswith("skipped")
+
+
+def _folder(path: Path, text: str) -> Path:
+    path.mkdir(parents=True)
+    (path / "metrics.json").write_text(text)
+    return path
+
+
+def test_publishing_an_evaluation_never_leaves_the_run_without_a_whole_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from face2sketch.evaluate import publish
+
+    output = _folder(tmp_path / "evaluation", "old")
+    staging = _folder(tmp_path / ".evaluation.new", "new")
+    rename = Path.rename
+
+    def killed_while_moving_the_new_one_in(self: Path, target: Path) -> Path:
+        if self == staging:
+            raise KeyboardInterrupt
+        return rename(self, target)
+
+    monkeypatch.setattr(Path, "rename", killed_while_moving_the_new_one_in)
+    with pytest.raises(KeyboardInterrupt):
+        publish(staging, output)
+    assert (output / "metrics.json").read_text() == "old"  # the earlier evaluation is back in place
+    monkeypatch.setattr(Path, "rename", rename)
+    # a hard kill after the earlier folder was set aside: the next publish restores it before anything else
+    output.rename(tmp_path / ".evaluation.old")
+    publish(staging, output)
+    assert (output / "metrics.json").read_text() == "new"
+    assert not (tmp_path / ".evaluation.old").exists() and not staging.exists()

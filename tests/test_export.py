@@ -8,15 +8,14 @@ import numpy as np
 import onnx
 import pytest
 import torch
-from torch import nn
 from omegaconf import OmegaConf
 from PIL import Image
+from torch import nn
 
-from face2sketch.errors import ConfigError
 import face2sketch.export as export_module
+from face2sketch.errors import ConfigError
 from face2sketch.export import ExportCheckError, export
-from face2sketch.inference import random_batch
-from face2sketch.inference import ModelSpec, load_translator
+from face2sketch.inference import ModelSpec, load_translator, random_batch
 from face2sketch.predict import predict
 from tests.conftest import run_cli
 from tests.inference_helpers import face_like_picture, make_run, save_picture
@@ -40,7 +39,9 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     return {name: make_run(folder / name, "data=synthetic", "data.image_size=32", *overrides) for name, overrides in MODELS.items()}
 
 
-@pytest.mark.parametrize(("name", "export_format"), [(name, "onnx") for name in MODELS] + [(name, "torchscript") for name in ("sparse_ae", "conv_ae", "pix2pix")])
+@pytest.mark.parametrize(
+    ("name", "export_format"), [(name, "onnx") for name in MODELS] + [(name, "torchscript") for name in ("sparse_ae", "conv_ae", "pix2pix")]
+)
 def test_every_model_exports_with_its_metadata_and_matches_pytorch(runs: dict[str, Path], tmp_path: Path, name: str, export_format: str) -> None:
     output = tmp_path / f"model.{'onnx' if export_format == 'onnx' else 'pt'}"
     result = export(export_config(runs[name], output, export_format))
@@ -103,8 +104,9 @@ class Shifted(nn.Module):
 
 
 @pytest.mark.parametrize(("export_format", "writer", "suffix"), [("onnx", "write_onnx", ".onnx"), ("torchscript", "write_torchscript", ".pt")])
-def test_an_export_that_fails_the_parity_check_writes_nothing(runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
-                                                              export_format: str, writer: str, suffix: str) -> None:
+def test_an_export_that_fails_the_parity_check_writes_nothing(
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch, export_format: str, writer: str, suffix: str
+) -> None:
     original = getattr(export_module, writer)
     monkeypatch.setattr(export_module, writer, lambda network, spec, path, *args: original(Shifted(network), spec, path, *args))
     out = tmp_path / "out"

@@ -65,7 +65,9 @@ def write_faulty_dataset(root: Path) -> dict[str, str]:
     (train_photo / "f-003-01.jpg").write_text("this is not a photo\n")
     Image.open(train_photo / "m-004-01.jpg").save(train_photo / "m-004-01.png")  # a second photo with key m-004-01
     for folder, name in ((test_photo, "f-005-01.jpg"), (test_sketch, "f-005-01-sz1.jpg")):  # key f-005-01 in train and test
-        Image.open((train_photo if folder is test_photo else train_sketch) / ("f-005-01.jpg" if folder is test_photo else "F2-005-01-sz1.jpg")).save(folder / name)
+        Image.open((train_photo if folder is test_photo else train_sketch) / ("f-005-01.jpg" if folder is test_photo else "F2-005-01-sz1.jpg")).save(
+            folder / name
+        )
     Image.new("L", (20, 20), 128).save(train_sketch / "F2-099-01-sz1.jpg")  # a sketch without photo
     png = Image.open(test_photo / "f-013-01.jpg")
     _replace(test_photo / "f-013-01.jpg", png, ".png")
@@ -84,13 +86,20 @@ def write_faulty_dataset(root: Path) -> dict[str, str]:
     _replace(train_sketch / "M2-010-01-sz1.jpg", Image.open(train_sketch / "M2-010-01-sz1.jpg").convert("RGB").resize((100, 125)), ".jpg")
     _replace(test_sketch / "f-015-01-sz1.jpg", Image.open(test_sketch / "f-015-01-sz1.jpg").convert("LA"), ".png")
     expected = {
-        "f-001-01.jpg": "corrupt image", "F2-001-01-sz1.jpg": "partner unusable",
-        "M2-002-01-sz1.jpg": "empty file", "m-002-01.jpg": "partner unusable",
-        "f-003-01.jpg": "not an image", "F2-003-01-sz1.jpg": "partner unusable",
-        "m-004-01.jpg": "duplicate identity key", "m-004-01.png": "duplicate identity key", "M2-004-01-sz1.jpg": "unpaired",
+        "f-001-01.jpg": "corrupt image",
+        "F2-001-01-sz1.jpg": "partner unusable",
+        "M2-002-01-sz1.jpg": "empty file",
+        "m-002-01.jpg": "partner unusable",
+        "f-003-01.jpg": "not an image",
+        "F2-003-01-sz1.jpg": "partner unusable",
+        "m-004-01.jpg": "duplicate identity key",
+        "m-004-01.png": "duplicate identity key",
+        "M2-004-01-sz1.jpg": "unpaired",
         "F2-099-01-sz1.jpg": "unpaired",
-        "f-013-01.png": "corrupt image", "f-013-01-sz1.jpg": "partner unusable",
-        "m-014-01-sz1.png": "too large", "m-014-01.jpg": "partner unusable",
+        "f-013-01.png": "corrupt image",
+        "f-013-01-sz1.jpg": "partner unusable",
+        "m-014-01-sz1.png": "too large",
+        "m-014-01.jpg": "partner unusable",
     }
     expected |= {name: "duplicate identity key" for name in ("f-005-01.jpg", "F2-005-01-sz1.jpg", "f-005-01-sz1.jpg")}
     return expected
@@ -102,11 +111,12 @@ def faulty_data(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[st
     return root, write_faulty_dataset(root)
 
 
-def test_unusable_files_are_skipped_by_name_and_training_goes_on(faulty_data: tuple[Path, dict[str, str]], tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_unusable_files_are_skipped_by_name_and_training_goes_on(
+    faulty_data: tuple[Path, dict[str, str]], tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     root, expected = faulty_data
     run = tmp_path / "run"
-    cfg = compose_train(run, "data=cuhk", f"data.root={root}", "data.image_size=32", "data.batch_size=4", "data.min_pairs=5",
-                        *QUIET, "trainer.max_epochs=1")
+    cfg = compose_train(run, "data=cuhk", f"data.root={root}", "data.image_size=32", "data.batch_size=4", "data.min_pairs=5", *QUIET, "trainer.max_epochs=1")
     summary = train(cfg)
     skipped = json.loads((run / "skipped.json").read_text())
     # f-005-01 leaks across splits: its train photo, train sketch and test photo+sketch are all named (4 entries, 3 names)
@@ -174,7 +184,10 @@ def test_convertible_images_are_converted_not_clipped(tmp_path: Path) -> None:
         (["data.val_fraction=-0.1"], "data.val_fraction=-0.1 is not allowed"),
         (["data.val_fraction=1"], "data.val_fraction=1 is not allowed"),
         (["data.test_fraction=1"], "data.test_fraction=1 is not allowed"),
-        (["callbacks.last_checkpoint.every_minutes=-1"], "callbacks.last_checkpoint.every_minutes=-1 is not allowed: use a number of minutes >= 0 (0: every epoch)"),
+        (
+            ["callbacks.last_checkpoint.every_minutes=-1"],
+            "callbacks.last_checkpoint.every_minutes=-1 is not allowed: use a number of minutes >= 0 (0: every epoch)",
+        ),
         (["data.image_size=30"], "data.image_size=30 is not allowed for conv_ae: use a multiple of 8 of at least 8"),
         (["model=pix2pix", "data.image_size=24"], "data.image_size=24 is not allowed for pix2pix: use a multiple of 16 of at least 16"),
         (["model=pix2pix_paper", "data.image_size=16"], "data.image_size=16 is not allowed for pix2pix_paper: use a multiple of 4 of at least 24"),
@@ -213,8 +226,17 @@ def test_a_bad_setting_is_one_line_exit_2_before_the_data_is_read(tmp_path: Path
 
 
 # -- 3. exact resume -----------------------------------------------------------------------------------------------------
-RESUME = ("model=conv_ae", "model.head=sigmoid", "model.loss=bce", "data=synthetic", "data.image_size=32", "trainer.deterministic=true",
-          "data.num_train=16", "data.num_test=8", *QUIET)
+RESUME = (
+    "model=conv_ae",
+    "model.head=sigmoid",
+    "model.loss=bce",
+    "data=synthetic",
+    "data.image_size=32",
+    "trainer.deterministic=true",
+    "data.num_train=16",
+    "data.num_test=8",
+    *QUIET,
+)
 
 
 def _weights(run: Path) -> dict[str, torch.Tensor]:
@@ -252,8 +274,18 @@ class SignalAtBatch(L.Callback):
 
 def test_sigint_mid_epoch_saves_and_the_resumed_pix2pix_ends_like_the_uninterrupted_run(tmp_path: Path) -> None:
     """pix2pix draws dropout masks from the global RNG, and the stop falls mid-epoch: both must be in the checkpoint."""
-    settings = ("model=pix2pix", "model.ngf=8", "model.ndf=8", "data=synthetic", "data.image_size=32", "trainer.deterministic=true",
-                "data.num_train=6", "data.num_test=4", *QUIET, "trainer.max_epochs=2")
+    settings = (
+        "model=pix2pix",
+        "model.ngf=8",
+        "model.ndf=8",
+        "data=synthetic",
+        "data.image_size=32",
+        "trainer.deterministic=true",
+        "data.num_train=6",
+        "data.num_test=4",
+        *QUIET,
+        "trainer.max_epochs=2",
+    )
     handler_before = signal.getsignal(signal.SIGINT)
     full = train(compose_train(tmp_path / "full", *settings))
     with pytest.raises(TrainingInterrupted) as stopped:
@@ -311,7 +343,9 @@ class PoisonWeightsAt(L.Callback):
 
 
 @pytest.mark.parametrize(("model", "terms"), [("conv_ae", ["train/loss=nan"]), ("pix2pix", ["train/d_loss=nan", "train/g_loss=nan", "train/l1=nan"])])
-def test_a_nan_loss_stops_naming_step_and_term_and_keeps_the_good_checkpoints(tmp_path: Path, model: str, terms: list[str], capsys: pytest.CaptureFixture) -> None:
+def test_a_nan_loss_stops_naming_step_and_term_and_keeps_the_good_checkpoints(
+    tmp_path: Path, model: str, terms: list[str], capsys: pytest.CaptureFixture
+) -> None:
     run = tmp_path / "run"
     extra = ["model.ngf=8", "model.ndf=8"] if model == "pix2pix" else []
     every_epoch = "callbacks.last_checkpoint.every_minutes=0"  # so that a last.ckpt of epoch 0 exists to be kept
@@ -353,3 +387,28 @@ def test_a_failed_write_leaves_the_previous_output_whole(tmp_path: Path) -> None
         raise RuntimeError("disk full")
     assert json.loads(target.read_text()) == {"ssim": 0.5}
     assert [p.name for p in tmp_path.iterdir()] == ["metrics.json"], "no temporary file is left behind"
+
+
+class WreckWeightsBeforeEachEpoch(L.Callback):
+    """Test-only: zeroes every weight as an epoch starts, so the epochs of the resumed run validate far worse."""
+
+    def on_train_epoch_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        with torch.no_grad():
+            for parameter in pl_module.parameters():
+                parameter.zero_()
+
+
+def test_resuming_into_a_new_folder_carries_the_best_checkpoint_over(tmp_path: Path) -> None:
+    """A run resumed from another run's last.ckpt into a new folder keeps that run's best checkpoint as the one to beat:
+    when its own epochs validate worse, the carried best is what it tests."""
+    first = train(compose_train(tmp_path / "first", *RESUME, "trainer.max_epochs=2"))
+    best = Path(first["best_checkpoint"])
+    resumed = train(
+        compose_train(tmp_path / "second", *RESUME, "trainer.max_epochs=4", f"ckpt_path={tmp_path / 'first' / 'checkpoints' / 'last.ckpt'}"),
+        extra_callbacks=[WreckWeightsBeforeEachEpoch()],
+    )
+    carried = tmp_path / "second" / "checkpoints" / best.name
+    assert resumed["best_checkpoint"] == str(carried) and carried.is_file()
+    assert resumed["tested_weights"] == f"best by validation SSIM ({best.name})"
+    assert resumed["test_metrics"]["ssim"] == pytest.approx(first["test_metrics"]["ssim"], abs=1e-6)
+    assert not list((tmp_path / "second" / "checkpoints").glob("best-epoch00[23].ckpt"))  # no worse epoch took its place

@@ -98,7 +98,9 @@ def gradient_after_white_training(model: nn.Module, steps: int = 40) -> float:
     return float(torch.cat([p.grad.flatten() for p in model.parameters() if p.grad is not None]).norm())
 
 
-@pytest.mark.parametrize("build", [lambda head: ConvAE(image_size=32, head=head), lambda head: VGGAE(image_size=32, weights="none", head=head)], ids=["conv_ae", "vgg_ae"])
+@pytest.mark.parametrize(
+    "build", [lambda head: ConvAE(image_size=32, head=head), lambda head: VGGAE(image_size=32, weights="none", head=head)], ids=["conv_ae", "vgg_ae"]
+)
 def test_linear_head_keeps_a_gradient_where_the_sigmoid_saturated(build) -> None:
     assert gradient_after_white_training(build("linear")) > 1e-2
     assert gradient_after_white_training(build("sigmoid")) < 1e-6  # the old head: MSE through a saturated sigmoid
@@ -207,9 +209,7 @@ def test_tutorial_discriminator_layers() -> None:
     assert all(c.bias is not None for c in convs)  # Keras' Conv2D has a bias by default, also before BatchNorm
 
 
-@pytest.mark.parametrize(
-    ("model", "momentum", "eps", "adam_eps"), [("pix2pix", 0.01, 1e-3, 1e-7), ("pix2pix_paper", 0.1, 1e-5, 1e-8)]
-)
+@pytest.mark.parametrize(("model", "momentum", "eps", "adam_eps"), [("pix2pix", 0.01, 1e-3, 1e-7), ("pix2pix_paper", 0.1, 1e-5, 1e-8)])
 def test_pix2pix_batchnorm_and_adam_defaults(tmp_path: Path, model: str, momentum: float, eps: float, adam_eps: float) -> None:
     module, _, _ = build_run(compose_train(tmp_path / "run", *SMALL, f"model={model}"))
     norms = [m for m in module.modules() if isinstance(m, nn.BatchNorm2d)]
@@ -236,7 +236,15 @@ def test_vgg_fine_tuning_starts_a_fresh_adam_like_a_keras_recompile(tmp_path: Pa
             state = trainer.optimizers[0].state[next(pl_module.decoder.parameters())]
             steps.append(float(state["step"]))
 
-    cfg = compose_train(tmp_path / "run", *SMALL, "model=vgg_ae", "finetune_epochs=1", "trainer.max_epochs=3",
-                        "trainer.limit_train_batches=2", "trainer.limit_val_batches=1", "test=false")
+    cfg = compose_train(
+        tmp_path / "run",
+        *SMALL,
+        "model=vgg_ae",
+        "finetune_epochs=1",
+        "trainer.max_epochs=3",
+        "trainer.limit_train_batches=2",
+        "trainer.limit_val_batches=1",
+        "test=false",
+    )
     train(cfg, extra_callbacks=[AdamSteps()])
     assert steps == [2.0, 4.0, 2.0]  # the decoder's Adam moments restart with fine-tuning

@@ -114,14 +114,14 @@ def _ssim_and_cs_maps(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndar
 
 
 def _reference_ssim(x: np.ndarray, y: np.ndarray) -> float:
-    return float(np.mean([_ssim_and_cs_maps(a, b)[0].mean() for a, b in zip(x, y)]))
+    return float(np.mean([_ssim_and_cs_maps(a, b)[0].mean() for a, b in zip(x, y, strict=False)]))
 
 
 def _reference_ms_ssim(x: np.ndarray, y: np.ndarray) -> float:
     pool = lambda a: (a[0::2, 0::2] + a[1::2, 0::2] + a[0::2, 1::2] + a[1::2, 1::2]) / 4  # noqa: E731
     xs, ys, result = list(x), list(y), 1.0
     for scale, beta in enumerate(MS_SSIM_BETAS):
-        maps = [_ssim_and_cs_maps(a, b) for a, b in zip(xs, ys)]
+        maps = [_ssim_and_cs_maps(a, b) for a, b in zip(xs, ys, strict=False)]
         last = scale == len(MS_SSIM_BETAS) - 1
         result *= float(np.mean([(s if last else cs).mean() for s, cs in maps])) ** beta
         if not last:

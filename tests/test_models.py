@@ -59,7 +59,7 @@ def test_every_model_and_direction_trains_with_right_shape_and_range(tmp_path: P
     if getattr(module, "head", "tanh") != "linear":
         # sigmoid (sparse_ae) and tanh (pix2pix) heads: the network's own output stays in the value range, before any clamp
         assert low <= raw.min() and raw.max() <= high
-    assert 0 <= out.min() and out.max() <= 1
+    assert out.min() >= 0 and out.max() <= 1
 
 
 def _last_bias(module: torch.nn.Module) -> torch.Tensor:
@@ -68,7 +68,12 @@ def _last_bias(module: torch.nn.Module) -> torch.Tensor:
 
 @pytest.mark.parametrize(
     ("build", "poison"),
-    [(lambda: SparseAE(image_size=16), 6.0), (lambda: SparseAE(image_size=16), -6.0), (lambda: Pix2Pix(image_size=16), 6.0), (lambda: Pix2Pix(image_size=16), -6.0)],
+    [
+        (lambda: SparseAE(image_size=16), 6.0),
+        (lambda: SparseAE(image_size=16), -6.0),
+        (lambda: Pix2Pix(image_size=16), 6.0),
+        (lambda: Pix2Pix(image_size=16), -6.0),
+    ],
     ids=["sigmoid_high", "sigmoid_low", "tanh_high", "tanh_low"],
 )
 def test_sigmoid_and_tanh_heads_keep_the_raw_network_output_in_the_value_range(build, poison: float) -> None:
@@ -89,7 +94,7 @@ class StepOrder(L.Callback):
         self.order: list[str] = []
 
     def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
-        for name, optimizer in zip(("generator", "discriminator"), trainer.optimizers):
+        for name, optimizer in zip(("generator", "discriminator"), trainer.optimizers, strict=False):
             optimizer.register_step_post_hook(lambda *_, name=name: self.order.append(name))
 
 
@@ -101,7 +106,9 @@ class StepOrder(L.Callback):
     ],
 )
 def test_pix2pix_steps_discriminator_then_generator_and_updates_both(tmp_path: Path, model: str, expected_order: list[str]) -> None:
-    cfg = compose_train(tmp_path / "run", *SMALL, f"model={model}", "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "test=false")
+    cfg = compose_train(
+        tmp_path / "run", *SMALL, f"model={model}", "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "test=false"
+    )
     order, capture = StepOrder(), Capture()
     summary = train(cfg, extra_callbacks=[order, capture])
     trained = capture.module
@@ -117,7 +124,16 @@ def test_pix2pix_steps_discriminator_then_generator_and_updates_both(tmp_path: P
 
 
 def test_pix2pix_logs_gan_terms(tmp_path: Path) -> None:
-    cfg = compose_train(tmp_path / "run", *SMALL, "model=pix2pix", "logger=csv", "trainer.max_epochs=1", "trainer.limit_train_batches=2", "trainer.log_every_n_steps=1", "test=false")
+    cfg = compose_train(
+        tmp_path / "run",
+        *SMALL,
+        "model=pix2pix",
+        "logger=csv",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=2",
+        "trainer.log_every_n_steps=1",
+        "test=false",
+    )
     train(cfg)
     header = (tmp_path / "run" / "csv" / "metrics.csv").read_text().splitlines()[0]
     for name in ("train/d_loss_step", "train/g_loss_step", "train/l1_step", "train/g_adv_step", "train/d_real_step", "train/d_fake_step"):
@@ -131,7 +147,9 @@ def test_pix2pix_runs_under_bf16_autocast(tmp_path: Path) -> None:
 
 
 def test_pix2pix_linear_decay_is_stepped_per_epoch(tmp_path: Path) -> None:
-    cfg = compose_train(tmp_path / "run", *SMALL, "model=pix2pix", "model.lr_constant_epochs=1", "trainer.max_epochs=3", "trainer.limit_train_batches=1", "test=false")
+    cfg = compose_train(
+        tmp_path / "run", *SMALL, "model=pix2pix", "model.lr_constant_epochs=1", "trainer.max_epochs=3", "trainer.limit_train_batches=1", "test=false"
+    )
     capture = Capture()
     train(cfg, extra_callbacks=[capture])
     # the rate each epoch trained with: constant for 1 epoch, then linearly down (x 2/3, x 1/3), both optimisers
@@ -184,7 +202,7 @@ def test_vgg_weights_load_through_torchvision_cache_without_download(tmp_path: P
     torch.save(reference.state_dict(), tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth")
     monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
     features, mean, std = load_vgg16_features("imagenet", download=False)
-    assert all(torch.equal(a, b) for a, b in zip(features.state_dict().values(), reference.features.state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(features.state_dict().values(), reference.features.state_dict().values(), strict=False))
     assert mean == (0.485, 0.456, 0.406) and std == (0.229, 0.224, 0.225)
 
 
@@ -219,13 +237,23 @@ def test_missing_vgg_weights_say_which_file_goes_where(tmp_path: Path, monkeypat
 
 def test_missing_vgg_weights_on_the_command_line_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    result = run_cli("face2sketch.train", "model=vgg_ae", "model.download=false", "data=synthetic", "data.image_size=32", f"paths.output_root={tmp_path / 'out'}")
+    result = run_cli(
+        "face2sketch.train", "model=vgg_ae", "model.download=false", "data=synthetic", "data.image_size=32", f"paths.output_root={tmp_path / 'out'}"
+    )
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode != 0 and len(lines) == 1 and "vgg16-397923af.pth" in lines[0], result.stderr
 
 
 def test_vgg_fine_tuning_unfreezes_at_the_right_epoch_and_resumes_in_stage(tmp_path: Path) -> None:
-    stage = ("model=vgg_ae", "finetune_epochs=1", "model.finetune_lr=0.0001", "trainer.max_epochs=3", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1", "test=false")
+    stage = (
+        "model=vgg_ae",
+        "finetune_epochs=1",
+        "model.finetune_lr=0.0001",
+        "trainer.max_epochs=3",
+        "trainer.limit_train_batches=1",
+        "trainer.limit_val_batches=1",
+        "test=false",
+    )
     keep_all = ModelCheckpoint(dirpath=tmp_path / "run" / "checkpoints", filename="{epoch}", monitor=None, save_top_k=-1)
     capture = Capture()
     train(compose_train(tmp_path / "run", *SMALL, *stage), extra_callbacks=[capture, keep_all])
@@ -250,8 +278,17 @@ def test_vgg_fine_tuning_longer_than_the_run_is_a_clear_error(tmp_path: Path) ->
 @pytest.mark.slow  # quick twins: test_every_model_and_direction_trains_with_right_shape_and_range, test_train's two-job multirun
 def test_one_multirun_runs_the_studys_eight_jobs(tmp_path: Path) -> None:
     result = run_cli(
-        "face2sketch.train", "-m", "model=sparse_ae,conv_ae,pix2pix,vgg_ae", "direction=f2sk,sk2f", "debug=fdr",
-        "data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "encoder_weights=none", f"paths.output_root={tmp_path}",
+        "face2sketch.train",
+        "-m",
+        "model=sparse_ae,conv_ae,pix2pix,vgg_ae",
+        "direction=f2sk,sk2f",
+        "debug=fdr",
+        "data=synthetic",
+        "data.image_size=32",
+        "data.num_train=8",
+        "data.num_test=4",
+        "encoder_weights=none",
+        f"paths.output_root={tmp_path}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     jobs = sorted(p.parent.name for p in tmp_path.glob("train/multiruns/*/*/metrics.json"))

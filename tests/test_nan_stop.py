@@ -42,9 +42,19 @@ class LossTurnsNaN(L.LightningModule):
 
 
 def fit(module: LossTurnsNaN, batches: int, log_every_n_steps: int) -> None:
-    trainer = L.Trainer(accelerator="cpu", max_epochs=1, limit_train_batches=batches, limit_val_batches=0, num_sanity_val_steps=0, logger=False,
-                        log_every_n_steps=log_every_n_steps, callbacks=[StopOnNonFiniteLoss()], enable_checkpointing=False,
-                        enable_progress_bar=False, enable_model_summary=False)
+    trainer = L.Trainer(
+        accelerator="cpu",
+        max_epochs=1,
+        limit_train_batches=batches,
+        limit_val_batches=0,
+        num_sanity_val_steps=0,
+        logger=False,
+        log_every_n_steps=log_every_n_steps,
+        callbacks=[StopOnNonFiniteLoss()],
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+    )
     trainer.fit(module, train_dataloaders=torch.utils.data.DataLoader(torch.rand(32, 2), batch_size=2))
 
 

@@ -7,7 +7,6 @@ from __future__ import annotations
 import math
 from functools import partial
 
-import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
@@ -15,6 +14,7 @@ from torch import nn
 
 from face2sketch.models import Pix2Pix
 from face2sketch.perf.bare import bare_training_step
+from tests.conftest import one_batch_trainer
 
 LN2 = math.log(2.0)
 RECIPES = {
@@ -57,7 +57,11 @@ class ZeroLogits(nn.Module):
 def _model(recipe: str, real: torch.Tensor) -> tuple[Pix2Pix, ZeroLogits, list[bool]]:
     torch.manual_seed(0)
     model = Pix2Pix(
-        image_size=32, ngf=8, ndf=8, dropout=0.5, **RECIPES[recipe],
+        image_size=32,
+        ngf=8,
+        ndf=8,
+        dropout=0.5,
+        **RECIPES[recipe],
         generator_optimizer=partial(torch.optim.Adam, lr=2e-4, betas=(0.5, 0.999)),
         discriminator_optimizer=partial(torch.optim.SGD, lr=0.0),  # the stub's logits stay 0 for every update
     )
@@ -75,8 +79,7 @@ def _batch() -> tuple[torch.Tensor, torch.Tensor]:
 
 def _one_lightning_batch(model: Pix2Pix, source: torch.Tensor, target: torch.Tensor) -> None:
     loader = torch.utils.data.DataLoader([{"source": source[i], "target": target[i]} for i in range(len(source))], batch_size=len(source))
-    trainer = L.Trainer(accelerator="cpu", max_epochs=1, limit_train_batches=1, limit_val_batches=0, num_sanity_val_steps=0, logger=False,
-                        enable_checkpointing=False, enable_progress_bar=False, enable_model_summary=False)
+    trainer = one_batch_trainer()
     trainer.fit(model, train_dataloaders=loader)
 
 

@@ -26,7 +26,9 @@ def conv_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def predict_config(ckpt: Path, input_: Path | str, output: Path, **overrides: object) -> OmegaConf:
-    return OmegaConf.create({"ckpt": str(ckpt), "input": str(input_), "output": str(output), "align": False, "side_by_side": False, "batch_size": 4, "device": "cpu", **overrides})
+    return OmegaConf.create(
+        {"ckpt": str(ckpt), "input": str(input_), "output": str(output), "align": False, "side_by_side": False, "batch_size": 4, "device": "cpu", **overrides}
+    )
 
 
 def user_folder(folder: Path) -> dict[str, tuple[int, int] | None]:
@@ -39,7 +41,7 @@ def user_folder(folder: Path) -> dict[str, tuple[int, int] | None]:
     save_picture(folder / "rgba.png", rgba)
     save_picture(folder / "gray.png", face_like_picture(50, 40, 2)[..., 0])
     Image.fromarray(face_like_picture(64, 48, 3)).convert("P", palette=Image.Palette.ADAPTIVE).save(folder / "palette.png")
-    Image.fromarray((face_like_picture(70, 50, 4)[..., 0].astype(np.uint16) * 257)).save(folder / "deep.png")
+    Image.fromarray(face_like_picture(70, 50, 4)[..., 0].astype(np.uint16) * 257).save(folder / "deep.png")
     exif = Image.Exif()
     exif[ORIENTATION] = 6  # shown rotated 90 degrees clockwise: stored 80x40, seen 40x80
     save_picture(folder / "rotated.jpg", face_like_picture(80, 40, 5), exif=exif)
@@ -48,12 +50,22 @@ def user_folder(folder: Path) -> dict[str, tuple[int, int] | None]:
     (folder / "notes.jpg").write_text("not a picture\n")
     (folder / "empty.png").write_bytes(b"")
     return {
-        "rgb.jpg": (90, 70), "rgba.png": (60, 80), "gray.png": (50, 40), "palette.png": (64, 48), "deep.png": (70, 50),
-        "rotated.jpg": (40, 80), "picture.webp": (52, 52), "picture.bmp": (44, 36), "notes.jpg": None, "empty.png": None,
+        "rgb.jpg": (90, 70),
+        "rgba.png": (60, 80),
+        "gray.png": (50, 40),
+        "palette.png": (64, 48),
+        "deep.png": (70, 50),
+        "rotated.jpg": (40, 80),
+        "picture.webp": (52, 52),
+        "picture.bmp": (44, 36),
+        "notes.jpg": None,
+        "empty.png": None,
     }
 
 
-def test_a_folder_of_every_format_gives_one_sized_output_per_readable_file_and_names_the_bad_ones(conv_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
+def test_a_folder_of_every_format_gives_one_sized_output_per_readable_file_and_names_the_bad_ones(
+    conv_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture
+) -> None:
     expected = user_folder(tmp_path / "in")
     output = tmp_path / "out"
     predict(predict_config(conv_run, tmp_path / "in", output, side_by_side=True))
@@ -74,7 +86,9 @@ def test_a_folder_of_every_format_gives_one_sized_output_per_readable_file_and_n
             assert pair.size == (2 * size[0], size[1])
     # two inputs share the stem 'picture': both kept, named by their extension
     assert {Path(items[n]["output"]).name for n in ("picture.webp", "picture.bmp")} == {"picture_webp.png", "picture_bmp.png"}
-    assert sorted(p.name for p in output.iterdir()) == sorted([*(Path(i["output"]).name for i in items.values() if i["output"]), "predictions.json", "side_by_side"])
+    assert sorted(p.name for p in output.iterdir()) == sorted(
+        [*(Path(i["output"]).name for i in items.values() if i["output"]), "predictions.json", "side_by_side"]
+    )
     assert not list(tmp_path.glob(".out.predict.*")), "the staging folder is gone"
 
 
@@ -133,7 +147,9 @@ def test_a_glob_selects_files_and_a_bad_align_value_is_a_config_error(conv_run: 
 def test_nothing_readable_exits_2_in_one_line_and_writes_nothing(conv_run: Path, tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     (tmp_path / "in" / "notes.jpg").write_text("text")
-    result = run_cli("face2sketch.predict", f"ckpt={conv_run}", f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}", f"paths.output_root={tmp_path / 'logs'}")
+    result = run_cli(
+        "face2sketch.predict", f"ckpt={conv_run}", f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}", f"paths.output_root={tmp_path / 'logs'}"
+    )
     errors = [line for line in result.stderr.splitlines() if line.startswith("face2sketch: error")]
     assert result.returncode == 2 and len(errors) == 1 and "nothing written" in errors[0], result.stderr[-2000:]
     assert "Traceback" not in result.stderr

@@ -19,9 +19,16 @@ from face2sketch.config import CONFIG_DIR
 from tests.conftest import run_cli
 
 TINY = (
-    "data=synthetic", "data.image_size=32", "data.num_train=16", "data.num_test=4", "data.batch_size=2",
-    "trainer.limit_train_batches=3", "trainer.limit_val_batches=1", "trainer.limit_test_batches=1",
-    "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false",
+    "data=synthetic",
+    "data.image_size=32",
+    "data.num_train=16",
+    "data.num_test=4",
+    "data.batch_size=2",
+    "trainer.limit_train_batches=3",
+    "trainer.limit_val_batches=1",
+    "trainer.limit_test_batches=1",
+    "trainer.enable_progress_bar=false",
+    "trainer.enable_model_summary=false",
 )
 
 
@@ -30,8 +37,13 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, d
     """One 2-process DDP run of 2 epochs x 3 batches, each process probed; (output root, probe record by rank)."""
     root = tmp_path_factory.mktemp("ddp")
     result = run_cli(
-        "tests.ddp_probe", "trainer=ddp_cpu", *TINY, "trainer.max_epochs=2",
-        f"paths.output_root={root / 'out'}", f"+probe_dir={root / 'probe'}", timeout=300,
+        "tests.ddp_probe",
+        "trainer=ddp_cpu",
+        *TINY,
+        "trainer.max_epochs=2",
+        f"paths.output_root={root / 'out'}",
+        f"+probe_dir={root / 'probe'}",
+        timeout=300,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     records = {int(p.stem.removeprefix("rank")): json.loads(p.read_text()) for p in (root / "probe").glob("rank*.json")}
@@ -68,7 +80,7 @@ def test_ddp_gradients_weights_and_logged_losses_agree(ddp_run: tuple[Path, dict
 
 def test_ddp_only_rank_zero_writes_the_run_files(ddp_run: tuple[Path, dict[int, dict]]) -> None:
     out, records = ddp_run
-    assert sorted(records[0]["written"]) == ["config.yaml", "metrics.json", "skipped.json"]
+    assert sorted(records[0]["written"]) == ["config.yaml", "examples.json", "metrics.json", "skipped.json"]
     assert records[1]["written"] == []
     runs = list((out / "train" / "runs").iterdir())
     assert len(runs) == 1, "rank 1 works in rank 0's run folder, not a folder of its own"
@@ -100,8 +112,15 @@ def compose_with_hydra(tmp_path: Path, *overrides: str) -> DictConfig:
 LAUNCHERS = {
     "slurm": (
         ("hydra.launcher.gpus_per_node=4", "hydra.launcher.partition=gpu"),
-        {"_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher", "gpus_per_node": 4,
-         "tasks_per_node": 4, "partition": "gpu", "timeout_min": 240, "max_num_timeout": 10, "nodes": 1},
+        {
+            "_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
+            "gpus_per_node": 4,
+            "tasks_per_node": 4,
+            "partition": "gpu",
+            "timeout_min": 240,
+            "max_num_timeout": 10,
+            "nodes": 1,
+        },
     ),
     "joblib": (
         ("hydra.launcher.n_jobs=3",),
@@ -130,7 +149,7 @@ def test_slurm_launcher_submits_one_job_per_run_with_gpus_time_limit_and_requeue
     submitted: dict = {}
 
     def capture(executor: submitit.AutoExecutor, fn: object, *iterables: list) -> list:
-        submitted.update(executor=executor, jobs=list(zip(*iterables)))
+        submitted.update(executor=executor, jobs=list(zip(*iterables, strict=False)))
         return []
 
     monkeypatch.setattr(submitit.AutoExecutor, "map_array", capture)
@@ -149,8 +168,15 @@ def test_slurm_launcher_submits_one_job_per_run_with_gpus_time_limit_and_requeue
 
 def test_joblib_sweep_runs_two_tiny_runs(tmp_path: Path) -> None:
     result = run_cli(
-        "face2sketch.train", "-m", "hydra/launcher=joblib", "hydra.launcher.n_jobs=2", "trainer=cpu", *TINY,
-        "trainer.max_epochs=1", "seed=1,2", f"paths.output_root={tmp_path}",
+        "face2sketch.train",
+        "-m",
+        "hydra/launcher=joblib",
+        "hydra.launcher.n_jobs=2",
+        "trainer=cpu",
+        *TINY,
+        "trainer.max_epochs=1",
+        "seed=1,2",
+        f"paths.output_root={tmp_path}",
     )
     assert result.returncode == 0, result.stderr[-3000:]
     (sweep,) = (tmp_path / "train" / "multiruns").iterdir()

@@ -62,6 +62,42 @@ def test_with_validation_the_best_checkpoint_is_tested_and_named(tmp_path: Path)
     assert run.checkpoint.name.startswith("best-") and run.weights == "best by validation SSIM"
 
 
+def test_the_default_models_recipe_keeps_the_checkpoint_with_the_best_validation_fsim(tmp_path: Path) -> None:
+    """experiment=default_f2sk at tiny scale: val/fsim logged each epoch, the best of them kept and tested, and the
+    run's examples.json lists disjoint train, validation and test identities."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    overrides = (
+        "experiment=default_f2sk",
+        "data=synthetic",
+        "data.image_size=32",
+        "data.num_train=10",
+        "data.num_test=3",
+        "trainer=cpu",
+        "data.val_fraction=0.3",
+        "trainer.max_epochs=4",
+        "model.lr_constant_epochs=2",
+        "model.ngf=8",
+        "model.ndf=8",
+    )
+    summary = train(compose_train(tmp_path / "run", *overrides))
+    fsim = []
+    for events in sorted((tmp_path / "run" / "tensorboard").glob("events*")):  # the fit's file, then the test's
+        accumulator = EventAccumulator(str(events))
+        accumulator.Reload()
+        fsim += [event.value for event in accumulator.Scalars("val/fsim")] if "val/fsim" in accumulator.Tags()["scalars"] else []
+    assert len(fsim) == 4 and all(0 < value <= 1 for value in fsim)
+    best_epoch = max(range(4), key=lambda epoch: fsim[epoch])
+    assert Path(summary["best_checkpoint"]).name == f"best-epoch{best_epoch:03d}.ckpt"
+    assert summary["tested_weights"] == f"best by validation FSIM (best-epoch{best_epoch:03d}.ckpt)"
+    (run,) = discover_runs([str(tmp_path / "run")])
+    assert run.weights == "best by validation FSIM"
+    examples = json.loads((tmp_path / "run" / "examples.json").read_text())
+    train_ids, val_ids, test_ids = (set(examples[side]) for side in ("train", "val", "test"))  # standard protocol: one example per identity
+    assert len(train_ids) == 7 and len(val_ids) == 3 and len(test_ids) == 3
+    assert not (train_ids & val_ids or train_ids & test_ids or val_ids & test_ids)
+
+
 # -- the experiments' composed settings ------------------------------------------------------------------------------------
 def _job_config(*overrides: str) -> dict:
     result = run_cli("face2sketch.train", "--cfg", "job", "--resolve", *overrides)
@@ -114,8 +150,15 @@ class BeforeGeneratorStep(L.Callback):
 
 @pytest.mark.parametrize("trains_batchnorm", [True, False])
 def test_the_generator_update_moves_the_discriminators_batchnorm_only_in_the_tutorials_recipe(tmp_path: Path, trains_batchnorm: bool) -> None:
-    overrides = (*SMALL, "model=pix2pix", f"model.generator_trains_discriminator_batchnorm={trains_batchnorm}", "trainer.max_epochs=1",
-                 "trainer.limit_train_batches=1", "trainer.limit_val_batches=0", "test=false")
+    overrides = (
+        *SMALL,
+        "model=pix2pix",
+        f"model.generator_trains_discriminator_batchnorm={trains_batchnorm}",
+        "trainer.max_epochs=1",
+        "trainer.limit_train_batches=1",
+        "trainer.limit_val_batches=0",
+        "test=false",
+    )
     before_generator = BeforeGeneratorStep()
     model, _, _ = build_run(compose_train(tmp_path / "fresh", *overrides))
     generator_optimizer, discriminator_optimizer = model.configure_optimizers()
@@ -132,10 +175,10 @@ def test_the_generator_update_moves_the_discriminators_batchnorm_only_in_the_tut
 
     train(compose_train(tmp_path / "run", *overrides), extra_callbacks=[before_generator, Keep()])
     after = trained["model"]
-    moved = [not torch.equal(b, a) for b, a in zip(before_generator.batchnorm, _batchnorm_parameters(after))]
+    moved = [not torch.equal(b, a) for b, a in zip(before_generator.batchnorm, _batchnorm_parameters(after), strict=False)]
     assert len(moved) == len(batchnorm) and all(moved) == trains_batchnorm and any(moved) == trains_batchnorm
     convolutions = [m.weight for m in after.discriminator.modules() if isinstance(m, nn.Conv2d)]
-    assert all(torch.equal(b, a) for b, a in zip(before_generator.convolutions, convolutions)), "the generator step leaves D's convolutions"
+    assert all(torch.equal(b, a) for b, a in zip(before_generator.convolutions, convolutions, strict=False)), "the generator step leaves D's convolutions"
 
 
 # -- checkpoints that short epochs do not pay for ---------------------------------------------------------------------------
@@ -153,7 +196,9 @@ class LastCheckpointAtEpochEnds(L.Callback):
 @pytest.mark.parametrize(("every_minutes", "expected"), [(10, [None, None, None]), (0, [None, 0, 1])])
 def test_last_checkpoint_waits_for_its_interval_and_is_always_saved_at_the_end(tmp_path: Path, every_minutes: int, expected: list) -> None:
     spy = LastCheckpointAtEpochEnds(tmp_path / "run" / "checkpoints" / "last.ckpt")
-    summary = train(compose_train(tmp_path / "run", *SMALL, f"callbacks.last_checkpoint.every_minutes={every_minutes}", "trainer.max_epochs=3"), extra_callbacks=[spy])
+    summary = train(
+        compose_train(tmp_path / "run", *SMALL, f"callbacks.last_checkpoint.every_minutes={every_minutes}", "trainer.max_epochs=3"), extra_callbacks=[spy]
+    )
     assert spy.seen == expected
     final = torch.load(tmp_path / "run" / "checkpoints" / "last.ckpt", weights_only=True)
     assert final["epoch"] == 2 and final["global_step"] == summary["global_step"] and final["optimizer_states"]
@@ -178,7 +223,12 @@ def _summary(model: str, seed: int, ssim: float, mse: float) -> dict:
 
 
 def test_the_seed_spread_table_gives_mean_and_sample_std_across_seeds() -> None:
-    summaries = [_summary("conv_ae", 42, 0.50, 0.030), _summary("conv_ae", 43, 0.54, 0.020), _summary("conv_ae", 44, 0.52, 0.040), _summary("pix2pix", 42, 0.6, 0.01)]
+    summaries = [
+        _summary("conv_ae", 42, 0.50, 0.030),
+        _summary("conv_ae", 43, 0.54, 0.020),
+        _summary("conv_ae", 44, 0.52, 0.040),
+        _summary("pix2pix", 42, 0.6, 0.01),
+    ]
     table = seed_spread_table(summaries)
     rows = [line for line in table.splitlines() if line.startswith("| standard")]
     assert len(rows) == 1, "a cell run with one seed has no spread"
@@ -189,8 +239,17 @@ def test_the_seed_spread_table_gives_mean_and_sample_std_across_seeds() -> None:
 
 
 # -- one GPU window: every job at once, proven on the CPU at tiny scale -------------------------------------------------------
-TINY = ("data=synthetic", "data.num_train=4", "data.num_test=2", "data.image_size=32", "trainer.max_epochs=2", "finetune_epochs=1",
-        "trainer=cpu", "encoder_weights=none", "hydra.launcher.n_jobs=2")
+TINY = (
+    "data=synthetic",
+    "data.num_train=4",
+    "data.num_test=2",
+    "data.image_size=32",
+    "trainer.max_epochs=2",
+    "finetune_epochs=1",
+    "trainer=cpu",
+    "encoder_weights=none",
+    "hydra.launcher.n_jobs=2",
+)
 
 
 def test_the_gpu_sweep_runs_every_job_and_writes_the_report_at_tiny_scale_on_the_cpu(tmp_path: Path) -> None:
@@ -217,10 +276,14 @@ def test_the_gpu_sweep_runs_every_job_and_writes_the_report_at_tiny_scale_on_the
 def test_the_estimate_expands_the_sweep_as_the_basic_sweeper_does() -> None:
     from omegaconf import OmegaConf
 
-    config = OmegaConf.create({"hydra": {
-        "sweeper": {"params": {"data.split": "paper,standard", "model": "sparse_ae,conv_ae", "direction": "f2sk,sk2f"}},
-        "overrides": {"task": ["experiment=paper_gpu", "direction=sk2f", "seed=1,2"]},
-    }})
+    config = OmegaConf.create(
+        {
+            "hydra": {
+                "sweeper": {"params": {"data.split": "paper,standard", "model": "sparse_ae,conv_ae", "direction": "f2sk,sk2f"}},
+                "overrides": {"task": ["experiment=paper_gpu", "direction=sk2f", "seed=1,2"]},
+            }
+        }
+    )
     jobs = sweep_jobs(config)
     assert len(jobs) == 2 * 2 * 1 * 2  # the command line's direction=sk2f replaces the swept one; its seeds sweep
     assert all("direction=sk2f" in job and "experiment=paper_gpu" in job for job in jobs)

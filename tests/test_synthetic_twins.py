@@ -86,7 +86,7 @@ def test_paper_protocol_on_the_release_layout_is_eight_copies_split_and_leaky(re
 def test_the_framing_is_the_median_of_the_detected_boxes(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     boxes = [(50, 60, 100, 120), (56, 70, 90, 110), (44, 64, 110, 126), None, (52, 58, 96, 118)]
     photos = []
-    for index, box in enumerate(boxes):
+    for index, _box in enumerate(boxes):
         width = 200 + index  # each photo its own size, so the stub can tell them apart
         photos.append(save_picture(tmp_path / f"f-{index:03d}-01.png", face_like_picture(width, 250, seed=index)))
     stub_detector(monkeypatch, {(200 + i, 250): box for i, box in enumerate(boxes)})
@@ -119,7 +119,7 @@ def test_an_aligned_crop_frames_the_detected_face_as_a_cuhk_photo(monkeypatch: p
     cx, cy, w, h = framed(box, aligned.crop)
     assert (cx, cy, w, h) == pytest.approx((framing.center_x, framing.center_y, framing.width, framing.height), abs=0.01)
     left, top, crop_w, crop_h = aligned.crop
-    assert 0 <= left and 0 <= top and left + crop_w <= 640 and top + crop_h <= 520  # inside: a plain slice of the picture
+    assert left >= 0 and top >= 0 and left + crop_w <= 640 and top + crop_h <= 520  # inside: a plain slice of the picture
     assert np.array_equal(aligned.image, canvas[top : top + crop_h, left : left + crop_w])
 
 
@@ -128,8 +128,19 @@ def test_predict_with_alignment_translates_the_crop_around_the_detected_face(tmp
     save_picture(tmp_path / "in.png", face_like_picture(640, 520, seed=6))
     box = (300, 150, 110, 130)
     stub_detector(monkeypatch, {(640, 520): box})
-    result = predict(OmegaConf.create({"ckpt": str(run), "input": str(tmp_path / "in.png"), "output": str(tmp_path / "out"), "align": True,
-                                       "side_by_side": False, "batch_size": 4, "device": "cpu"}))
+    result = predict(
+        OmegaConf.create(
+            {
+                "ckpt": str(run),
+                "input": str(tmp_path / "in.png"),
+                "output": str(tmp_path / "out"),
+                "align": True,
+                "side_by_side": False,
+                "batch_size": 4,
+                "device": "cpu",
+            }
+        )
+    )
     (item,) = result["items"]
     crop = cuhk_framing().crop_for(box)
     assert item["face_found"] is True and item["crop"] == list(crop)

@@ -1,17 +1,31 @@
-"""Paired photo/sketch data: discovery by identity key, protocols, and the LightningDataModule."""
+"""Paired photo/sketch data: discovery by identity key, protocols, and the LightningDataModule.
 
-from face2sketch.data.datamodule import (
-    DIRECTIONS,
-    FolderPairsDataModule,
-    PairedDataModule,
-    PairedImageDataset,
-    SyntheticPairsDataModule,
-)
-from face2sketch.data.pairing import Pair, SkippedFile, find_pairs, list_pairs, photo_key, sketch_key
-from face2sketch.data.protocols import Splits, make_splits
-from face2sketch.data.sources import FolderSource, SyntheticSource
+The names below load on first use (``face2sketch.data.FolderPairsDataModule``), so that image code such as
+``face2sketch.data.images`` imports neither Lightning nor albumentations.
+"""
 
-__all__ = [
-    "DIRECTIONS", "FolderPairsDataModule", "FolderSource", "SyntheticPairsDataModule", "Pair", "PairedDataModule", "PairedImageDataset", "Splits",
-    "SkippedFile", "SyntheticSource", "find_pairs", "list_pairs", "make_splits", "photo_key", "sketch_key",
-]
+from __future__ import annotations
+
+from face2sketch.lazy import lazy_attributes
+
+_NAMES = {
+    "DIRECTIONS": "face2sketch.data.images",
+    "FolderPairsDataModule": "face2sketch.data.datamodule",
+    "PairedDataModule": "face2sketch.data.datamodule",
+    "PairedImageDataset": "face2sketch.data.datamodule",
+    "SyntheticPairsDataModule": "face2sketch.data.datamodule",
+    "Pair": "face2sketch.data.pairing",
+    "SkippedFile": "face2sketch.data.pairing",
+    "find_pairs": "face2sketch.data.pairing",
+    "list_pairs": "face2sketch.data.pairing",
+    "photo_key": "face2sketch.data.pairing",
+    "sketch_key": "face2sketch.data.pairing",
+    "Splits": "face2sketch.data.protocols",
+    "make_splits": "face2sketch.data.protocols",
+    "FolderSource": "face2sketch.data.sources",
+    "SyntheticSource": "face2sketch.data.sources",
+}
+
+__all__ = list(_NAMES)
+
+__getattr__ = lazy_attributes(__name__, _NAMES)

@@ -6,7 +6,6 @@ import logging
 from collections.abc import Sequence
 
 import albumentations as A
-import cv2
 import lightning as L
 import numpy as np
 import torch
@@ -15,51 +14,10 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 from face2sketch.data.pairing import SkippedFile
 from face2sketch.data.protocols import Item, Splits, make_splits
 from face2sketch.data.sources import DEFAULT_MAX_IMAGE_PIXELS, DecodedPair, FolderSource, PairSource, SyntheticSource
+from face2sketch.data.images import DIRECTIONS, dihedral, fit_to_model, interpolation_flag, sketch_layout, to_tensor
 from face2sketch.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
-
-DIRECTIONS = {"f2sk": ("photo", "sketch"), "sk2f": ("sketch", "photo")}
-
-# data.interpolation -> OpenCV flag. 'bilinear' is the study's: its data preparation (the Kaggle notebook it names)
-# called cv2.resize with OpenCV's default, INTER_LINEAR, which does not antialias when shrinking.
-INTERPOLATIONS = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA, "lanczos": cv2.INTER_LANCZOS4}
-
-
-def interpolation_flag(name: str) -> int:
-    """The OpenCV flag for a data.interpolation name, or a one-line ConfigError."""
-    if name not in INTERPOLATIONS:
-        raise ConfigError(f"unknown data.interpolation '{name}': use one of {', '.join(INTERPOLATIONS)}")
-    return INTERPOLATIONS[name]
-
-
-def resize_image(image: np.ndarray, size: int, interpolation: str = "bilinear") -> np.ndarray:
-    """A uint8 HxW or HxWxC image resized to size x size with OpenCV, keeping its channel layout."""
-    resized = cv2.resize(image, (size, size), interpolation=interpolation_flag(interpolation))
-    return resized[..., None] if image.ndim == 3 and resized.ndim == 2 else resized
-
-
-def sketch_layout(sketch: np.ndarray, channels: int) -> np.ndarray:
-    """HxW or HxWx1 grayscale sketch -> HxWxC with ``channels`` (3 identical ones, as the study fed them, or 1)."""
-    sketch = sketch[..., None] if sketch.ndim == 2 else sketch
-    return np.repeat(sketch, 3, axis=2) if channels == 3 else sketch
-
-
-def fit_to_model(image: np.ndarray, kind: str, image_size: int, interpolation: str, sketch_channels: int) -> np.ndarray:
-    """A decoded photo (HxWx3) or sketch (HxW) at the model's square size and channel layout.
-
-    Training, evaluate and predict all prepare images here, so a model sees users' pictures as it saw CUHK's.
-    """
-    resized = resize_image(image, image_size, interpolation)
-    return sketch_layout(resized, sketch_channels) if kind == "sketch" else resized
-
-
-def to_tensor(image: np.ndarray, value_range: tuple[float, float]) -> torch.Tensor:
-    """HxWxC uint8 -> CxHxW float scaled to ``value_range``."""
-    low, high = value_range
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
-    return tensor.mul_(high - low).add_(low)
-
 
 class PairedImageDataset(Dataset):
     """Items of one split as (source, target) tensors, with paired augmentation applied identically to both."""
@@ -100,13 +58,6 @@ class PairedImageDataset(Dataset):
         for offset, transform in enumerate((self.paired_transform, self.input_transform)):
             if transform is not None:
                 transform.set_random_seed(seed + offset)
-
-
-def dihedral(images: torch.Tensor, element: int) -> torch.Tensor:
-    """One of the 8 symmetries of the square (D4) on NxCxHxW images: ``element % 4`` quarter turns, then a
-    horizontal flip when ``element >= 4``."""
-    turned = torch.rot90(images, element % 4, dims=(-2, -1)) if element % 4 else images
-    return turned.flip(-1) if element >= 4 else turned
 
 
 def is_dihedral_only(paired_transforms: Sequence[A.BasicTransform], input_transforms: Sequence[A.BasicTransform]) -> bool:
@@ -345,6 +296,7 @@ class PairedDataModule(L.LightningDataModule):
 
     def _resident_pairs(self, device: torch.device) -> torch.Tensor:
         """The in-memory training split on ``device``, copied there at its first batch."""
+        assert self._in_memory is not None, "the training loader is made first"
         if self._resident is None or self._resident.device != device:
             self._resident = self._in_memory.pairs.to(device)
         return self._resident
@@ -356,8 +308,9 @@ class PairedDataModule(L.LightningDataModule):
             return batch
         low, high = self.value_range
         pairs = self._resident_pairs(batch["index"].device)[batch["index"]]
-        pairs = torch.cat([dihedral(pairs[start:end], element) for element, start, end in batch["dihedral"]])
+        pairs = torch.cat([dihedral(pairs[start:end], element % 4, element >= 4) for element, start, end in batch["dihedral"]])
         pairs = pairs.float().div_(255.0).mul_(high - low).add_(low)  # as to_tensor scales
+        assert self._in_memory is not None
         split = self._in_memory.source_channels
         return {"source": pairs[:, :split], "target": pairs[:, split:], "name": batch["name"]}
 
@@ -377,6 +330,12 @@ class PairedDataModule(L.LightningDataModule):
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test")
+
+    def example_names(self) -> dict[str, list[str]]:
+        """The examples of each split by name (identity key, and symmetry for paper-protocol copies): a run's
+        ``examples.json``, so anyone can check which identities trained, selected the checkpoint and were tested."""
+        assert self.splits is not None
+        return {side: [item.name for item in getattr(self.splits, side)] for side in ("train", "val", "test")}
 
     def describe(self) -> dict:
         """Facts about the data that belong in a run's metrics.json."""

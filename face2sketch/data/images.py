@@ -8,11 +8,14 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
+from typing import TypeVar
 
+import cv2
 import numpy as np
+import torch
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from face2sketch.errors import DataError
+from face2sketch.errors import ConfigError, DataError
 
 # decompression-bomb guard: PIL warns above ~89 M pixels; refuse beyond this many
 MAX_PIXELS = 100_000_000
@@ -41,25 +44,43 @@ def normalise_image(image: Image.Image) -> np.ndarray:
     return np.asarray(to_8_bit_opaque(ImageOps.exif_transpose(image)).convert("RGB"))
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """A picture file as uint8 RGB, or a DataError whose message is the reason it cannot be used."""
+class UnusableImage(DataError):
+    """A file that cannot be used as an image: ``problem`` is the short category skipped.json and logs group by."""
+
+    def __init__(self, problem: str, detail: str) -> None:
+        super().__init__(f"{problem} ({detail})")
+        self.problem, self.detail = problem, detail
+
+
+def decode_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS, limit_name: str = "the limit", upright: bool = False) -> np.ndarray:
+    """The one image decoder: a file as a uint8 array in PIL ``mode`` ('RGB' or 'L'), converted explicitly (CUHK stores
+    some sketches as RGB and some as L), else an UnusableImage. The pixel count is checked from the header, before
+    anything is decompressed; ``upright`` applies the EXIF orientation (users' pictures, not training data)."""
     path = Path(path)
     if not path.is_file():
-        raise DataError("not a file")
+        raise UnusableImage("not a file", str(path))
     if path.stat().st_size == 0:
-        raise DataError("empty file (0 bytes)")
+        raise UnusableImage("empty file", "0 bytes")
     try:
         with warnings.catch_warnings():
-            warnings.simplefilter("error", Image.DecompressionBombWarning)
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # ``max_pixels`` decides
             with Image.open(path) as image:
-                if image.width * image.height > MAX_PIXELS:
-                    raise DataError(f"image too large ({image.width}x{image.height} pixels; the limit is {MAX_PIXELS:,})")
+                width, height = image.size
+                if width * height > max_pixels:
+                    raise UnusableImage("too large", f"{width}x{height} = {width * height} pixels is over {limit_name}={max_pixels}")
                 image.load()
-                return normalise_image(image)
+                return np.asarray(to_8_bit_opaque(ImageOps.exif_transpose(image) if upright else image).convert(mode))
+    except Image.DecompressionBombError as err:
+        raise UnusableImage("too large", str(err)) from None
     except UnidentifiedImageError:
-        raise DataError("not an image PIL can read (unknown or corrupt format)") from None
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError, Image.DecompressionBombWarning) as err:
-        raise DataError(f"cannot decode the image ({type(err).__name__}: {err})") from None
+        raise UnusableImage("not an image", "not a format PIL can read, or corrupt") from None
+    except (OSError, SyntaxError, ValueError) as err:
+        raise UnusableImage("corrupt image", f"decoding failed: {type(err).__name__}: {err}") from None
+
+
+def read_image(path: str | Path) -> np.ndarray:
+    """A user's picture file as upright uint8 RGB, or an UnusableImage (a DataError) whose message is the reason."""
+    return decode_image(path, "RGB", MAX_PIXELS, "the pixel limit", upright=True)
 
 
 def to_source_kind(image: np.ndarray, kind: str) -> np.ndarray:
@@ -67,3 +88,72 @@ def to_source_kind(image: np.ndarray, kind: str) -> np.ndarray:
     if kind == "photo":
         return image
     return np.asarray(Image.fromarray(image, "RGB").convert("L"))
+
+
+# -- images at the model's size -------------------------------------------------------------------------
+DIRECTIONS = {"f2sk": ("photo", "sketch"), "sk2f": ("sketch", "photo")}
+
+# data.interpolation -> OpenCV flag. 'bilinear' is the study's: its data preparation (the Kaggle notebook it names)
+# called cv2.resize with OpenCV's default, INTER_LINEAR, which does not antialias when shrinking.
+INTERPOLATIONS = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA, "lanczos": cv2.INTER_LANCZOS4}
+
+
+def interpolation_flag(name: str) -> int:
+    """The OpenCV flag for a data.interpolation name, or a one-line ConfigError."""
+    if name not in INTERPOLATIONS:
+        raise ConfigError(f"unknown data.interpolation '{name}': use one of {', '.join(INTERPOLATIONS)}")
+    return INTERPOLATIONS[name]
+
+
+def resize_image(image: np.ndarray, size: int, interpolation: str = "bilinear") -> np.ndarray:
+    """A uint8 HxW or HxWxC image resized to size x size with OpenCV, keeping its channel layout."""
+    resized = cv2.resize(image, (size, size), interpolation=interpolation_flag(interpolation))
+    return resized[..., None] if image.ndim == 3 and resized.ndim == 2 else resized
+
+
+def sketch_layout(sketch: np.ndarray, channels: int) -> np.ndarray:
+    """HxW or HxWx1 grayscale sketch -> HxWxC with ``channels`` (3 identical ones, as the study fed them, or 1)."""
+    sketch = sketch[..., None] if sketch.ndim == 2 else sketch
+    return np.repeat(sketch, 3, axis=2) if channels == 3 else sketch
+
+
+def fit_to_model(image: np.ndarray, kind: str, image_size: int, interpolation: str, sketch_channels: int) -> np.ndarray:
+    """A decoded photo (HxWx3) or sketch (HxW) at the model's square size and channel layout.
+
+    Training, evaluate and predict all prepare images here, so a model sees users' pictures as it saw CUHK's.
+    """
+    resized = resize_image(image, image_size, interpolation)
+    return sketch_layout(resized, sketch_channels) if kind == "sketch" else resized
+
+
+def to_tensor(image: np.ndarray, value_range: tuple[float, float]) -> torch.Tensor:
+    """HxWxC uint8 -> CxHxW float scaled to ``value_range``."""
+    low, high = value_range
+    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
+    return tensor.mul_(high - low).add_(low)
+
+
+def unit_range(images: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
+    """Images (or raw network outputs) mapped from ``value_range`` to [0, 1] and clamped, as contiguous float NCHW.
+
+    The one place outputs are clamped: every prediction that is shown, saved or scored passes through here (a linear
+    head's raw output can leave the value range).
+    """
+    low, high = value_range
+    return ((images.float() - low) / (high - low)).clamp_(0.0, 1.0).contiguous()
+
+
+ImageArray = TypeVar("ImageArray", np.ndarray, torch.Tensor)
+
+
+def dihedral(images: ImageArray, rotations: int, flip: bool) -> ImageArray:
+    """One of the 8 symmetries of the square: ``rotations`` quarter turns, then a horizontal flip if ``flip``.
+
+    On an HxW[xC] array (the paper protocol's static copies) or on ...xHxW tensors (training batches turned on the
+    training device); both turn the same way.
+    """
+    if isinstance(images, torch.Tensor):
+        turned = torch.rot90(images, rotations, dims=(-2, -1)) if rotations % 4 else images
+        return turned.flip(-1) if flip else turned
+    turned_array = np.rot90(images, rotations, axes=(0, 1))
+    return np.ascontiguousarray(turned_array[:, ::-1] if flip else turned_array)

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from face2sketch.data.images import dihedral
 from face2sketch.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
@@ -63,12 +64,6 @@ class Splits:
     @property
     def leaky(self) -> bool:
         return LEAKY[self.protocol]
-
-
-def dihedral(image: np.ndarray, rotations: int, flip: bool) -> np.ndarray:
-    """One of the 8 symmetries of the square: ``rotations`` x 90 degrees, then an optional horizontal flip."""
-    out = np.rot90(image, rotations, axes=(0, 1))
-    return np.ascontiguousarray(out[:, ::-1] if flip else out)
 
 
 DIHEDRAL_VARIANTS = [(r, f) for r in range(4) for f in (False, True)]

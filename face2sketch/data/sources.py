@@ -8,7 +8,6 @@ reason, so that one bad file never stops a run.
 
 from __future__ import annotations
 
-import logging
 import warnings
 from dataclasses import dataclass
 from functools import cached_property
@@ -18,12 +17,11 @@ from typing import Protocol
 import numpy as np
 from PIL import Image, UnidentifiedImageError
 
-from face2sketch.data.images import to_8_bit_opaque
+from face2sketch.data.images import UnusableImage, decode_image
 from face2sketch.data.pairing import Pair, SkippedFile, list_pairs
 from face2sketch.data.synthetic import synthetic_key, synthetic_pair
 from face2sketch.errors import DataError
 
-log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -46,39 +44,6 @@ class PairSource(Protocol):
 
 # 25 megapixels: far above any face photo or sketch (CUHK's are 200x250 = 0.05 MP), far below what exhausts memory.
 DEFAULT_MAX_IMAGE_PIXELS = 25_000_000
-class UnusableImage(Exception):
-    """A file that cannot be used as an image; the message is the short reason shown in skipped.json."""
-
-    def __init__(self, problem: str, detail: str) -> None:
-        super().__init__(f"{problem}: {detail}")
-        self.problem, self.detail = problem, detail
-
-
-def decode_image(path: Path, mode: str, max_pixels: int = DEFAULT_MAX_IMAGE_PIXELS) -> np.ndarray:
-    """Read an image file into a uint8 array in PIL ``mode`` ('RGB' or 'L'), converting explicitly; else UnusableImage.
-
-    CUHK stores some testing sketches as RGB and some as L, so the mode is never taken from the file. The pixel
-    limit is checked from the header, before anything is decompressed.
-    """
-    if path.stat().st_size == 0:
-        raise UnusableImage("empty file", "0 bytes")
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # our own, lower limit decides
-            with Image.open(path) as img:
-                width, height = img.size
-                if width * height > max_pixels:
-                    raise UnusableImage("too large", f"{width}x{height} = {width * height} pixels is over data.max_image_pixels={max_pixels}")
-                img.load()
-                return np.asarray(to_8_bit_opaque(img).convert(mode))
-    except Image.DecompressionBombError as err:
-        raise UnusableImage("too large", str(err)) from err
-    except UnidentifiedImageError as err:
-        raise UnusableImage("not an image", "no image format recognises it") from err
-    except (OSError, SyntaxError, ValueError) as err:
-        raise UnusableImage("corrupt image", f"decoding failed ({err})") from err
-
-
 class FolderSource:
     """Pairs found by identity key under a folder in any supported layout; the folder is listed once, each file decoded once."""
 
@@ -101,7 +66,7 @@ class FolderSource:
             images: dict[Path, np.ndarray] = {}
             for path, mode in ((pair.photo, "RGB"), (pair.sketch, "L")):
                 try:
-                    images[path] = decode_image(path, mode, self.max_image_pixels)
+                    images[path] = decode_image(path, mode, self.max_image_pixels, "data.max_image_pixels")
                 except UnusableImage as err:
                     skipped.append(SkippedFile(path, err.problem, err.detail))
             if len(images) == 2:

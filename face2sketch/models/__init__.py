@@ -1,9 +1,21 @@
-"""One file per architecture; each is a LightningModule on the shared ImageTranslationModule base."""
+"""One file per architecture; each is a LightningModule on the shared ImageTranslationModule base.
 
-from face2sketch.models.base import ImageTranslationModule
-from face2sketch.models.conv_ae import ConvAE
-from face2sketch.models.pix2pix import Pix2Pix
-from face2sketch.models.sparse_ae import SparseAE
-from face2sketch.models.vgg_ae import VGGAE
+The classes load on first use (``face2sketch.models.Pix2Pix``), so that importing a plain network such as
+``face2sketch.models.unet`` does not import Lightning.
+"""
 
-__all__ = ["VGGAE", "ConvAE", "ImageTranslationModule", "Pix2Pix", "SparseAE"]
+from __future__ import annotations
+
+from face2sketch.lazy import lazy_attributes
+
+_CLASSES = {
+    "ImageTranslationModule": "face2sketch.models.base",
+    "ConvAE": "face2sketch.models.conv_ae",
+    "Pix2Pix": "face2sketch.models.pix2pix",
+    "SparseAE": "face2sketch.models.sparse_ae",
+    "VGGAE": "face2sketch.models.vgg_ae",
+}
+
+__all__ = list(_CLASSES)
+
+__getattr__ = lazy_attributes(__name__, _CLASSES)

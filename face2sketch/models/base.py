@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,6 +15,7 @@ from torch import nn
 from torchmetrics import Metric, MetricCollection
 from torchvision.utils import make_grid
 
+from face2sketch.data.images import unit_range
 from face2sketch.errors import ConfigError
 from face2sketch.metrics import study_metrics
 
@@ -29,6 +31,23 @@ CHECKPOINT_FORMAT = 2
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 
 
+@dataclass(frozen=True)
+class SizeRule:
+    """data.image_size must be a multiple of ``multiple_of`` and at least ``minimum`` for a model, because ``why``."""
+
+    multiple_of: int
+    minimum: int
+    why: str
+
+    def problem(self, size: int) -> str | None:
+        """None when ``size`` fits, else what to use instead."""
+        if size % self.multiple_of == 0 and size >= self.minimum:
+            return None
+        nearest = max(self.minimum, round(size / self.multiple_of) * self.multiple_of)
+        nearest += -nearest % self.multiple_of
+        return f"use a multiple of {self.multiple_of} of at least {self.minimum} ({self.why}), e.g. {nearest}"
+
+
 class ImageTranslationModule(L.LightningModule):
     """Base for models that map a source image to a target image.
 
@@ -38,6 +57,24 @@ class ImageTranslationModule(L.LightningModule):
     """
 
     value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
+
+    # -- what a model can take: asked by face2sketch.validation before any data is read, and by the model itself ----
+    @classmethod
+    def image_size_rule(cls, settings: Mapping[str, Any]) -> SizeRule | None:
+        """The data.image_size this model takes with these ``model.*`` settings; None: any size (>= 8)."""
+        return None
+
+    @classmethod
+    def epoch_budget_problem(cls, settings: Mapping[str, Any], max_epochs: int) -> str | None:
+        """Why stages measured in epochs do not fit in ``max_epochs`` with these settings, or None when they do."""
+        return None
+
+    @classmethod
+    def require_image_size(cls, settings: Mapping[str, Any], image_size: int) -> None:
+        rule = cls.image_size_rule(settings)
+        problem = rule.problem(image_size) if rule else None
+        if problem:
+            raise ConfigError(f"data.image_size={image_size} is not allowed for {cls.__name__}: {problem}")
 
     def __init__(self, optimizer: OptimizerFactory | None = None, num_preview_images: int = 4, memory_format: str = "auto") -> None:
         super().__init__()
@@ -52,14 +89,8 @@ class ImageTranslationModule(L.LightningModule):
 
     # -- value ranges ---------------------------------------------------------------------------
     def to_unit_range(self, images: torch.Tensor) -> torch.Tensor:
-        """Map images from the model's value range to [0, 1], clamped.
-
-        The one place outputs are clamped: every prediction that is shown, saved or scored passes through here
-        (a linear head's raw output can leave the value range).
-        """
-        low, high = self.value_range
-        # contiguous NCHW whatever the network's memory format: metrics flatten with view()
-        return ((images.float() - low) / (high - low)).clamp_(0.0, 1.0).contiguous()
+        """Map images from the model's value range to [0, 1], clamped (``data.images.unit_range``)."""
+        return unit_range(images, self.value_range)
 
     # -- memory format --------------------------------------------------------------------------
     def uses_channels_last(self) -> bool:
@@ -104,7 +135,7 @@ class ImageTranslationModule(L.LightningModule):
     def remember_losses(self, losses: dict[str, torch.Tensor]) -> None:
         self.last_losses = {name: value.detach() for name, value in losses.items()}
 
-    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+    def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         source, target = self.prepare_batch(batch)
         losses = self.compute_losses(source, target)
         self.remember_losses({f"train/{k}": v for k, v in losses.items()})
@@ -113,7 +144,7 @@ class ImageTranslationModule(L.LightningModule):
         return losses["loss"]
 
     # -- evaluation -----------------------------------------------------------------------------
-    def set_inference_mode(self) -> None:
+    def enter_prediction_mode(self) -> None:
         """Put the model in the mode it predicts in: eval (BatchNorm running stats, no dropout) unless a model says otherwise.
 
         Validation, test, prediction and ``face2sketch.evaluate`` all go through here.
@@ -121,13 +152,13 @@ class ImageTranslationModule(L.LightningModule):
         self.eval()
 
     def on_validation_model_eval(self) -> None:
-        self.set_inference_mode()
+        self.enter_prediction_mode()
 
     def on_test_model_eval(self) -> None:
-        self.set_inference_mode()
+        self.enter_prediction_mode()
 
     def on_predict_model_eval(self) -> None:
-        self.set_inference_mode()
+        self.enter_prediction_mode()
 
     def _evaluate(self, batch: dict, metrics: MetricCollection) -> torch.Tensor:
         source, target = self.prepare_batch(batch)
@@ -135,12 +166,14 @@ class ImageTranslationModule(L.LightningModule):
         metrics.update(prediction, self.to_unit_range(target))
         return prediction
 
-    def validation_step(self, batch: dict, batch_idx: int) -> None:
+    def validation_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
+        """Score a validation batch; the predictions (in [0, 1]) are returned for callbacks (``ValidationFSIM``)."""
         prediction = self._evaluate(batch, self.val_metrics)
         self.log_dict(self.val_metrics, on_epoch=True, prog_bar=True, batch_size=prediction.shape[0])
         if batch_idx == 0:
             n = self.num_preview_images
             self._preview = [self.to_unit_range(batch["source"][:n]), prediction[:n], self.to_unit_range(batch["target"][:n])]
+        return prediction
 
     def test_step(self, batch: dict, batch_idx: int) -> None:
         prediction = self._evaluate(batch, self.test_metrics)
@@ -193,7 +226,9 @@ class AutoencoderModule(ImageTranslationModule):
         if head not in ("linear", "sigmoid"):
             raise ConfigError(f"unknown model.head '{head}': use linear or sigmoid")
         if head not in LOSS_HEADS[loss]:
-            raise ConfigError(f"model.loss={loss} needs a sigmoid output (binary cross-entropy compares probabilities): set model.head=sigmoid or model.loss=mse")
+            raise ConfigError(
+                f"model.loss={loss} needs a sigmoid output (binary cross-entropy compares probabilities): set model.head=sigmoid or model.loss=mse"
+            )
         self.loss_kind, self.head = loss, head
 
     def raw_output(self, x: torch.Tensor) -> torch.Tensor:

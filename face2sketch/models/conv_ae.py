@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import torch
 from torch import nn
 
-from face2sketch.errors import ConfigError
-from face2sketch.models.base import AutoencoderModule, OptimizerFactory
+from face2sketch.models.base import AutoencoderModule, OptimizerFactory, SizeRule
 from face2sketch.models.layers import Conv2dSame, ConvTranspose2dSame, init_keras_default
+
+# Table I's encoder widths: three stride-2 convolutions
+DEFAULT_WIDTHS = (16, 32, 64)
 
 
 class ConvAutoencoder(nn.Module):
@@ -16,7 +21,9 @@ class ConvAutoencoder(nn.Module):
     LeakyReLU(0.1) after every hidden layer, as in the study; the last layer is linear (Keras' default activation).
     """
 
-    def __init__(self, in_channels: int = 3, out_channels: int = 3, widths: tuple[int, ...] = (16, 32, 64), kernel_size: int = 5, negative_slope: float = 0.1) -> None:
+    def __init__(
+        self, in_channels: int = 3, out_channels: int = 3, widths: tuple[int, ...] = DEFAULT_WIDTHS, kernel_size: int = 5, negative_slope: float = 0.1
+    ) -> None:
         super().__init__()
         layers: list[nn.Module] = []
         channels = in_channels
@@ -43,7 +50,7 @@ class ConvAE(AutoencoderModule):
         in_channels: int = 3,
         out_channels: int = 3,
         image_size: int = 256,
-        widths: tuple[int, ...] = (16, 32, 64),
+        widths: tuple[int, ...] = DEFAULT_WIDTHS,
         kernel_size: int = 5,
         loss: str = "mse",
         head: str = "linear",
@@ -53,9 +60,13 @@ class ConvAE(AutoencoderModule):
     ) -> None:
         super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images, memory_format=memory_format)
         self.save_hyperparameters(ignore=["optimizer"])
+        self.require_image_size({"widths": widths}, image_size)
         self.net = ConvAutoencoder(in_channels, out_channels, tuple(widths), kernel_size)
-        if image_size % self.net.downsampling:
-            raise ConfigError(f"conv_ae needs data.image_size divisible by {self.net.downsampling}, got {image_size}")
+
+    @classmethod
+    def image_size_rule(cls, settings: Mapping[str, Any]) -> SizeRule:
+        widths = len(settings.get("widths", DEFAULT_WIDTHS))
+        return SizeRule(2**widths, 2**widths, f"conv_ae halves the image {widths} times, once per model.widths entry")
 
     def raw_output(self, x: torch.Tensor) -> torch.Tensor:
         return self.net(x)

@@ -52,8 +52,8 @@ class ConvTranspose2dSame(nn.ConvTranspose2d):
         super().__init__(in_channels, out_channels, kernel_size, stride, padding=before, bias=bias)
         self.extra_crop = after - before
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = super().forward(x)
+    def forward(self, input: torch.Tensor, output_size: list[int] | None = None) -> torch.Tensor:
+        out = super().forward(input, output_size)
         if self.extra_crop:
             out = out[..., : out.shape[-2] - self.extra_crop, : out.shape[-1] - self.extra_crop]
         return out
@@ -61,7 +61,7 @@ class ConvTranspose2dSame(nn.ConvTranspose2d):
 
 def keras_batch_norm(channels: int) -> nn.BatchNorm2d:
     """BatchNorm with Keras' defaults (momentum 0.99 in Keras' convention, epsilon 1e-3)."""
-    return nn.BatchNorm2d(channels, **KERAS_BATCHNORM)
+    return nn.BatchNorm2d(channels, momentum=KERAS_BATCHNORM["momentum"], eps=KERAS_BATCHNORM["eps"])
 
 
 def init_keras_default(module: nn.Module) -> None:

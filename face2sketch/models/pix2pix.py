@@ -6,7 +6,7 @@ optimisation: per batch the discriminator update(s), then one generator update.
 
 from __future__ import annotations
 
-import logging
+from collections.abc import Callable, Mapping
 from functools import partial
 from typing import Any
 
@@ -15,66 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from face2sketch.errors import ConfigError
-from face2sketch.models.base import ImageTranslationModule, OptimizerFactory
+from face2sketch.models.base import ImageTranslationModule, OptimizerFactory, SizeRule
 from face2sketch.models.layers import Conv2dSame, init_normal, keras_batch_norm
-
-log = logging.getLogger(__name__)
-
-MAX_DOWNSAMPLINGS = 8
-
-
-def unet_depth(image_size: int) -> int:
-    """Downsamplings for a size: 8 at 256 px (a 1x1 bottleneck), fewer for smaller or odd sizes."""
-    depth = 0
-    while depth < MAX_DOWNSAMPLINGS and image_size % 2 ** (depth + 1) == 0:
-        depth += 1
-    return depth
-
-
-class UNetGenerator(nn.Module):
-    """Encoder C64 (no norm) - C128 - C256 - C512..., a ReLU bottleneck, and a mirrored decoder.
-
-    Encoder blocks are Conv(4x4, stride 2) -> BatchNorm -> LeakyReLU(0.2); decoder blocks are ConvT -> BatchNorm ->
-    Dropout(0.5) (first three blocks only) -> concat skip -> ReLU, so block i is joined to block n-i; the output
-    is tanh in [-1, 1]. ``keras_layers``: every convolution has a bias and BatchNorm has Keras' momentum and
-    epsilon (the tutorial the study followed); otherwise the pix2pix paper's code (no bias before BatchNorm).
-    """
-
-    def __init__(self, in_channels: int, out_channels: int, num_downs: int, ngf: int = 64, dropout: float = 0.5, keras_layers: bool = True) -> None:
-        super().__init__()
-        if num_downs < 2:
-            raise ConfigError(f"pix2pix needs data.image_size divisible by 4 at least, giving {num_downs} downsamplings")
-        norm = keras_batch_norm if keras_layers else nn.BatchNorm2d
-        widths = [min(ngf * 2**i, ngf * 8) for i in range(num_downs - 1)]
-        self.encoder = nn.ModuleList()
-        channels = in_channels
-        for i, width in enumerate(widths):
-            block: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1, bias=keras_layers or i == 0)]
-            if i > 0:
-                block.append(norm(width))
-            block.append(nn.LeakyReLU(0.2))
-            self.encoder.append(nn.Sequential(*block))
-            channels = width
-        self.bottleneck = nn.Sequential(nn.Conv2d(channels, ngf * 8, 4, 2, 1), nn.ReLU())
-        self.decoder = nn.ModuleList()
-        channels = ngf * 8
-        for j, width in enumerate(reversed(widths)):
-            block = [nn.ConvTranspose2d(channels, width, 4, 2, 1, bias=keras_layers), norm(width)]
-            if j < 3 and dropout > 0:
-                block.append(nn.Dropout(dropout))
-            self.decoder.append(nn.Sequential(*block))
-            channels = width * 2
-        self.head = nn.Sequential(nn.ConvTranspose2d(channels, out_channels, 4, 2, 1), nn.Tanh())
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        skips = []
-        for block in self.encoder:
-            x = block(x)
-            skips.append(x)
-        x = self.bottleneck(x)
-        for block, skip in zip(self.decoder, reversed(skips)):
-            x = F.relu(torch.cat([block(x), skip], dim=1))
-        return self.head(x)
+from face2sketch.models.unet import UNetGenerator, unet_depth
 
 
 def tutorial_discriminator(in_channels: int, ndf: int = 64) -> nn.Sequential:
@@ -90,10 +33,17 @@ def tutorial_discriminator(in_channels: int, ndf: int = 64) -> nn.Sequential:
 def patchgan70_discriminator(in_channels: int, ndf: int = 64) -> nn.Sequential:
     """The pix2pix paper's 70x70 PatchGAN: C64 (no norm) - C128 - C256 (stride 2) - C512 (stride 1) - 1 logit per patch (30x30 at 256 px)."""
     return nn.Sequential(
-        nn.Conv2d(in_channels, ndf, 4, 2, 1), nn.LeakyReLU(0.2),
-        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 2), nn.LeakyReLU(0.2),
-        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False), nn.BatchNorm2d(ndf * 4), nn.LeakyReLU(0.2),
-        nn.Conv2d(ndf * 4, ndf * 8, 4, 1, 1, bias=False), nn.BatchNorm2d(ndf * 8), nn.LeakyReLU(0.2),
+        nn.Conv2d(in_channels, ndf, 4, 2, 1),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 2),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
+        nn.BatchNorm2d(ndf * 4),
+        nn.LeakyReLU(0.2),
+        nn.Conv2d(ndf * 4, ndf * 8, 4, 1, 1, bias=False),
+        nn.BatchNorm2d(ndf * 8),
+        nn.LeakyReLU(0.2),
         nn.Conv2d(ndf * 8, 1, 4, 1, 1),
     )
 
@@ -135,6 +85,21 @@ class Pix2Pix(ImageTranslationModule):
 
     value_range = (-1.0, 1.0)
 
+    @classmethod
+    def image_size_rule(cls, settings: Mapping[str, Any]) -> SizeRule:
+        downs = settings.get("num_downs") or 2
+        if settings.get("discriminator", "tutorial") == "tutorial":
+            multiple = max(2**downs, TUTORIAL_DISCRIMINATOR_STRIDE)
+            return SizeRule(multiple, multiple, f"the U-Net downsamples {downs}+ times and the tutorial's discriminator halves the image 4 times")
+        return SizeRule(2**downs, max(24, 2**downs), f"the U-Net downsamples {downs}+ times and the PatchGAN needs 24 px")
+
+    @classmethod
+    def epoch_budget_problem(cls, settings: Mapping[str, Any], max_epochs: int) -> str | None:
+        constant = settings.get("lr_constant_epochs")
+        if constant is not None and constant >= max_epochs:
+            return f"model.lr_constant_epochs={constant} is not allowed with trainer.max_epochs={max_epochs}: use fewer, or null"
+        return None
+
     def __init__(
         self,
         in_channels: int = 3,
@@ -161,16 +126,14 @@ class Pix2Pix(ImageTranslationModule):
         self.save_hyperparameters(ignore=["generator_optimizer", "discriminator_optimizer"])
         self.automatic_optimization = False
         for name, value, allowed in (
-            ("discriminator", discriminator, DISCRIMINATORS), ("discriminator_fakes", discriminator_fakes, ("predict", "detached")),
+            ("discriminator", discriminator, DISCRIMINATORS),
+            ("discriminator_fakes", discriminator_fakes, ("predict", "detached")),
             ("layer_defaults", layer_defaults, ("keras", "pytorch")),
         ):
             if value not in allowed:
                 raise ConfigError(f"unknown model.{name} '{value}': use one of {', '.join(allowed)}")
+        self.require_image_size({"num_downs": num_downs, "discriminator": discriminator}, image_size)
         depth = num_downs or unet_depth(image_size)
-        if image_size % 2**depth:
-            raise ConfigError(f"pix2pix with model.num_downs={depth} needs data.image_size divisible by {2**depth}, got {image_size}")
-        if discriminator == "tutorial" and image_size % TUTORIAL_DISCRIMINATOR_STRIDE:
-            raise ConfigError(f"pix2pix's tutorial discriminator needs data.image_size divisible by {TUTORIAL_DISCRIMINATOR_STRIDE}, got {image_size}")
         keras_layers = layer_defaults == "keras"
         self.generator = UNetGenerator(in_channels, out_channels, depth, ngf, dropout, keras_layers)
         self.discriminator = PatchDiscriminator(in_channels + out_channels, ndf, discriminator)
@@ -188,9 +151,45 @@ class Pix2Pix(ImageTranslationModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.generator(x)
 
-    # -- the adversarial loop ---------------------------------------------------------------------
-    def _adversarial(self, logits: torch.Tensor, real: bool) -> torch.Tensor:
+    # -- the adversarial loop: generate, then the discriminator's step, then the generator's ------------------
+    def adversarial_loss(self, logits: torch.Tensor, real: bool) -> torch.Tensor:
+        """BCE of the discriminator's logits against "real" (1) or "fake" (0) for every cell."""
         return F.binary_cross_entropy_with_logits(logits.float(), torch.full_like(logits.float(), 1.0 if real else 0.0))
+
+    def generate(self, source: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the fakes the discriminator judges, the generator's output its own update trains on).
+
+        The tutorial's discriminator judges a separate pass without gradient (``g_model.predict``); the paper's code
+        judges the generator's own output, detached (``model.discriminator_fakes=detached``).
+        """
+        if self.discriminator_fakes == "detached":
+            fake = self.generator(source)
+            return fake.detach(), fake
+        with torch.no_grad():
+            predicted = self.generator(source)
+        return predicted, self.generator(source)
+
+    def discriminator_step(
+        self, source: torch.Tensor, target: torch.Tensor, fakes: torch.Tensor, update: Callable[[torch.Tensor], None]
+    ) -> dict[str, torch.Tensor]:
+        """The discriminator's update(s) on real pairs and fakes, each loss x 0.5: a real-batch then a fake-batch update
+        (the tutorial's two ``train_on_batch`` calls), or one update on both (the paper's)."""
+        real_logits = self.discriminator(source, target)
+        d_real = 0.5 * self.adversarial_loss(real_logits, True)
+        if self.separate_discriminator_updates:
+            update(d_real)
+        fake_logits = self.discriminator(source, fakes)
+        d_fake = 0.5 * self.adversarial_loss(fake_logits, False)
+        update(d_fake if self.separate_discriminator_updates else d_real + d_fake)
+        return {"d_loss": d_real + d_fake, "d_real": torch.sigmoid(real_logits.float()).mean(), "d_fake": torch.sigmoid(fake_logits.float()).mean()}
+
+    def generator_step(self, source: torch.Tensor, target: torch.Tensor, fake: torch.Tensor, update: Callable[[torch.Tensor], None]) -> dict[str, torch.Tensor]:
+        """The generator's update: fool the discriminator, plus ``lambda_l1`` x L1 to the target."""
+        g_adv = self.adversarial_loss(self.discriminator(source, fake), True)
+        l1 = F.l1_loss(fake.float(), target)
+        g_loss = g_adv + self.lambda_l1 * l1
+        update(g_loss)
+        return {"g_loss": g_loss, "g_adv": g_adv, "l1": l1}
 
     def _update(self, optimizer: Any, loss: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
@@ -200,41 +199,14 @@ class Pix2Pix(ImageTranslationModule):
     def training_step(self, batch: dict, batch_idx: int) -> None:
         source, target = self.prepare_batch(batch)
         opt_g, opt_d = self.optimizers()
-        if self.discriminator_fakes == "predict":
-            with torch.no_grad():
-                fakes_for_d = self.generator(source)
-            fake = None
-        else:
-            fake = self.generator(source)
-            fakes_for_d = fake.detach()
-
+        fakes_for_d, fake = self.generate(source)
         self.toggle_optimizer(opt_d)
-        real_logits = self.discriminator(source, target)
-        d_real = 0.5 * self._adversarial(real_logits, True)
-        if self.separate_discriminator_updates:
-            self._update(opt_d, d_real)
-            fake_logits = self.discriminator(source, fakes_for_d)
-            d_fake = 0.5 * self._adversarial(fake_logits, False)
-            self._update(opt_d, d_fake)
-        else:
-            fake_logits = self.discriminator(source, fakes_for_d)
-            d_fake = 0.5 * self._adversarial(fake_logits, False)
-            self._update(opt_d, d_real + d_fake)
+        d_losses = self.discriminator_step(source, target, fakes_for_d, lambda loss: self._update(opt_d, loss))
         self.untoggle_optimizer(opt_d)
-
         self.toggle_optimizer(opt_g)
-        if fake is None:
-            fake = self.generator(source)
-        g_adv = self._adversarial(self.discriminator(source, fake), True)
-        l1 = F.l1_loss(fake.float(), target)
-        g_loss = g_adv + self.lambda_l1 * l1
-        self._update(opt_g, g_loss)
+        g_losses = self.generator_step(source, target, fake, lambda loss: self._update(opt_g, loss))
         self.untoggle_optimizer(opt_g)
-
-        losses = {
-            "train/d_loss": d_real + d_fake, "train/g_loss": g_loss, "train/g_adv": g_adv, "train/l1": l1,
-            "train/d_real": torch.sigmoid(real_logits.float()).mean(), "train/d_fake": torch.sigmoid(fake_logits.float()).mean(),
-        }
+        losses = {f"train/{name}": value for name, value in {**d_losses, **g_losses}.items()}
         self.remember_losses(losses)
         self.log_dict(losses, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0], sync_dist=True)
 
@@ -256,20 +228,21 @@ class Pix2Pix(ImageTranslationModule):
         opt_d = self.discriminator_optimizer(params=self.discriminator.parameters())
         if self.lr_constant_epochs is None:
             return [opt_g, opt_d]
-        total = self.trainer.max_epochs
-        if not 0 <= self.lr_constant_epochs < total:
-            raise ConfigError(f"model.lr_constant_epochs must be in [0, trainer.max_epochs={total}), got {self.lr_constant_epochs}")
-        decay = total - self.lr_constant_epochs
+        total, constant = int(self.trainer.max_epochs), self.lr_constant_epochs
+        problem = self.epoch_budget_problem({"lr_constant_epochs": constant}, total)
+        if problem:
+            raise ConfigError(problem)
+        decay = total - constant
 
         def linear_decay(epoch: int) -> float:
-            """Constant, then linearly down to 1/decay of the base rate in the last epoch (the pix2pix schedule)."""
-            return 1.0 - max(0, epoch + 1 - self.lr_constant_epochs) / (decay + 1)
+            """Constant, then linearly down to 1/(decay + 1) of the base rate in the last epoch (the pix2pix schedule)."""
+            return 1.0 - max(0, epoch + 1 - constant) / (decay + 1)
 
         schedulers = [torch.optim.lr_scheduler.LambdaLR(opt, linear_decay) for opt in (opt_g, opt_d)]
         return [opt_g, opt_d], schedulers
 
     # -- inference mode ------------------------------------------------------------------------------
-    def set_inference_mode(self) -> None:
-        super().set_inference_mode()
+    def enter_prediction_mode(self) -> None:
+        super().enter_prediction_mode()
         if self.train_mode_inference:
             self.generator.train()

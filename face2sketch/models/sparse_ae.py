@@ -20,11 +20,11 @@ class SparseAutoencoder(nn.Module):
         self.out_shape = (out_channels, image_size, image_size)
         widths = [image_size * image_size * in_channels, *hidden, code_size]
         encoder: list[nn.Module] = [nn.Flatten()]
-        for a, b in zip(widths[:-1], widths[1:]):
+        for a, b in zip(widths[:-1], widths[1:], strict=False):
             encoder += [nn.Linear(a, b), nn.ReLU()]
         decoder: list[nn.Module] = []
         back = [code_size, *reversed(hidden)]
-        for a, b in zip(back[:-1], back[1:]):
+        for a, b in zip(back[:-1], back[1:], strict=False):
             decoder += [nn.Linear(a, b), nn.ReLU()]
         decoder.append(nn.Linear(back[-1], out_channels * image_size * image_size))
         self.encoder, self.decoder = nn.Sequential(*encoder), nn.Sequential(*decoder)

@@ -7,6 +7,7 @@ Training has two stages in one run: the decoder alone with the encoder frozen, t
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
@@ -16,7 +17,8 @@ from torch import nn
 from torchvision.models import VGG16_Weights, vgg16
 
 from face2sketch.errors import ConfigError
-from face2sketch.models.base import AutoencoderModule, OptimizerFactory
+from face2sketch.io import torch_hub_file
+from face2sketch.models.base import AutoencoderModule, OptimizerFactory, SizeRule
 from face2sketch.models.layers import ConvTranspose2dSame, init_keras_default
 
 log = logging.getLogger(__name__)
@@ -50,8 +52,11 @@ def load_vgg16_features(weights: str, download: bool = True) -> tuple[nn.Sequent
     if weights in WEIGHT_CHOICES:
         enum, mean, std = WEIGHT_CHOICES[weights]
         filename = Path(urlparse(enum.url).path).name
-        cached = Path(torch.hub.get_dir()) / "checkpoints" / filename
-        fix = f"place '{filename}' in {cached.parent}, pass model.weights=/path/to/{filename}, or encoder_weights=none (model.weights=none for one run) for random weights"
+        cached = torch_hub_file(filename)
+        fix = (
+            f"place '{filename}' in {cached.parent}, pass model.weights=/path/to/{filename}, "
+            "or encoder_weights=none (model.weights=none for one run) for random weights"
+        )
         if not cached.is_file() and not download:
             raise ConfigError(f"VGG-16 weights '{filename}' not found in {cached.parent} and downloads are off: {fix}")
         try:
@@ -108,14 +113,27 @@ class VGGAE(AutoencoderModule):
         self.save_hyperparameters(ignore=["optimizer"])
         if in_channels not in (1, 3):
             raise ConfigError(f"vgg_ae takes 1- or 3-channel input (1 is repeated to 3 for VGG), got {in_channels}")
-        if image_size % 32:
-            raise ConfigError(f"vgg_ae needs data.image_size divisible by 32 (VGG-16 has 5 poolings), got {image_size}")
+        self.require_image_size({}, image_size)
         self.encoder, mean, std = load_vgg16_features(weights, download)
         self.register_buffer("input_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("input_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
         self.decoder = VGGDecoder(out_channels, decoder_kernel_size)
         self.finetune_epochs, self.finetune_lr = finetune_epochs, finetune_lr
         self.encoder.requires_grad_(False)
+
+    @classmethod
+    def image_size_rule(cls, settings: Mapping[str, Any]) -> SizeRule:
+        return SizeRule(32, 32, "the VGG-16 encoder pools 5 times")
+
+    @classmethod
+    def epoch_budget_problem(cls, settings: Mapping[str, Any], max_epochs: int) -> str | None:
+        finetune = settings.get("finetune_epochs")
+        if finetune and finetune >= max_epochs:
+            return (
+                f"model.finetune_epochs={finetune} is not allowed with trainer.max_epochs={max_epochs}: use fewer (0 skips "
+                "fine-tuning), so that some epochs train with the encoder frozen, or raise trainer.max_epochs"
+            )
+        return None
 
     @property
     def encoder_frozen(self) -> bool:
@@ -124,7 +142,8 @@ class VGGAE(AutoencoderModule):
     def raw_output(self, x: torch.Tensor) -> torch.Tensor:
         if x.shape[1] == 1:
             x = x.expand(-1, 3, -1, -1)
-        return self.decoder(self.encoder((x - self.input_mean) / self.input_std))
+        mean, std = self.get_buffer("input_mean"), self.get_buffer("input_std")
+        return self.decoder(self.encoder((x - mean) / std))
 
     # -- the two stages ----------------------------------------------------------------------------
     @property
@@ -133,11 +152,9 @@ class VGGAE(AutoencoderModule):
 
     def on_fit_start(self) -> None:
         super().on_fit_start()
-        if self.finetune_epochs > 0 and self.finetune_start_epoch < 1 and not self.trainer.fast_dev_run:
-            raise ConfigError(
-                f"finetune_epochs={self.finetune_epochs} leaves no frozen epochs in trainer.max_epochs={self.trainer.max_epochs}: "
-                "lower finetune_epochs (0 skips fine-tuning) or raise trainer.max_epochs"
-            )
+        problem = self.epoch_budget_problem({"finetune_epochs": self.finetune_epochs}, self.trainer.max_epochs)
+        if problem and not self.trainer.fast_dev_run:
+            raise ConfigError(problem)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         """Unfreeze at the fine-tuning epoch; derived from the epoch alone and checked every batch, so a run resumed

@@ -8,7 +8,6 @@ from contextlib import nullcontext
 from typing import Any
 
 import torch
-import torch.nn.functional as F
 
 from face2sketch.models.base import ImageTranslationModule
 from face2sketch.models.pix2pix import Pix2Pix
@@ -49,7 +48,7 @@ def autoencoder_step(model: ImageTranslationModule, optimizer: torch.optim.Optim
 
 def pix2pix_step(model: Pix2Pix, opt_g: torch.optim.Optimizer, opt_d: torch.optim.Optimizer, autocast: Any) -> Step:
     """pix2pix's batch as ``Pix2Pix.training_step`` does it, written out: discriminator update(s), then the generator's."""
-    generator, discriminator, adversarial = model.generator, model.discriminator, model._adversarial
+    generator, discriminator = model.generator, model.discriminator
 
     def update(optimizer: torch.optim.Optimizer, loss: torch.Tensor) -> None:
         optimizer.zero_grad(set_to_none=True)
@@ -58,28 +57,14 @@ def pix2pix_step(model: Pix2Pix, opt_g: torch.optim.Optimizer, opt_d: torch.opti
 
     def step(source: torch.Tensor, target: torch.Tensor) -> None:
         with autocast:
-            if model.discriminator_fakes == "predict":
-                with torch.no_grad():
-                    fakes_for_d = generator(source)
-                fake = None
-            else:
-                fake = generator(source)
-                fakes_for_d = fake.detach()
+            fakes_for_d, fake = model.generate(source)
             generator.requires_grad_(False)
-            d_real = 0.5 * adversarial(discriminator(source, target), True)
-            if model.separate_discriminator_updates:
-                update(opt_d, d_real)
-                update(opt_d, 0.5 * adversarial(discriminator(source, fakes_for_d), False))
-            else:
-                update(opt_d, d_real + 0.5 * adversarial(discriminator(source, fakes_for_d), False))
+            model.discriminator_step(source, target, fakes_for_d, lambda loss: update(opt_d, loss))
             generator.requires_grad_(True)
             discriminator.requires_grad_(False)
             for parameter in model.discriminator_parameters_in_generator_step():
                 parameter.requires_grad_(True)
-            if fake is None:
-                fake = generator(source)
-            g_loss = adversarial(discriminator(source, fake), True) + model.lambda_l1 * F.l1_loss(fake.float(), target)
-            update(opt_g, g_loss)
+            model.generator_step(source, target, fake, lambda loss: update(opt_g, loss))
             discriminator.requires_grad_(True)
 
     return step

@@ -6,6 +6,7 @@ Paired measurements alternate A/B/A/B within one process so that drifting machin
 
 from __future__ import annotations
 
+import contextlib
 import gc
 import json
 import logging
@@ -20,16 +21,17 @@ from typing import Any
 
 import lightning as L
 import torch
-from lightning.pytorch.callbacks import Checkpoint
 from hydra.utils import instantiate
+from lightning.pytorch.callbacks import Checkpoint
 from omegaconf import DictConfig
 
-from face2sketch.callbacks import ExactResume, StopOnNonFiniteLoss
 from face2sketch.config import instantiate_all
-from face2sketch.data.datamodule import PairedDataModule
+from face2sketch.data.datamodule import EpochShuffleSampler, PairedDataModule
 from face2sketch.inference import OnnxTranslator, inference_network, random_batch, spec_of_run, write_onnx
 from face2sketch.models.base import ImageTranslationModule
 from face2sketch.perf.bare import autocast_for, bare_training_step
+from face2sketch.perf.timing import alternating_ms, synchronize
+from face2sketch.train import build_model_and_data, run_callbacks
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +50,6 @@ class Settings:
 
 
 # -- clocks and memory -------------------------------------------------------------------------------------
-def synchronize(device: torch.device) -> None:
-    if device.type == "cuda":
-        torch.cuda.synchronize(device)
-
-
 class PeakMemory:
     """Peak memory over a block: GPU memory allocated by PyTorch on CUDA, else the process's peak resident set.
 
@@ -67,10 +64,8 @@ class PeakMemory:
         if self.device.type == "cuda":
             torch.cuda.reset_peak_memory_stats(self.device)
         else:
-            try:
+            with contextlib.suppress(OSError):  # elsewhere the peak is the whole process's so far
                 Path("/proc/self/clear_refs").write_text("5")
-            except OSError:
-                pass  # elsewhere the peak is the whole process's so far
         return self
 
     def __exit__(self, *exc: object) -> None:
@@ -129,7 +124,7 @@ def framework_segment(cfg: DictConfig, model: ImageTranslationModule, datamodule
     configured = [c for c in instantiate_all(cfg.get("callbacks")) if not isinstance(c, Checkpoint)]
     trainer: L.Trainer = instantiate(
         cfg.trainer,
-        callbacks=[*configured, ExactResume(), StopOnNonFiniteLoss(), timer],
+        callbacks=[*configured, *run_callbacks(None), timer],
         logger=instantiate_all(cfg.get("logger")) or False,
         max_epochs=-1,
         max_steps=-1,
@@ -159,7 +154,9 @@ def training_batches(datamodule: PairedDataModule, device: torch.device) -> Iter
     loader = datamodule.train_dataloader()
     epoch = 0
     while True:
-        loader.sampler.set_epoch(epoch)
+        sampler = loader.sampler
+        assert isinstance(sampler, EpochShuffleSampler)
+        sampler.set_epoch(epoch)
         for batch in loader:
             batch = {k: v.to(device, non_blocking=True) if isinstance(v, torch.Tensor) else v for k, v in batch.items()}
             yield datamodule.on_after_batch_transfer(batch, 0)
@@ -173,7 +170,7 @@ def bare_segment(model: ImageTranslationModule, batches: list[tuple[torch.Tensor
     synchronize(device)
     images, started = 0, time.perf_counter()  # restarted after the warmup steps, if any
     for index in range(settings.warmup + settings.steps):
-        source, target = model.prepare_batch(dict(zip(("source", "target"), batches[index % len(batches)])))
+        source, target = model.prepare_batch(dict(zip(("source", "target"), batches[index % len(batches)], strict=False)))
         step(source, target)
         if index == settings.warmup - 1:
             synchronize(device)
@@ -184,7 +181,9 @@ def bare_segment(model: ImageTranslationModule, batches: list[tuple[torch.Tensor
     return time.perf_counter() - started, images
 
 
-def training_throughput(cfg: DictConfig, model: ImageTranslationModule, datamodule: PairedDataModule, device: torch.device, settings: Settings) -> dict[str, Any]:
+def training_throughput(
+    cfg: DictConfig, model: ImageTranslationModule, datamodule: PairedDataModule, device: torch.device, settings: Settings
+) -> dict[str, Any]:
     """Images/s through face2sketch's trainer and through the bare loop, alternating A/B ``rounds`` times."""
     precision = str(cfg.trainer.precision)
     batches = collect_batches(datamodule, device, settings.warmup + settings.steps)
@@ -204,7 +203,7 @@ def training_throughput(cfg: DictConfig, model: ImageTranslationModule, datamodu
         "train_images_per_s": framework_rate,
         "bare_images_per_s": bare_rate,
         "ratio": framework_rate / bare_rate,
-        "ratio_per_round": [(nf / sf) / (nb / sb) for (sf, nf), (sb, nb) in zip(framework, bare)],
+        "ratio_per_round": [(nf / sf) / (nb / sb) for (sf, nf), (sb, nb) in zip(framework, bare, strict=False)],
         "peak_train_mb": framework_memory.peak_mb,
         "peak_bare_mb": bare_memory.peak_mb,
     }
@@ -224,20 +223,6 @@ def data_throughput(datamodule: PairedDataModule, device: torch.device, batches:
 
 
 # -- inference -----------------------------------------------------------------------------------------------
-def _alternating_ms(runners: dict[str, Callable[[], Any]], repeats: int, device: torch.device, warmup: int = 3) -> dict[str, float]:
-    """Median milliseconds per call of each runner, the runners taking turns call by call."""
-    times: dict[str, list[float]] = {name: [] for name in runners}
-    for round_ in range(warmup + repeats):
-        for name, run in runners.items():
-            synchronize(device)
-            started = time.perf_counter()
-            run()
-            synchronize(device)
-            if round_ >= warmup:
-                times[name].append(1000 * (time.perf_counter() - started))
-    return {name: statistics.median(values) for name, values in times.items()}
-
-
 def inference_speed(cfg: DictConfig, model: ImageTranslationModule, device: torch.device, settings: Settings) -> dict[str, Any]:
     """Latency at batch 1 and images/s at ``inference_batch``, eager (in the trainer's precision) and, when
     installed, ONNX Runtime (float32, the exported file as ``face2sketch.export`` writes it)."""
@@ -252,6 +237,7 @@ def inference_speed(cfg: DictConfig, model: ImageTranslationModule, device: torc
         def run() -> Any:
             with torch.inference_mode(), autocast:
                 return network(inputs)
+
         return run
 
     latency = {"eager": eager(single)}
@@ -267,8 +253,8 @@ def inference_speed(cfg: DictConfig, model: ImageTranslationModule, device: torc
             latency["onnx"] = lambda: onnx_runtime.raw(cpu_single)
             throughput["onnx"] = lambda: onnx_runtime.raw(cpu_many)
         with PeakMemory(device) as memory:
-            latency_ms = _alternating_ms(latency, settings.latency_repeats, device)
-            batch_ms = _alternating_ms(throughput, max(3, settings.latency_repeats // 5), device)
+            latency_ms = alternating_ms(latency, settings.latency_repeats, device)
+            batch_ms = alternating_ms(throughput, max(3, settings.latency_repeats // 5), device)
     result: dict[str, Any] = {
         "eager_ms": latency_ms["eager"],
         "eager_images_per_s": settings.inference_batch * 1000 / batch_ms["eager"],
@@ -297,18 +283,6 @@ def _onnx_translator(network: torch.nn.Module, spec: Any, path: Path, device: to
 
 
 # -- building a model's run -----------------------------------------------------------------------------------
-def build_model_and_data(cfg: DictConfig) -> tuple[ImageTranslationModule, PairedDataModule]:
-    """The model (compiled if ``compile``) and its data module, decoded, as ``face2sketch.train`` builds them, seeded."""
-    L.seed_everything(cfg.seed, verbose=False)
-    model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
-    if cfg.get("compile"):
-        model.compile_networks()
-    datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
-    datamodule.prepare_data()
-    datamodule.setup("fit")
-    return model, datamodule
-
-
 def training_device(cfg: DictConfig) -> torch.device:
     """The device the trainer config trains on: CUDA unless it asks for the CPU or none is present."""
     return torch.device("cuda" if str(cfg.trainer.accelerator) != "cpu" and torch.cuda.is_available() else "cpu")
@@ -320,7 +294,9 @@ def _timed_train_command(command: list[str], run_dir: Path, batches: int, checko
     started = time.perf_counter()
     done = subprocess.run(
         [*command, f"trainer.limit_train_batches={batches}", "trainer.max_epochs=1", "test=false", f"hydra.run.dir={run_dir}"],
-        capture_output=True, text=True, cwd=checkout,
+        capture_output=True,
+        text=True,
+        cwd=checkout,
     )
     seconds = time.perf_counter() - started
     if done.returncode:
@@ -359,7 +335,7 @@ def train_run(command: list[str], cfg: DictConfig, batches: int, rounds: int, fo
         "command_seconds": statistics.mean(commands),
         "bare_seconds": statistics.mean(bares),
         "ratio": sum(bares) / sum(fits),
-        "ratio_per_round": [b / f for b, f in zip(bares, fits)],
+        "ratio_per_round": [b / f for b, f in zip(bares, fits, strict=False)],
         "compare_checkout": str(compare_checkout) if compare_checkout else None,
     }
     if compare_checkout is not None:
@@ -367,7 +343,7 @@ def train_run(command: list[str], cfg: DictConfig, batches: int, rounds: int, fo
             compare_fit_seconds=statistics.mean(compare_fits),
             compare_command_seconds=statistics.mean(compare_commands),
             compare_ratio=sum(bares) / sum(compare_fits),
-            compare_ratio_per_round=[b / f for b, f in zip(bares, compare_fits)],
+            compare_ratio_per_round=[b / f for b, f in zip(bares, compare_fits, strict=False)],
         )
     return result
 

@@ -93,6 +93,10 @@ def markdown(record: dict[str, Any]) -> str:
             )
     startup = record.get("startup")
     if startup:
-        lines += ["", f"Start-up: `import face2sketch.train` {startup['import_seconds']:.1f} s in a fresh interpreter; "
-                  + ", ".join(f"{r['model']} model and data set-up {r['setup_seconds']:.1f} s" for r in record["results"]) + "."]
+        lines += [
+            "",
+            f"Start-up: `import face2sketch.train` {startup['import_seconds']:.1f} s in a fresh interpreter; "
+            + ", ".join(f"{r['model']} model and data set-up {r['setup_seconds']:.1f} s" for r in record["results"])
+            + ".",
+        ]
     return "\n".join(lines) + "\n"

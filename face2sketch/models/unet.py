@@ -1,0 +1,79 @@
+"""pix2pix's U-Net generator in plain PyTorch: the network a trained pix2pix predicts with.
+
+Kept apart from the LightningModule so that loading a shipped or exported generator imports neither Lightning nor
+torchmetrics (``face2sketch.inference``).
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from face2sketch.errors import ConfigError
+from face2sketch.models.layers import keras_batch_norm
+
+MAX_DOWNSAMPLINGS = 8
+
+
+def unet_depth(image_size: int) -> int:
+    """Downsamplings for a size: 8 at 256 px (a 1x1 bottleneck), fewer for smaller or odd sizes."""
+    depth = 0
+    while depth < MAX_DOWNSAMPLINGS and image_size % 2 ** (depth + 1) == 0:
+        depth += 1
+    return depth
+
+
+class UNetGenerator(nn.Module):
+    """Encoder C64 (no norm) - C128 - C256 - C512..., a ReLU bottleneck, and a mirrored decoder.
+
+    Encoder blocks are Conv(4x4, stride 2) -> BatchNorm -> LeakyReLU(0.2); decoder blocks are ConvT -> BatchNorm ->
+    Dropout(0.5) (first three blocks only) -> concat skip -> ReLU, so block i is joined to block n-i; the output
+    is tanh in [-1, 1]. ``keras_layers``: every convolution has a bias and BatchNorm has Keras' momentum and
+    epsilon (the tutorial the study followed); otherwise the pix2pix paper's code (no bias before BatchNorm).
+    """
+
+    def __init__(self, in_channels: int, out_channels: int, num_downs: int, ngf: int = 64, dropout: float = 0.5, keras_layers: bool = True) -> None:
+        super().__init__()
+        # what rebuilds this network from a weights file (face2sketch.inference)
+        self.args = {
+            "in_channels": in_channels,
+            "out_channels": out_channels,
+            "num_downs": num_downs,
+            "ngf": ngf,
+            "dropout": dropout,
+            "keras_layers": keras_layers,
+        }
+        if num_downs < 2:
+            raise ConfigError(f"pix2pix needs data.image_size divisible by 4 at least, giving {num_downs} downsamplings")
+        norm = keras_batch_norm if keras_layers else nn.BatchNorm2d
+        widths = [min(ngf * 2**i, ngf * 8) for i in range(num_downs - 1)]
+        self.encoder = nn.ModuleList()
+        channels = in_channels
+        for i, width in enumerate(widths):
+            block: list[nn.Module] = [nn.Conv2d(channels, width, 4, 2, 1, bias=keras_layers or i == 0)]
+            if i > 0:
+                block.append(norm(width))
+            block.append(nn.LeakyReLU(0.2))
+            self.encoder.append(nn.Sequential(*block))
+            channels = width
+        self.bottleneck = nn.Sequential(nn.Conv2d(channels, ngf * 8, 4, 2, 1), nn.ReLU())
+        self.decoder = nn.ModuleList()
+        channels = ngf * 8
+        for j, width in enumerate(reversed(widths)):
+            block = [nn.ConvTranspose2d(channels, width, 4, 2, 1, bias=keras_layers), norm(width)]
+            if j < 3 and dropout > 0:
+                block.append(nn.Dropout(dropout))
+            self.decoder.append(nn.Sequential(*block))
+            channels = width * 2
+        self.head = nn.Sequential(nn.ConvTranspose2d(channels, out_channels, 4, 2, 1), nn.Tanh())
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        skips = []
+        for block in self.encoder:
+            x = block(x)
+            skips.append(x)
+        x = self.bottleneck(x)
+        for block, skip in zip(self.decoder, reversed(skips), strict=False):
+            x = F.relu(torch.cat([block(x), skip], dim=1))
+        return self.head(x)

@@ -1,0 +1,171 @@
+"""The models shipped in the package: used by default, checked on load, reproducible on the CUHK test identities."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import matplotlib.cbook
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from face2sketch import inference
+from face2sketch.errors import ConfigError
+from face2sketch.inference import PRETRAINED_DIR, PRETRAINED_INDEX, WeightsTranslator, file_sha256, load_pretrained, pretrained_index
+from tests.conftest import PROJECT_ROOT, run_cli
+from tests.inference_helpers import make_run
+
+DIRECTIONS = ("f2sk", "sk2f")
+MAX_WEIGHTS_BYTES = 16_000_000
+
+
+def portrait() -> Path:
+    """A face photo that ships with matplotlib (Grace Hopper), so no CUHK file is needed or committed."""
+    return Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+
+
+def test_each_direction_ships_a_weights_file_under_16_mb_whose_checksum_matches() -> None:
+    index = pretrained_index()
+    assert sorted(index) == list(DIRECTIONS)
+    for direction, entry in index.items():
+        path = PRETRAINED_DIR / entry["file"]
+        assert path.stat().st_size == entry["bytes"] <= MAX_WEIGHTS_BYTES
+        assert file_sha256(path) == entry["sha256"]
+        translator = load_pretrained(direction, "cpu")
+        assert translator.spec.direction == direction
+        assert all(p.dtype == torch.float32 for p in translator.network.parameters())  # stored in half precision, run in float32
+
+
+def test_predict_without_ckpt_sketches_a_face_photo_with_the_shipped_model(tmp_path: Path) -> None:
+    result = run_cli("face2sketch.predict", f"input={portrait()}", f"output={tmp_path / 'out'}", "device=cpu", f"paths.output_root={tmp_path / 'logs'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads((tmp_path / "out" / "predictions.json").read_text())
+    assert Path(record["model"]) == PRETRAINED_DIR / "f2sk.pth"
+    assert record["spec"]["direction"] == "f2sk" and record["align"] is True
+    (item,) = record["items"]
+    assert item["status"] == "ok" and item["face_found"], item
+    sketch = np.asarray(Image.open(tmp_path / "out" / "grace_hopper.png"))
+    left, top, width, height = item["crop"]
+    assert sketch.shape == (height, width)  # one-channel sketch of the face crop
+    assert 20 < sketch.mean() < 250 and sketch.std() > 10  # drawn lines on paper, not a blank or uniform page
+
+
+def test_predict_direction_sk2f_turns_a_sketch_into_a_colour_photo(tmp_path: Path) -> None:
+    sketch_path = tmp_path / "sketch.png"
+    Image.open(portrait()).convert("L").save(sketch_path)
+    result = run_cli(
+        "face2sketch.predict", f"input={sketch_path}", "direction=sk2f", f"output={tmp_path / 'out'}", "device=cpu", f"paths.output_root={tmp_path / 'logs'}"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    record = json.loads((tmp_path / "out" / "predictions.json").read_text())
+    assert record["spec"]["direction"] == "sk2f" and record["align"] is False
+    photo = np.asarray(Image.open(tmp_path / "out" / "sketch.png"))
+    assert photo.shape == (600, 512, 3)
+    assert np.abs(photo[..., 0].astype(int) - photo[..., 2].astype(int)).mean() > 2  # colour, not grey
+
+
+def test_a_ckpt_that_translates_the_other_way_than_direction_is_refused(tmp_path: Path) -> None:
+    result = run_cli(
+        "face2sketch.predict",
+        f"input={portrait()}",
+        f"ckpt={PRETRAINED_DIR / 'f2sk.pth'}",
+        "direction=sk2f",
+        f"output={tmp_path / 'out'}",
+        f"paths.output_root={tmp_path / 'logs'}",
+    )
+    assert result.returncode != 0
+    assert "translates f2sk, not direction=sk2f" in result.stderr.strip().splitlines()[-1]
+    assert not (tmp_path / "out").exists()
+
+
+def test_a_damaged_shipped_file_is_named_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    shutil.copy(PRETRAINED_INDEX, tmp_path / PRETRAINED_INDEX.name)
+    damaged = bytearray((PRETRAINED_DIR / "f2sk.pth").read_bytes())
+    damaged[len(damaged) // 2] ^= 0xFF
+    (tmp_path / "f2sk.pth").write_bytes(bytes(damaged))
+    monkeypatch.setattr(inference, "PRETRAINED_DIR", tmp_path)
+    with pytest.raises(ConfigError, match=r"model file '.*f2sk\.pth' is damaged .*reinstall face2sketch") as raised:
+        load_pretrained("f2sk", "cpu")
+    assert "\n" not in str(raised.value)
+    (tmp_path / "truncated.pth").write_bytes(bytes(damaged[: len(damaged) // 3]))
+    with pytest.raises(ConfigError, match=r"cannot load weights file '.*truncated\.pth'"):
+        WeightsTranslator(tmp_path / "truncated.pth", torch.device("cpu"))
+
+
+def test_a_damaged_weights_file_given_as_ckpt_ends_predict_in_one_line(tmp_path: Path) -> None:
+    (tmp_path / "broken.pth").write_bytes((PRETRAINED_DIR / "f2sk.pth").read_bytes()[:100_000])
+    result = run_cli(
+        "face2sketch.predict", f"input={portrait()}", f"ckpt={tmp_path / 'broken.pth'}", f"output={tmp_path / 'out'}", f"paths.output_root={tmp_path / 'logs'}"
+    )
+    assert result.returncode == 2
+    last = result.stderr.strip().splitlines()[-1]
+    assert "cannot load weights file" in last and "broken.pth" in last
+    assert not (tmp_path / "out").exists()
+
+
+def test_export_without_ckpt_exports_the_shipped_model(tmp_path: Path) -> None:
+    result = run_cli("face2sketch.export", "direction=sk2f", "format=onnx", f"output={tmp_path / 'sk2f.onnx'}", f"paths.output_root={tmp_path / 'logs'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert "from " + str(PRETRAINED_DIR / "sk2f.pth") in result.stdout
+    exported = inference.load_translator(tmp_path / "sk2f.onnx", "cpu")
+    assert exported.spec == load_pretrained("sk2f", "cpu").spec
+
+
+def test_half_precision_weights_predict_within_two_grey_levels_of_the_trained_model(tmp_path: Path) -> None:
+    run = make_run(tmp_path / "run", "model=pix2pix", "data=synthetic", "data.image_size=64", "model.ngf=8", "model.ndf=8", seed=3)
+    result = run_cli("face2sketch.export", f"ckpt={run}", "format=weights", f"output={tmp_path / 'g.pth'}", f"paths.output_root={tmp_path / 'logs'}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    full, half = inference.load_translator(run, "cpu"), inference.load_translator(tmp_path / "g.pth", "cpu")
+    float32_bytes = sum(p.numel() * 4 for p in full.model.generator.parameters())
+    assert (tmp_path / "g.pth").stat().st_size < 0.6 * float32_bytes  # half precision
+    inputs = inference.random_batch(full.spec, 4, seed=5)
+    difference = (full.translate(inputs) - half.translate(inputs)).abs().max()
+    assert 0 < difference <= 2 / 255
+
+
+def test_no_test_identity_trained_or_chose_a_shipped_model(cuhk_root: Path) -> None:
+    test_identities = {p.stem for p in (cuhk_root / "Testing photo").glob("*.jpg")}
+    training_identities = {p.stem for p in (cuhk_root / "Training photo").glob("*.jpg")}
+    assert len(test_identities) == 100 and len(training_identities) == 88
+    for entry in pretrained_index().values():
+        train, val = set(entry["identities"]["train"]), set(entry["identities"]["val"])
+        assert not (train | val) & test_identities
+        assert train | val == training_identities and not train & val and len(val) == 9
+        assert entry["data"]["split"] == "standard" and entry["selection"].startswith("best by validation FSIM")
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_evaluate_reproduces_the_model_card_on_the_cuhk_test_identities(direction: str, cuhk_root: Path, tmp_path: Path) -> None:
+    result = run_cli(
+        "face2sketch.evaluate",
+        f"runs=[pretrained/{direction}]",
+        f"data_root={cuhk_root}",
+        "device=cpu",
+        f"output={tmp_path}",
+        f"paths.output_root={tmp_path / 'logs'}",
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    summary = json.loads((tmp_path / f"pretrained_{direction}" / "metrics.json").read_text())
+    assert summary["num_images"] == 100 and summary["protocol"] == "standard" and summary["resolution"] == "original"
+    card = pretrained_index()[direction]["test_scores"]
+    for metric, expected in card.items():
+        assert summary["metrics"][metric]["mean"] == pytest.approx(expected["mean"], abs=1e-3), metric
+        assert summary["metrics"][metric]["std"] == pytest.approx(expected["std"], abs=1e-3), metric
+
+
+def test_the_wheel_carries_the_shipped_models(tmp_path: Path) -> None:
+    source = tmp_path / "source"  # a copy, so the build's own folders stay out of the checkout
+    source.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(PROJECT_ROOT / name, source / name)
+    shutil.copytree(PROJECT_ROOT / "face2sketch", source / "face2sketch", ignore=shutil.ignore_patterns("__pycache__"))
+    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"), str(source)], check=True)
+    (wheel,) = (tmp_path / "dist").glob("face2sketch-*.whl")
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert {"face2sketch/pretrained/f2sk.pth", "face2sketch/pretrained/sk2f.pth", "face2sketch/pretrained/models.json"} <= names
