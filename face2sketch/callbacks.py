@@ -6,6 +6,7 @@ checkpoints and its exit status rely on them.
 
 from __future__ import annotations
 
+import os
 import random
 import shutil
 import signal
@@ -139,7 +140,7 @@ class ValidationFSIM(L.Callback):
 
     def on_validation_epoch_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
         if self._count:
-            pl_module.log("val/fsim", self._total / self._count, prog_bar=True)
+            pl_module.log("val/fsim", self._total / self._count, prog_bar=True, sync_dist=True)
 
 
 class StopOnNonFiniteLoss(L.Callback):
@@ -256,6 +257,11 @@ class BestCheckpoint(ModelCheckpoint):
     copied into the new folder and its score restored, so later epochs must beat it.
     """
 
+    @property
+    def state_key(self) -> str:
+        """Lightning's key for ModelCheckpoint's state, so checkpoints written before this class resume its record."""
+        return super().state_key.replace(type(self).__qualname__, "ModelCheckpoint", 1)
+
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         earlier_dir, earlier_best = state_dict.get("dirpath", self.dirpath), state_dict.get("best_model_path")
         if earlier_dir == self.dirpath or not earlier_best or not Path(earlier_best).is_file() or state_dict.get("monitor") != self.monitor:
@@ -264,8 +270,10 @@ class BestCheckpoint(ModelCheckpoint):
         assert self.dirpath is not None
         carried = Path(self.dirpath) / Path(earlier_best).name
         carried.parent.mkdir(parents=True, exist_ok=True)
-        if not carried.exists():
-            shutil.copy2(earlier_best, carried)
+        if not carried.exists():  # every process of a DDP run gets here: each copies to its own name, then renames
+            partial = carried.with_name(f".{carried.name}.{os.getpid()}")
+            shutil.copy2(earlier_best, partial)
+            os.replace(partial, carried)
         score = state_dict["best_model_score"]
         carried_state = {"dirpath": self.dirpath, "best_model_path": str(carried), "best_k_models": {str(carried): score}}
         carried_state |= {"kth_best_model_path": str(carried), "kth_value": score, "last_model_path": ""}

@@ -41,6 +41,7 @@ from face2sketch.inference import (
     locate_checkpoint,
     pick_device,
     pretrained_entry,
+    record_pretrained,
     resize_prediction,
     save_image,
     spec_of_run,
@@ -144,6 +145,9 @@ def subject_of_run(run: RunToEvaluate, cfg_eval: DictConfig) -> Subject:
 def subject_of_pretrained(direction: str, cfg_eval: DictConfig) -> Subject:
     """A shipped model and the data module it was trained with (models.json), on the CUHK copy at ``data_root``."""
     entry = pretrained_entry(direction)
+    expected = cfg_eval.get("expect_direction")
+    if expected and expected != direction:
+        raise ConfigError(f"pretrained/{direction} translates {direction}, not expect_direction={expected}: pass pretrained/{expected}")
     if cfg_eval.data_root is None:
         raise ConfigError(f"evaluating the shipped {direction} model needs the CUHK data: pass data_root=/path/to/cuhk")
     translator = load_pretrained(direction, cfg_eval.device)
@@ -246,6 +250,8 @@ def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
         }
         write_scores(staging, summary, rows)
         publish(staging, subject.output_dir)
+        if cfg_eval.get("record_scores") and summary["run"] is None:
+            record_pretrained(summary["direction"], test_scores=card_scores(summary))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -258,6 +264,12 @@ def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
         {k: round(v["mean"], 4) for k, v in summary["metrics"].items() if v["mean"] is not None},
     )
     return summary
+
+
+def card_scores(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """The scores docs/models.md quotes for a shipped model: SSIM, MSE, FSIM (FSIMc for photos), SCOOT for sketches."""
+    names = ("ssim", "mse", "fsim", "scoot") if summary["direction"] == "f2sk" else ("ssim", "mse", "fsim")
+    return {name: {"mean": summary["metrics"][name]["mean"], "std": summary["metrics"][name]["std"]} for name in names}
 
 
 def publish(staging: Path, output_dir: Path) -> None:

@@ -36,8 +36,9 @@ from face2sketch.inference import (
     load_trained_model,
     load_translator,
     locate_checkpoint,
+    pretrained_entry_of_run,
     random_batch,
-    ship,
+    record_pretrained,
     spec_of_run,
     write_onnx,
     write_weights,
@@ -124,6 +125,7 @@ def export(cfg: DictConfig) -> dict:
     if output.is_dir():
         raise ConfigError(f"output '{output}' is a folder: pass a file name such as model{FORMATS[cfg.format]}")
     limit = allowed_difference(cfg.format, spec)
+    entry = None
     with atomic_path(output) as staged:  # nothing is written unless the check passes
         if cfg.format == "onnx":
             write_onnx(network, spec, staged, cfg.get("opset"))
@@ -136,8 +138,11 @@ def export(cfg: DictConfig) -> dict:
             raise ExportCheckError(
                 f"export check failed: max |{cfg.format} - pytorch| = {difference:.3g} > {limit:.3g} on a random batch of {CHECK_BATCH}; nothing written"
             )
-    if cfg.get("ship"):
-        entry = ship(locate_checkpoint(str(cfg.ckpt))[0], output)  # type: ignore[index]
+        if cfg.get("ship"):  # the shipped model is replaced only once its record is ready
+            run_dir, checkpoint = locate_checkpoint(str(cfg.ckpt))  # type: ignore[misc]
+            entry = pretrained_entry_of_run(run_dir, checkpoint, staged, output.name)
+    if entry is not None:
+        record_pretrained(spec.direction, entry)
         print(f"ship: {output} ({entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256'][:12]}...) recorded in {PRETRAINED_INDEX}")
     timings = benchmark(network, output, spec, int(cfg.benchmark)) if cfg.get("benchmark") else None
     low, high = spec.value_range

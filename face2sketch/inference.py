@@ -318,7 +318,7 @@ def load_translator(path: str | Path | None, device: str = "auto", seed: int | N
         return TorchScriptTranslator(path, pick_device(device))
     located = locate_checkpoint(path)
     if located is None:
-        raise ConfigError(f"'{path}' is not a run folder, a .ckpt inside one, an .onnx or a TorchScript .pt file")
+        raise ConfigError(f"'{path}' is not a run folder, a .ckpt inside one, an .onnx, a TorchScript .pt or a weights .pth file")
     import lightning as L
 
     run_dir, checkpoint = located
@@ -346,10 +346,13 @@ class WeightsTranslator(Translator):
             raise ConfigError(f"cannot load weights file '{path}': {str(err).splitlines()[0] if str(err) else type(err).__name__}") from err
         if not isinstance(payload, dict) or payload.get("format") != WEIGHTS_FORMAT:
             raise ConfigError(f"'{path}' is not a face2sketch weights file: write one with python -m face2sketch.export format=weights")
-        spec = dict(payload["spec"])
-        self.spec = ModelSpec(**{**spec, "value_range": tuple(float(v) for v in spec["value_range"])})
-        self.network = UNetGenerator(**payload["network_args"])
-        self.network.load_state_dict({name: value.float() if value.is_floating_point() else value for name, value in payload["state_dict"].items()})
+        try:
+            spec = dict(payload["spec"])
+            self.spec = ModelSpec(**{**spec, "value_range": tuple(float(v) for v in spec["value_range"])})
+            self.network = UNetGenerator(**payload["network_args"])
+            self.network.load_state_dict({name: value.float() if value.is_floating_point() else value for name, value in payload["state_dict"].items()})
+        except (KeyError, TypeError, ValueError, RuntimeError) as err:
+            raise ConfigError(f"weights file '{path}' is incomplete or does not fit its network ({type(err).__name__}): export it again") from err
         self.network.eval().requires_grad_(False).to(device)
         self.device, self.origin = device, str(path)
 
@@ -402,25 +405,30 @@ def load_pretrained(direction: str, device: str = "auto") -> WeightsTranslator:
     return WeightsTranslator(path, pick_device(device), sha256=entry["sha256"])
 
 
-def pretrained_entry_of_run(run_dir: Path, weights: Path) -> dict[str, Any]:
+def pretrained_entry_of_run(run_dir: Path, checkpoint: Path, weights: Path, file_name: str) -> dict[str, Any]:
     """What models.json records about a shipped model: its file and checksum, and how it was trained and chosen
     (from the run's config, metrics.json and examples.json) so that evaluate can rebuild its test split."""
+    missing = [name for name in ("config.yaml", "metrics.json", "examples.json") if not (run_dir / name).is_file()]
+    if missing:
+        raise ConfigError(f"run folder '{run_dir}' has no {', '.join(missing)}: ship a run trained by this version of face2sketch")
     cfg = OmegaConf.load(run_dir / "config.yaml")
     summary = json.loads((run_dir / "metrics.json").read_text())
     examples = json.loads((run_dir / "examples.json").read_text())
     overrides_file = run_dir / ".hydra" / "overrides.yaml"
     overrides: list[str] = [str(o) for o in OmegaConf.load(overrides_file)] if overrides_file.is_file() else []
-    kept = [o for o in overrides if not o.startswith(("data.root=", "hydra."))]
+    kept = [o for o in overrides if not o.startswith(("data.root=", "hydra.", "ckpt_path="))]
     data = OmegaConf.to_container(cfg.data, resolve=True)
     assert isinstance(data, dict)
     data.pop("root", None)
+    best = summary.get("best_checkpoint")
+    selection = summary["tested_weights"] if best and Path(best).name == checkpoint.name else f"checkpoint {checkpoint.name}"
     return {
-        "file": weights.name,
+        "file": file_name,
         "sha256": file_sha256(weights),
         "bytes": weights.stat().st_size,
         "command": " ".join(["python -m face2sketch.train", *kept, "data.root=<cuhk>"]),
         "seed": int(cfg.seed),
-        "selection": summary["tested_weights"],
+        "selection": selection,
         "epochs": summary["epochs"],
         "train_seconds": summary["wall_seconds"],
         "data": data,
@@ -428,16 +436,18 @@ def pretrained_entry_of_run(run_dir: Path, weights: Path) -> dict[str, Any]:
     }
 
 
-def ship(run_dir: Path, weights: Path) -> dict[str, Any]:
-    """Record ``weights`` (in the package's pretrained folder) as the shipped model for its direction in models.json."""
+def record_pretrained(direction: str, entry: dict[str, Any] | None = None, test_scores: dict[str, Any] | None = None) -> None:
+    """Update models.json: a new entry for ``direction`` (a new model has no test scores until it is evaluated), or the
+    test scores its evaluation measured (``evaluate ... record_scores=true``: what the model card quotes)."""
     from face2sketch.io import write_json_atomic
 
-    entry = pretrained_entry_of_run(run_dir, weights)
     index = json.loads(PRETRAINED_INDEX.read_text()) if PRETRAINED_INDEX.is_file() else {}
-    index[str(entry["data"]["direction"])] = entry
+    if entry is not None:
+        index[direction] = entry
+    if test_scores is not None:
+        index[direction]["test_scores"] = test_scores
     write_json_atomic(PRETRAINED_INDEX, dict(sorted(index.items())))
     pretrained_index.cache_clear()
-    return entry
 
 
 # -- finishing predictions ---------------------------------------------------------------------------------

@@ -98,6 +98,23 @@ def test_the_default_models_recipe_keeps_the_checkpoint_with_the_best_validation
     assert not (train_ids & val_ids or train_ids & test_ids or val_ids & test_ids)
 
 
+def test_the_default_models_recipe_runs_under_fast_dev_run(tmp_path: Path) -> None:
+    """debug=fdr runs one batch of everything: the recipe's 100 constant-rate epochs must not refuse that one epoch."""
+    summary = train(
+        compose_train(
+            tmp_path / "run", "experiment=default_sk2f", "data=synthetic", "data.image_size=32", "trainer=cpu", "model.ngf=8", "model.ndf=8", "debug=fdr"
+        )
+    )
+    assert summary["status"] == "completed" and summary["global_step"] > 0
+
+
+def test_the_best_checkpoint_keeps_lightnings_state_key_so_older_runs_resume_their_record() -> None:
+    from face2sketch.callbacks import BestCheckpoint
+
+    callback = BestCheckpoint(dirpath="unused", monitor="val/ssim", mode="max")
+    assert callback.state_key.startswith("ModelCheckpoint{") and "'monitor': 'val/ssim'" in callback.state_key
+
+
 # -- the experiments' composed settings ------------------------------------------------------------------------------------
 def _job_config(*overrides: str) -> dict:
     result = run_cli("face2sketch.train", "--cfg", "job", "--resolve", *overrides)

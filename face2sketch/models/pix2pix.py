@@ -226,8 +226,8 @@ class Pix2Pix(ImageTranslationModule):
             raise ValueError("pix2pix needs model.generator_optimizer and model.discriminator_optimizer")
         opt_g = self.generator_optimizer(params=[*self.generator.parameters(), *self.discriminator_parameters_in_generator_step()])
         opt_d = self.discriminator_optimizer(params=self.discriminator.parameters())
-        if self.lr_constant_epochs is None:
-            return [opt_g, opt_d]
+        if self.lr_constant_epochs is None or self.trainer.fast_dev_run:
+            return [opt_g, opt_d]  # fast_dev_run runs one epoch: no schedule to follow
         total, constant = int(self.trainer.max_epochs), self.lr_constant_epochs
         problem = self.epoch_budget_problem({"lr_constant_epochs": constant}, total)
         if problem:
