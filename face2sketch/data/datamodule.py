@@ -11,13 +11,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
+from face2sketch.data.images import DIRECTIONS, dihedral, fit_to_model, interpolation_flag, sketch_layout, to_tensor
 from face2sketch.data.pairing import SkippedFile
 from face2sketch.data.protocols import Item, Splits, make_splits
 from face2sketch.data.sources import DEFAULT_MAX_IMAGE_PIXELS, DecodedPair, FolderSource, PairSource, SyntheticSource
-from face2sketch.data.images import DIRECTIONS, dihedral, fit_to_model, interpolation_flag, sketch_layout, to_tensor
 from face2sketch.errors import ConfigError, DataError
 
 log = logging.getLogger(__name__)
+
 
 class PairedImageDataset(Dataset):
     """Items of one split as (source, target) tensors, with paired augmentation applied identically to both."""
@@ -80,9 +81,7 @@ class InMemoryPairs(Dataset):
     def __init__(self, items: Sequence[Item], direction: str, augment: bool) -> None:
         source_kind, target_kind = DIRECTIONS[direction]
         self.source_channels = getattr(items[0], source_kind).shape[2]
-        self.pairs = torch.stack([
-            torch.from_numpy(np.concatenate([getattr(i, source_kind), getattr(i, target_kind)], axis=2)).permute(2, 0, 1) for i in items
-        ])
+        self.pairs = torch.stack([torch.from_numpy(np.concatenate([getattr(i, source_kind), getattr(i, target_kind)], axis=2)).permute(2, 0, 1) for i in items])
         self.names = [i.name for i in items]
         self.augment = augment
 
@@ -218,7 +217,10 @@ class PairedDataModule(L.LightningDataModule):
         self.source.check()
 
     def _resize(self, pair: DecodedPair) -> Item:
-        photo, sketch = (fit_to_model(image, kind, self.image_size, self.interpolation, self.sketch_channels) for image, kind in ((pair.photo, "photo"), (pair.sketch, "sketch")))
+        photo, sketch = (
+            fit_to_model(image, kind, self.image_size, self.interpolation, self.sketch_channels)
+            for image, kind in ((pair.photo, "photo"), (pair.sketch, "sketch"))
+        )
         return Item(pair.key, photo, sketch, original=(pair.photo, pair.sketch))
 
     def sketch_layout(self, sketch: np.ndarray) -> np.ndarray:
@@ -243,8 +245,13 @@ class PairedDataModule(L.LightningDataModule):
         self.splits = make_splits(items, release, self.protocol, self.val_fraction, self.test_fraction, self.seed)
         log.info(
             "%s protocol%s: %d train / %d val / %d test examples at %dpx, direction %s",
-            self.protocol, " (LEAKY)" if self.splits.leaky else "", len(self.splits.train),
-            len(self.splits.val), len(self.splits.test), self.image_size, self.direction,
+            self.protocol,
+            " (LEAKY)" if self.splits.leaky else "",
+            len(self.splits.train),
+            len(self.splits.val),
+            len(self.splits.test),
+            self.image_size,
+            self.direction,
         )
 
     # -- datasets and loaders ---------------------------------------------------------------

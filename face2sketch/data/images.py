@@ -28,10 +28,9 @@ def to_8_bit_opaque(image: Image.Image) -> Image.Image:
     go through here."""
     if image.mode.startswith("I") or image.mode == "F":
         values = np.asarray(image, dtype=np.float64)
-        if image.mode == "F" and values.max(initial=0) <= 1.0:
-            peak = 1.0
-        else:
-            peak = 65535.0 if image.mode.startswith("I;16") or values.max(initial=0) > 255 else 255.0
+        highest = values.max(initial=0)
+        wide = image.mode.startswith("I;16") or highest > 255
+        peak = 1.0 if image.mode == "F" and highest <= 1.0 else (65535.0 if wide else 255.0)
         return Image.fromarray(np.clip(values * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8), "L")
     if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode in ("P", "L", "RGB") and "transparency" in image.info):
         rgba = image.convert("RGBA")

@@ -115,7 +115,9 @@ def _index_by_key(files: list[Path], key_of: Callable[[Path], str], kind: str) -
     index = {key: paths[0] for key, paths in by_key.items() if len(paths) == 1}
     skipped = [
         SkippedFile(path, "duplicate identity key", f"{kind}s {', '.join(repr(p.name) for p in paths)} all have key '{key}'")
-        for key, paths in by_key.items() if len(paths) > 1 for path in paths
+        for key, paths in by_key.items()
+        if len(paths) > 1
+        for path in paths
     ]
     return index, skipped
 
@@ -126,8 +128,12 @@ def pair_folder(photo_dir: Path, sketch_dir: Path, split: str | None) -> tuple[l
     sketches, sketch_duplicates = _index_by_key(_image_files(sketch_dir), sketch_key, "sketch")
     skipped += sketch_duplicates
     pairs = [Pair(key, photos[key], sketches[key], split) for key in sorted(photos.keys() & sketches.keys())]
-    skipped += [SkippedFile(photos[k], "unpaired", f"no sketch with identity key '{k}' in '{sketch_dir.name}'") for k in sorted(photos.keys() - sketches.keys())]
-    skipped += [SkippedFile(sketches[k], "unpaired", f"no photo with identity key '{k}' in '{photo_dir.name}'") for k in sorted(sketches.keys() - photos.keys())]
+    skipped += [
+        SkippedFile(photos[k], "unpaired", f"no sketch with identity key '{k}' in '{sketch_dir.name}'") for k in sorted(photos.keys() - sketches.keys())
+    ]
+    skipped += [
+        SkippedFile(sketches[k], "unpaired", f"no photo with identity key '{k}' in '{photo_dir.name}'") for k in sorted(sketches.keys() - photos.keys())
+    ]
     return pairs, skipped
 
 
@@ -139,7 +145,9 @@ def _drop_keys_in_two_splits(pairs: list[Pair]) -> tuple[list[Pair], list[Skippe
     leaking = {key for key, splits in splits_of.items() if len(splits) > 1}
     skipped = [
         SkippedFile(path, "duplicate identity key", f"identity key '{pair.key}' is in both the train and the test folders")
-        for pair in pairs if pair.key in leaking for path in (pair.photo, pair.sketch)
+        for pair in pairs
+        if pair.key in leaking
+        for path in (pair.photo, pair.sketch)
     ]
     return [p for p in pairs if p.key not in leaking], skipped
 

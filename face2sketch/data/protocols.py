@@ -84,9 +84,7 @@ def _carve(items: list[Item], fraction: float, rng: np.random.Generator, by_key:
     return [it for k, it in enumerate(items) if k not in chosen], [it for k, it in enumerate(items) if k in chosen]
 
 
-def make_splits(
-    items: list[Item], release_split: dict[str, str | None], protocol: str, val_fraction: float, test_fraction: float, seed: int
-) -> Splits:
+def make_splits(items: list[Item], release_split: dict[str, str | None], protocol: str, val_fraction: float, test_fraction: float, seed: int) -> Splits:
     """Build train/val/test for a protocol; ``release_split`` maps key -> 'train'/'test'/None.
 
     ``val_fraction=0`` leaves the validation split empty: every training example trains, as in the study.
@@ -108,11 +106,7 @@ def make_splits(
                     raise DataError(f"no usable pair is left in the {side} folders: every one was skipped (see skipped.json and the log)")
         train, val = _carve(train_side, val_fraction, rng, by_key=True)
         return Splits(train, val, test, protocol)
-    augmented = [
-        replace(i, photo=dihedral(i.photo, r, f), sketch=dihedral(i.sketch, r, f), rotations=r, flip=f)
-        for i in items
-        for r, f in DIHEDRAL_VARIANTS
-    ]
+    augmented = [replace(i, photo=dihedral(i.photo, r, f), sketch=dihedral(i.sketch, r, f), rotations=r, flip=f) for i in items for r, f in DIHEDRAL_VARIANTS]
     order = rng.permutation(len(augmented))
     n_test = round(len(augmented) * PAPER_TEST_FRACTION)
     test = [augmented[k] for k in order[:n_test]]
@@ -121,6 +115,8 @@ def make_splits(
     log.warning(
         "data.split=paper is LEAKY: %d pairs x 8 symmetries split %d/%d at random, so copies of one face are on "
         "both sides; use it only to compare with the study's tables",
-        len(items), len(train_side), len(test),
+        len(items),
+        len(train_side),
+        len(test),
     )
     return Splits(train, val, test, protocol)

@@ -8,20 +8,17 @@ reason, so that one bad file never stops a run.
 
 from __future__ import annotations
 
-import warnings
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Protocol
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
 
 from face2sketch.data.images import UnusableImage, decode_image
 from face2sketch.data.pairing import Pair, SkippedFile, list_pairs
 from face2sketch.data.synthetic import synthetic_key, synthetic_pair
 from face2sketch.errors import DataError
-
 
 
 @dataclass
@@ -44,6 +41,8 @@ class PairSource(Protocol):
 
 # 25 megapixels: far above any face photo or sketch (CUHK's are 200x250 = 0.05 MP), far below what exhausts memory.
 DEFAULT_MAX_IMAGE_PIXELS = 25_000_000
+
+
 class FolderSource:
     """Pairs found by identity key under a folder in any supported layout; the folder is listed once, each file decoded once."""
 

@@ -67,7 +67,9 @@ def _parts(layout: FaceLayout):
     ew, eh = layout.eye_size
     mx, my, mw = layout.mouth
     eyes = [(ex - ew, ey - eh, ex + ew, ey + eh) for ex, ey in layout.eyes]
-    brows = [((ex - ew * 1.2, ey - layout.brow_lift + 2), (ex, ey - layout.brow_lift - 2), (ex + ew * 1.2, ey - layout.brow_lift + 1)) for ex, ey in layout.eyes]
+    brows = [
+        ((ex - ew * 1.2, ey - layout.brow_lift + 2), (ex, ey - layout.brow_lift - 2), (ex + ew * 1.2, ey - layout.brow_lift + 1)) for ex, ey in layout.eyes
+    ]
     nose_top = layout.eyes[0][1] + eh
     nose = ((cx, nose_top), (cx - 6, nose_top + layout.nose), (cx + 5, nose_top + layout.nose + 2))
     mouth = (mx - mw, my - 4, mx + mw, my + 5)
