@@ -25,3 +25,8 @@ def model_label(cfg: DictConfig) -> str:
     recorded it (``model_name``), else its class."""
     name = OmegaConf.select(cfg, "model_name", default=None, throw_on_resolution_failure=False)
     return str(name or str(cfg.model.get("_target_", "the model")).rsplit(".", 1)[-1])
+
+
+def best_weights_label(monitor: str | None) -> str:
+    """How records name a best-by-validation checkpoint: "best by validation SSIM" for monitor val/ssim."""
+    return f"best by validation {str(monitor or 'val/ssim').removeprefix('val/').upper()}"

@@ -28,7 +28,7 @@ import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 
-from face2sketch.config import CONFIG_DIR, model_label
+from face2sketch.config import CONFIG_DIR, best_weights_label, model_label
 from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.data.images import DIRECTIONS, to_tensor
 from face2sketch.errors import ConfigError, one_line_user_errors
@@ -73,15 +73,14 @@ class RunToEvaluate:
     def weights(self) -> str:
         """Which weights are scored, in words for metrics.json and the report."""
         if self.checkpoint.name.startswith("best-"):
-            return f"best by validation {selection_metric(self.run_dir)}"
+            return best_weights_label(selection_monitor(self.run_dir))
         return "final weights" if self.checkpoint.name == "last.ckpt" else f"checkpoint {self.checkpoint.name}"
 
 
-def selection_metric(run_dir: Path) -> str:
-    """The validation metric a run chose its best checkpoint by (``callbacks.model_checkpoint.monitor``), e.g. SSIM."""
+def selection_monitor(run_dir: Path) -> str | None:
+    """The validation metric a run chose its best checkpoint by (``callbacks.model_checkpoint.monitor``)."""
     config = OmegaConf.load(run_dir / "config.yaml") if (run_dir / "config.yaml").is_file() else OmegaConf.create()
-    monitor = OmegaConf.select(config, "callbacks.model_checkpoint.monitor", default="val/ssim")
-    return str(monitor).removeprefix("val/").upper()
+    return OmegaConf.select(config, "callbacks.model_checkpoint.monitor", default=None)
 
 
 def discover_runs(paths: list[str]) -> list[RunToEvaluate]:

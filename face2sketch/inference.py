@@ -12,6 +12,7 @@ shipped or exported model predicts without them (a cold ``face2sketch.predict`` 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import re
 import warnings
@@ -335,13 +336,14 @@ class WeightsTranslator(Translator):
     """
 
     def __init__(self, path: Path, device: torch.device, sha256: str | None = None) -> None:
-        if sha256 is not None and file_sha256(path) != sha256:
+        content = path.read_bytes()  # read once: checked, then loaded
+        if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256:
             raise ConfigError(
                 f"model file '{path}' is damaged (its SHA-256 differs from {PRETRAINED_INDEX.name}): "
                 "reinstall face2sketch, e.g. pip install --force-reinstall -e ."
             )
         try:
-            payload = torch.load(path, map_location="cpu", weights_only=True)
+            payload = torch.load(io.BytesIO(content), map_location="cpu", weights_only=True)
         except Exception as err:  # torch raises several types for truncated or foreign files
             raise ConfigError(f"cannot load weights file '{path}': {str(err).splitlines()[0] if str(err) else type(err).__name__}") from err
         if not isinstance(payload, dict) or payload.get("format") != WEIGHTS_FORMAT:
@@ -371,11 +373,7 @@ def write_weights(network: nn.Module, spec: ModelSpec, path: Path) -> None:
 
 
 def file_sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 # -- the shipped models -----------------------------------------------------------------------------------

@@ -27,7 +27,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.callbacks import BackgroundCheckpointIO, CheckpointOnSignal, ExactResume, StopOnNonFiniteLoss
-from face2sketch.config import CONFIG_DIR, instantiate_all, model_label
+from face2sketch.config import CONFIG_DIR, best_weights_label, instantiate_all, model_label
 from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.errors import ConfigError, TrainingDiverged, TrainingInterrupted, one_line_user_errors
 from face2sketch.io import write_json_atomic, write_text_atomic
@@ -134,8 +134,7 @@ def tested_weights(trainer: L.Trainer, tested: bool) -> str | None:
     callback, best = best_checkpoint_callback(trainer), best_checkpoint_path(trainer)
     if callback is None or best is None:
         return "final weights (no validation, or no best checkpoint)"
-    metric = str(callback.monitor).removeprefix("val/").upper()
-    return f"best by validation {metric} ({Path(best).name})"
+    return f"{best_weights_label(callback.monitor)} ({Path(best).name})"
 
 
 def wait_for_checkpoints(trainer: L.Trainer) -> float:
