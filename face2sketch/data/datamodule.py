@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 import albumentations as A
 import lightning as L
@@ -11,7 +11,10 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from face2sketch.data.images import DIRECTIONS, dihedral, fit_to_model, interpolation_flag, sketch_layout, to_tensor
+from face2sketch.data.augmentation import RealWorldAugmentation
+from face2sketch.data.conditions import apply_condition, condition_set
+from face2sketch.data.foreground import foreground_mask
+from face2sketch.data.images import DIRECTIONS, dihedral, fit_to_model, interpolation_flag, resize_image, sketch_layout, to_tensor
 from face2sketch.data.pairing import SkippedFile
 from face2sketch.data.protocols import Item, Splits, make_splits
 from face2sketch.data.sources import DEFAULT_MAX_IMAGE_PIXELS, DecodedPair, FolderSource, PairSource, SyntheticSource
@@ -30,12 +33,15 @@ class PairedImageDataset(Dataset):
         value_range: tuple[float, float],
         paired_transform: A.Compose | None = None,
         input_transform: A.Compose | None = None,
+        conditions: RealWorldAugmentation | None = None,
     ) -> None:
         self.items = list(items)
         self.source_kind, self.target_kind = DIRECTIONS[direction]
         self.value_range = value_range
         self.paired_transform = paired_transform
         self.input_transform = input_transform
+        self.conditions = conditions
+        self._draws = np.random.default_rng()
 
     def __len__(self) -> int:
         return len(self.items)
@@ -46,7 +52,13 @@ class PairedImageDataset(Dataset):
         if augmentation_seed is not None:
             self.reseed(augmentation_seed)
         item = self.items[index]
-        source, target = getattr(item, self.source_kind), getattr(item, self.target_kind)
+        if self.conditions is not None:
+            assert item.mask is not None, "the data module computes masks for real-world augmentation"
+            seed = int(self._draws.integers(2**31)) if augmentation_seed is None else augmentation_seed
+            photo, sketch = self.conditions(item.photo, item.sketch, item.mask, self.source_kind, seed)
+            source, target = (photo, sketch) if self.source_kind == "photo" else (sketch, photo)
+        else:
+            source, target = getattr(item, self.source_kind), getattr(item, self.target_kind)
         if self.paired_transform is not None:
             out = self.paired_transform(image=source, target_image=target)
             source, target = out["image"], out["target_image"]
@@ -59,6 +71,43 @@ class PairedImageDataset(Dataset):
         for offset, transform in enumerate((self.paired_transform, self.input_transform)):
             if transform is not None:
                 transform.set_random_seed(seed + offset)
+
+
+class ConditionedPairs(Dataset):
+    """The validation pairs again, each input under every condition of a named set (``face2sketch.data.conditions``),
+    made once: the "real conditions" validation images that, with the clean ones, choose a checkpoint.
+
+    A condition changes the stored input (at its stored resolution, as a user's picture would be) before it is fitted
+    to the model; the target stays the clean one. Items are (condition, example) in that order.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[Item],
+        direction: str,
+        value_range: tuple[float, float],
+        condition_set_name: str,
+        fit: Callable[[np.ndarray, str], np.ndarray],
+        seed: int,
+    ) -> None:
+        self.source_kind, self.target_kind = DIRECTIONS[direction]
+        self.value_range = value_range
+        conditions = condition_set(condition_set_name, self.source_kind)
+        self.entries: list[tuple[str, str, np.ndarray, np.ndarray]] = []
+        for condition in conditions:
+            for example, item in enumerate(items):
+                stored = item.full_resolution(self.source_kind)
+                mask = item.full_resolution("mask") if self.source_kind == "photo" else None
+                changed = apply_condition(condition, conditions, stored, mask, seed, example)
+                self.entries.append((condition, item.name, fit(changed, self.source_kind), getattr(item, self.target_kind)))
+        self.conditions = list(conditions)
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def __getitem__(self, index: int) -> dict:
+        condition, name, source, target = self.entries[index]
+        return {"source": to_tensor(source, self.value_range), "target": to_tensor(target, self.value_range), "name": name, "condition": condition}
 
 
 def is_dihedral_only(paired_transforms: Sequence[A.BasicTransform], input_transforms: Sequence[A.BasicTransform]) -> bool:
@@ -181,6 +230,8 @@ class PairedDataModule(L.LightningDataModule):
         seed: int = 0,
         min_pairs: int = 1,
         batched_augmentation: bool = True,
+        conditions: RealWorldAugmentation | None = None,
+        validation_conditions: str | None = None,
     ) -> None:
         super().__init__()
         if direction not in DIRECTIONS:
@@ -204,24 +255,39 @@ class PairedDataModule(L.LightningDataModule):
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers, self.pin_memory, self.seed = num_workers, pin_memory, seed
         self.min_pairs = min_pairs
-        self.batched_augmentation = batched_augmentation and is_dihedral_only(self.paired_transforms, self.input_transforms)
+        self.conditions, self.validation_conditions = conditions, validation_conditions
+        if validation_conditions is not None:
+            condition_set(validation_conditions, DIRECTIONS[direction][0])  # an unknown set is named before any data is read
+        self.batched_augmentation = batched_augmentation and conditions is None and is_dihedral_only(self.paired_transforms, self.input_transforms)
         if batched_augmentation and not self.batched_augmentation:
-            log.info("augmentation other than D4 alone: training samples are augmented one by one with albumentations")
+            log.info("augmentation other than D4 alone: training samples are augmented one by one")
         self.splits: Splits | None = None
         self.skipped: list[SkippedFile] = []
         self._in_memory: InMemoryPairs | None = None
         self._resident: torch.Tensor | None = None
+        self._conditioned_validation: ConditionedPairs | None = None
 
     # -- preparing -------------------------------------------------------------------------
     def prepare_data(self) -> None:
         self.source.check()
 
+    @property
+    def needs_masks(self) -> bool:
+        """Whether the photos' foreground masks are used: by real-world augmentation or real-conditions validation."""
+        return self.conditions is not None or self.validation_conditions is not None
+
+    def fit(self, image: np.ndarray, kind: str) -> np.ndarray:
+        """A stored photo (HxWx3) or sketch (HxW) at the model's size and channel layout."""
+        return fit_to_model(image, kind, self.image_size, self.interpolation, self.sketch_channels)
+
     def _resize(self, pair: DecodedPair) -> Item:
-        photo, sketch = (
-            fit_to_model(image, kind, self.image_size, self.interpolation, self.sketch_channels)
-            for image, kind in ((pair.photo, "photo"), (pair.sketch, "sketch"))
+        photo, sketch = self.fit(pair.photo, "photo"), self.fit(pair.sketch, "sketch")
+        if not self.needs_masks:
+            return Item(pair.key, photo, sketch, original=(pair.photo, pair.sketch))
+        mask = foreground_mask(pair.photo)
+        return Item(
+            pair.key, photo, sketch, original=(pair.photo, pair.sketch), mask=resize_image(mask, self.image_size, self.interpolation), original_mask=mask
         )
-        return Item(pair.key, photo, sketch, original=(pair.photo, pair.sketch))
 
     def sketch_layout(self, sketch: np.ndarray) -> np.ndarray:
         """HxW or HxWx1 grayscale sketch -> HxWxC with this module's ``sketch_channels``."""
@@ -243,6 +309,8 @@ class PairedDataModule(L.LightningDataModule):
         items = [self._resize(p) for p in decoded]
         release = {p.key: p.split for p in decoded}
         self.splits = make_splits(items, release, self.protocol, self.val_fraction, self.test_fraction, self.seed)
+        if self.conditions is not None:
+            self.conditions.bind([item.photo for item in self.splits.train])
         log.info(
             "%s protocol%s: %d train / %d val / %d test examples at %dpx, direction %s",
             self.protocol,
@@ -262,7 +330,15 @@ class PairedDataModule(L.LightningDataModule):
         augment = stage == "train"
         paired = A.Compose(self.paired_transforms, additional_targets={"target_image": "image"}, seed=self.seed) if augment and self.paired_transforms else None
         inputs = A.Compose(self.input_transforms, seed=self.seed + 1) if augment and self.input_transforms else None
-        return PairedImageDataset(getattr(self.splits, stage), self.direction, self.value_range, paired, inputs)
+        conditions = self.conditions if augment else None
+        return PairedImageDataset(getattr(self.splits, stage), self.direction, self.value_range, paired, inputs, conditions)
+
+    def conditioned_validation(self) -> ConditionedPairs:
+        """The validation identities under every condition of ``validation_conditions`` (made once, on first use)."""
+        assert self.splits is not None and self.validation_conditions is not None
+        if self._conditioned_validation is None:
+            self._conditioned_validation = ConditionedPairs(self.splits.val, self.direction, self.value_range, self.validation_conditions, self.fit, self.seed)
+        return self._conditioned_validation
 
     def _pin_memory(self) -> bool:
         """data.pin_memory, or (null) whether batches go to a CUDA device: page-locked copies transfer faster."""
@@ -332,8 +408,15 @@ class PairedDataModule(L.LightningDataModule):
         return bool(self.splits.val)
 
     def val_dataloader(self) -> DataLoader | list:
+        """The clean validation pairs; with ``validation_conditions`` also the same identities under real-world
+        conditions, as a second loader (``dataloader_idx`` 1)."""
         # an empty list tells Lightning there is nothing to validate: no sanity check, no validation loop
-        return self._loader("val") if self.has_validation else []
+        if not self.has_validation:
+            return []
+        if self.validation_conditions is None:
+            return self._loader("val")
+        conditioned = DataLoader(self.conditioned_validation(), batch_size=self.eval_batch_size, num_workers=self.num_workers, pin_memory=self._pin_memory())
+        return [self._loader("val"), conditioned]
 
     def test_dataloader(self) -> DataLoader:
         return self._loader("test")
@@ -358,6 +441,8 @@ class PairedDataModule(L.LightningDataModule):
             "num_val": len(self.splits.val),
             "num_test": len(self.splits.test),
             "num_skipped_files": len(self.skipped),
+            "augmentation": type(self.conditions).__name__ if self.conditions is not None else None,
+            "validation_conditions": self.validation_conditions,
         }
 
 

@@ -28,7 +28,9 @@ class Item:
     """One example: identity key, the arrays at model resolution (HxWxC uint8), and how to get the originals.
 
     ``original`` holds the decoded full-resolution (photo, sketch) as stored; ``rotations``/``flip`` name the
-    symmetry a paper-protocol copy applied, so metrics can be computed at the target's own resolution.
+    symmetry a paper-protocol copy applied, so metrics can be computed at the target's own resolution. ``mask`` and
+    ``original_mask`` are the photo's foreground mask (uint8 HxW, 255 = person) at model and at stored resolution,
+    where the data module computed them (for real-world augmentation and real-conditions validation).
     """
 
     key: str
@@ -37,6 +39,8 @@ class Item:
     rotations: int = 0
     flip: bool = False
     original: tuple[np.ndarray, np.ndarray] | None = field(default=None, repr=False, compare=False)
+    mask: np.ndarray | None = field(default=None, repr=False, compare=False)
+    original_mask: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     @property
     def variant(self) -> str:
@@ -47,10 +51,13 @@ class Item:
         return f"{self.key}_{self.variant}" if self.variant else self.key
 
     def full_resolution(self, kind: str) -> np.ndarray:
-        """The stored 'photo' or 'sketch' at its original resolution, with this item's symmetry applied."""
-        if self.original is None:
-            return getattr(self, kind)
-        image = self.original[0] if kind == "photo" else self.original[1]
+        """The stored 'photo', 'sketch' or 'mask' at its original resolution, with this item's symmetry applied."""
+        stored = {"photo": 0, "sketch": 1}
+        image = self.original_mask if kind == "mask" else (self.original[stored[kind]] if self.original is not None else None)
+        if image is None:
+            image = getattr(self, kind)
+            assert image is not None, f"{self.name} has no {kind}"
+            return image
         return dihedral(image, self.rotations, self.flip)
 
 
@@ -106,7 +113,11 @@ def make_splits(items: list[Item], release_split: dict[str, str | None], protoco
                     raise DataError(f"no usable pair is left in the {side} folders: every one was skipped (see skipped.json and the log)")
         train, val = _carve(train_side, val_fraction, rng, by_key=True)
         return Splits(train, val, test, protocol)
-    augmented = [replace(i, photo=dihedral(i.photo, r, f), sketch=dihedral(i.sketch, r, f), rotations=r, flip=f) for i in items for r, f in DIHEDRAL_VARIANTS]
+    augmented = [
+        replace(i, photo=dihedral(i.photo, r, f), sketch=dihedral(i.sketch, r, f), mask=None if i.mask is None else dihedral(i.mask, r, f), rotations=r, flip=f)
+        for i in items
+        for r, f in DIHEDRAL_VARIANTS
+    ]
     order = rng.permutation(len(augmented))
     n_test = round(len(augmented) * PAPER_TEST_FRACTION)
     test = [augmented[k] for k in order[:n_test]]

@@ -166,10 +166,17 @@ class ImageTranslationModule(L.LightningModule):
         metrics.update(prediction, self.to_unit_range(target))
         return prediction
 
-    def validation_step(self, batch: dict, batch_idx: int) -> torch.Tensor:
-        """Score a validation batch; the predictions (in [0, 1]) are returned for callbacks (``ValidationFSIM``)."""
+    def validation_step(self, batch: dict, batch_idx: int, dataloader_idx: int = 0) -> torch.Tensor:
+        """Score a validation batch; the predictions (in [0, 1]) are returned for callbacks (``ValidationFSIM``).
+
+        Loader 0 holds the clean validation pairs, which ``val/ssim`` and ``val/mse`` score; a second loader (the
+        same identities under real-world conditions, ``data.validation_conditions``) is only predicted, for callbacks.
+        """
+        if dataloader_idx > 0:
+            source, _ = self.prepare_batch(batch)
+            return self.to_unit_range(self(source))
         prediction = self._evaluate(batch, self.val_metrics)
-        self.log_dict(self.val_metrics, on_epoch=True, prog_bar=True, batch_size=prediction.shape[0])
+        self.log_dict(self.val_metrics, on_epoch=True, prog_bar=True, batch_size=prediction.shape[0], add_dataloader_idx=False)
         if batch_idx == 0:
             n = self.num_preview_images
             self._preview = [self.to_unit_range(batch["source"][:n]), prediction[:n], self.to_unit_range(batch["target"][:n])]
