@@ -27,6 +27,12 @@ def model_label(cfg: DictConfig) -> str:
     return str(name or str(cfg.model.get("_target_", "the model")).rsplit(".", 1)[-1])
 
 
+# validation metrics whose names are acronyms, written in capitals where records name them
+ACRONYM_METRICS = ("ssim", "mse", "fsim", "scoot")
+
+
 def best_weights_label(monitor: str | None) -> str:
-    """How records name a best-by-validation checkpoint: "best by validation SSIM" for monitor val/ssim."""
-    return f"best by validation {str(monitor or 'val/ssim').removeprefix('val/').upper()}"
+    """How records name a best-by-validation checkpoint: "best by validation SSIM" for monitor val/ssim, "best by
+    validation quality" for val/quality."""
+    name = str(monitor or "val/ssim").removeprefix("val/")
+    return f"best by validation {name.upper() if name in ACRONYM_METRICS else name.replace('_', ' ')}"

@@ -3,10 +3,12 @@
     python -m face2sketch.evaluate runs=[outputs/train/runs/<run>]
     python -m face2sketch.evaluate runs=[outputs/train/multiruns/<time>] resolution=model
     python -m face2sketch.evaluate runs=[pretrained/f2sk,pretrained/sk2f] data_root=/path/to/cuhk   # the shipped models
+    python -m face2sketch.evaluate runs=[pretrained/f2sk] data_root=/path/to/cuhk conditions=real   # and under real-world conditions
 
 Each run gets ``<run>/evaluation/`` (``evaluation_<checkpoint>/`` for a named checkpoint), a shipped model
 ``<output>/pretrained_<direction>/``, with metrics.json (mean and standard deviation per metric), per_image.csv
-and predictions/<name>.png.
+and predictions/<name>.png; with ``conditions=<set>`` also robustness.json, .csv and .md (each condition's means and
+ratio to clean) and conditions/<condition>/ (sample inputs and predictions).
 """
 
 from __future__ import annotations
@@ -24,13 +26,17 @@ from typing import Any
 
 import hydra
 import lightning as L
+import numpy as np
 import torch
 from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
+from PIL import Image
 
 from face2sketch.config import CONFIG_DIR, best_weights_label, model_label
+from face2sketch.data.conditions import Condition, apply_condition, condition_set
 from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.data.images import DIRECTIONS, to_tensor
+from face2sketch.data.protocols import Item
 from face2sketch.errors import ConfigError, one_line_user_errors
 from face2sketch.inference import (
     TorchTranslator,
@@ -52,6 +58,8 @@ from face2sketch.metrics import HIGHER_IS_BETTER, ImageSetEvaluator
 
 log = logging.getLogger(__name__)
 RESOLUTIONS = ("original", "model")
+# split=val scores the validation identities instead, so that settings are chosen without looking at the test split
+SPLITS = ("test", "val")
 # runs=[pretrained/f2sk]: the model shipped in the package for that direction
 PRETRAINED_PREFIX = "pretrained/"
 
@@ -184,20 +192,43 @@ def discover_subjects(cfg_eval: DictConfig) -> list[Callable[[], Subject]]:
     return makers
 
 
-def score(subject: Subject, cfg_eval: DictConfig, staging: Path) -> tuple[list[dict[str, Any]], ImageSetEvaluator]:
-    """Predict the test split in batches and score each prediction; predictions and samples go into ``staging``."""
+@dataclass(frozen=True)
+class ConditionedInputs:
+    """The test inputs under one condition of a named set (``face2sketch.data.conditions``): each stored input is
+    changed as a user's picture would be, then fitted to the model as any picture is. Targets stay as they are."""
+
+    condition: str
+    conditions: dict[str, Condition]
+    seed: int
+
+    def source(self, datamodule: PairedDataModule, value_range: tuple[float, float], index: int, item: Item) -> tuple[np.ndarray, torch.Tensor]:
+        """(the changed input at its stored resolution, the model's input made from it)."""
+        kind = DIRECTIONS[datamodule.direction][0]
+        mask = item.full_resolution_mask() if kind == "photo" else None
+        changed = apply_condition(self.condition, self.conditions, item.full_resolution(kind), mask, self.seed, index)
+        return changed, to_tensor(datamodule.fit(changed, kind), value_range)
+
+
+def score(subject: Subject, cfg_eval: DictConfig, staging: Path, inputs: ConditionedInputs | None = None) -> tuple[list[dict[str, Any]], ImageSetEvaluator]:
+    """Predict the test split in batches and score each prediction; predictions and samples go into ``staging``.
+
+    With ``inputs`` the test inputs are changed by that condition first, and only the samples are saved (the changed
+    input and the prediction, in ``conditions/<condition>/``).
+    """
     translator, datamodule = subject.translator, subject.datamodule
     value_range = translator.spec.value_range
     target_kind = DIRECTIONS[translator.spec.direction][1]
-    dataset = datamodule.dataset("test")
+    dataset = datamodule.dataset(str(cfg_eval.split))
     evaluator = ImageSetEvaluator(target_kind)
     rows: list[dict[str, Any]] = []
     sample_names = set(sorted(item.name for item in dataset.items)[: cfg_eval.num_samples])
     for start in range(0, len(dataset), cfg_eval.batch_size):
         items = dataset.items[start : start + cfg_eval.batch_size]
         batch = [dataset[start + k] for k in range(len(items))]
-        predictions = translator.translate(torch.stack([b["source"] for b in batch]))
-        for item, sample, prediction in zip(items, batch, predictions, strict=False):
+        changed = [inputs.source(datamodule, value_range, start + k, item) for k, item in enumerate(items)] if inputs else []
+        sources = [source for _, source in changed] if inputs else [b["source"] for b in batch]
+        predictions = translator.translate(torch.stack(sources))
+        for k, (item, sample, prediction) in enumerate(zip(items, batch, predictions, strict=False)):
             if cfg_eval.resolution == "original":
                 full = item.full_resolution(target_kind)
                 target = to_tensor(datamodule.sketch_layout(full) if target_kind == "sketch" else full, (0.0, 1.0))
@@ -206,12 +237,102 @@ def score(subject: Subject, cfg_eval: DictConfig, staging: Path) -> tuple[list[d
                 target = unit_range(sample["target"], value_range)
             scores = evaluator.update(prediction[None], target[None])[0]
             rows.append({"name": item.name, "identity": item.key, "variant": item.variant, **scores})
+            if inputs is not None:
+                if item.name in sample_names:
+                    folder = staging / "conditions" / inputs.condition
+                    folder.mkdir(parents=True, exist_ok=True)
+                    Image.fromarray(changed[k][0]).save(folder / f"{item.name}_input.png")
+                    save_image(folder / f"{item.name}_prediction.png", prediction)
+                continue
             if cfg_eval.save_predictions:
                 save_image(staging / "predictions" / f"{item.name}.png", prediction)
             if item.name in sample_names:
                 save_image(staging / "samples" / f"{item.name}_input.png", unit_range(sample["source"], value_range))
                 save_image(staging / "samples" / f"{item.name}_target.png", target)
     return rows, evaluator
+
+
+def means_of(evaluator: ImageSetEvaluator) -> dict[str, float]:
+    """Each metric's mean over the images, for the metrics that have one."""
+    return {name: r.mean for name, r in evaluator.compute().items() if r.mean is not None}
+
+
+def robustness(subject: Subject, cfg_eval: DictConfig, staging: Path, clean: dict[str, float]) -> dict[str, Any]:
+    """Score the test split under every condition of ``cfg_eval.conditions``; each condition's means and, per metric,
+    its ratio to the clean score (``clean``). Writes robustness.json, robustness.csv and robustness.md into ``staging``."""
+    source_kind = DIRECTIONS[subject.translator.spec.direction][0]
+    conditions = condition_set(str(cfg_eval.conditions), source_kind)
+    report: dict[str, Any] = {
+        "condition_set": str(cfg_eval.conditions),
+        "condition_seed": int(cfg_eval.condition_seed),
+        "input_kind": source_kind,
+        "what": "each condition changes the stored test inputs (never the targets); ratio = condition mean / clean mean",
+        "conditions": {"clean": {"means": clean, "ratios": dict.fromkeys(clean, 1.0), "about": "the inputs as stored"}},
+    }
+    for condition, make in conditions.items():
+        _, evaluator = score(subject, cfg_eval, staging, ConditionedInputs(condition, conditions, int(cfg_eval.condition_seed)))
+        means = means_of(evaluator)
+        ratios = {name: value / clean[name] for name, value in means.items() if clean.get(name)}
+        report["conditions"][condition] = {"means": means, "ratios": ratios, "about": (make.__doc__ or "").strip()}
+        log.info("%s: %s", condition, {name: f"{means[name]:.4f} ({ratios[name]:.3f} of clean)" for name in ratio_metrics(source_kind) if name in ratios})
+    write_json_atomic(staging / "robustness.json", report)
+    write_robustness_tables(staging, report)
+    write_robustness_figure(staging, list(report["conditions"]), int(cfg_eval.figure_examples))
+    return report
+
+
+def write_robustness_figure(staging: Path, conditions: list[str], examples: int) -> None:
+    """robustness.png: a row per condition (clean first) and the ground truth last; for the first ``examples`` sample
+    identities, the input as the condition left it beside the model's output."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = sorted(p.name.removesuffix("_input.png") for p in (staging / "samples").glob("*_input.png"))[:examples]
+    if not names:
+        return
+    rows = [(c, [(staging / "samples" / f"{n}_input.png", staging / "predictions" / f"{n}.png") for n in names]) for c in conditions[:1]]
+    rows += [(c, [(staging / "conditions" / c / f"{n}_input.png", staging / "conditions" / c / f"{n}_prediction.png") for n in names]) for c in conditions[1:]]
+    rows.append(("ground truth", [(None, staging / "samples" / f"{n}_target.png") for n in names]))
+    fig, axes = plt.subplots(len(rows), 2 * len(names), figsize=(1.5 * 2 * len(names), 1.75 * len(rows)), squeeze=False)
+    for r, (label, pairs) in enumerate(rows):
+        for c, path in enumerate(path for pair in pairs for path in pair):
+            ax = axes[r][c]
+            ax.set_xticks([]), ax.set_yticks([])
+            if path is not None and path.is_file():
+                ax.imshow(Image.open(path).convert("RGB"))
+            else:
+                ax.axis("off")
+            if r == 0:
+                ax.set_title(("input" if c % 2 == 0 else "output") + f" ({names[c // 2]})", fontsize=7)
+        axes[r][0].set_ylabel(label, fontsize=8)
+        axes[r][0].axis("on")
+        axes[r][0].set_frame_on(r < len(rows) - 1)
+    fig.tight_layout()
+    fig.savefig(staging / "robustness.png", dpi=100)
+    plt.close(fig)
+
+
+def ratio_metrics(source_kind: str) -> tuple[str, ...]:
+    """The metrics a robustness table shows for a model taking ``source_kind``: FSIM and SCOOT for sketches made from
+    photos, FSIMc for photos made from sketches, with SSIM and MSE."""
+    return ("fsim", "scoot", "ssim", "mse") if source_kind == "photo" else ("fsim", "ssim", "mse")
+
+
+def write_robustness_tables(staging: Path, report: dict[str, Any]) -> None:
+    names = ratio_metrics(report["input_kind"])
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(["condition", *[f"{n}{suffix}" for n in names for suffix in ("", "_ratio")]])
+    lines = [f"| condition | {' | '.join(f'{n} | {n} / clean' for n in names)} |", "|---|" + "---|" * (2 * len(names))]
+    for condition, entry in report["conditions"].items():
+        values = [(entry["means"].get(n), entry["ratios"].get(n)) for n in names]
+        writer.writerow([condition, *[f"{v:.6f}" if v is not None else "" for pair in values for v in pair]])
+        cells = " | ".join(f"{m:.3f} | {r:.3f}" if m is not None and r is not None else "n/a | n/a" for m, r in values)
+        lines.append(f"| {condition} | {cells} |")
+    (staging / "robustness.csv").write_text(buffer.getvalue())
+    (staging / "robustness.md").write_text("\n".join(lines) + "\n")
 
 
 def write_scores(staging: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> None:
@@ -228,8 +349,13 @@ def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
     """Score one model on its test split; writes the evaluation folder whole or not at all."""
     if cfg_eval.resolution not in RESOLUTIONS:
         raise ConfigError(f"unknown resolution '{cfg_eval.resolution}': use one of {', '.join(RESOLUTIONS)}")
-    subject.output_dir.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=".evaluation.", dir=subject.output_dir.parent))
+    if cfg_eval.split not in SPLITS:
+        raise ConfigError(f"unknown split '{cfg_eval.split}': use test (the reported scores) or val (the validation identities, for choosing settings)")
+    if cfg_eval.get("conditions"):
+        condition_set(str(cfg_eval.conditions), DIRECTIONS[subject.translator.spec.direction][0])
+    output_dir = subject.output_dir if cfg_eval.split == "test" else subject.output_dir.with_name(f"{subject.output_dir.name}_{cfg_eval.split}")
+    output_dir.parent.mkdir(parents=True, exist_ok=True)
+    staging = Path(tempfile.mkdtemp(prefix=".evaluation.", dir=output_dir.parent))
     try:
         (staging / "predictions").mkdir()
         (staging / "samples").mkdir()
@@ -238,6 +364,7 @@ def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
         assert datamodule.splits is not None
         summary = {
             **subject.facts,
+            "split": cfg_eval.split,
             "protocol": datamodule.protocol,
             "leaky": datamodule.splits.leaky,
             "resolution": cfg_eval.resolution,
@@ -247,10 +374,12 @@ def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
                 name: {"mean": r.mean, "std": r.std, "status": r.status, "higher_is_better": HIGHER_IS_BETTER[name]} for name, r in evaluator.compute().items()
             },
         }
+        if cfg_eval.get("conditions"):
+            summary["robustness"] = robustness(subject, cfg_eval, staging, means_of(evaluator))["conditions"]
         write_scores(staging, summary, rows)
-        publish(staging, subject.output_dir)
-        if cfg_eval.get("record_scores") and summary["run"] is None:
-            record_pretrained(summary["direction"], test_scores=card_scores(summary))
+        publish(staging, output_dir)
+        if cfg_eval.get("record_scores") and summary["run"] is None and cfg_eval.split == "test":
+            record_pretrained(summary["direction"], test_scores=card_scores(summary), robustness=card_robustness(summary))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -269,6 +398,16 @@ def card_scores(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
     """The scores docs/models.md quotes for a shipped model: SSIM, MSE, FSIM (FSIMc for photos), SCOOT for sketches."""
     names = ("ssim", "mse", "fsim", "scoot") if summary["direction"] == "f2sk" else ("ssim", "mse", "fsim")
     return {name: {"mean": summary["metrics"][name]["mean"], "std": summary["metrics"][name]["std"]} for name in names}
+
+
+def card_robustness(summary: dict[str, Any]) -> dict[str, Any] | None:
+    """What docs/models.md quotes of a shipped model's robustness: per condition, the card's metrics and their ratio to
+    clean; None when the evaluation ran without conditions."""
+    conditions = summary.get("robustness")
+    if not conditions:
+        return None
+    names = card_scores(summary)
+    return {c: {n: {"mean": e["means"][n], "ratio": e["ratios"][n]} for n in names if n in e["means"]} for c, e in conditions.items()}
 
 
 def publish(staging: Path, output_dir: Path) -> None:

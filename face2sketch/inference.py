@@ -434,9 +434,12 @@ def pretrained_entry_of_run(run_dir: Path, checkpoint: Path, weights: Path, file
     }
 
 
-def record_pretrained(direction: str, entry: dict[str, Any] | None = None, test_scores: dict[str, Any] | None = None) -> None:
+def record_pretrained(
+    direction: str, entry: dict[str, Any] | None = None, test_scores: dict[str, Any] | None = None, robustness: dict[str, Any] | None = None
+) -> None:
     """Update models.json: a new entry for ``direction`` (a new model has no test scores until it is evaluated), or the
-    test scores its evaluation measured (``evaluate ... record_scores=true``: what the model card quotes)."""
+    test scores its evaluation measured (``evaluate ... record_scores=true``: what the model card quotes), with the
+    scores under each real-world condition when it was evaluated with ``conditions=``."""
     from face2sketch.io import write_json_atomic
 
     index = json.loads(PRETRAINED_INDEX.read_text()) if PRETRAINED_INDEX.is_file() else {}
@@ -444,6 +447,8 @@ def record_pretrained(direction: str, entry: dict[str, Any] | None = None, test_
         index[direction] = entry
     if test_scores is not None:
         index[direction]["test_scores"] = test_scores
+    if robustness is not None:
+        index[direction]["robustness"] = robustness
     write_json_atomic(PRETRAINED_INDEX, dict(sorted(index.items())))
     pretrained_index.cache_clear()
 

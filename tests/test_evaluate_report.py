@@ -65,6 +65,47 @@ def test_model_resolution_scores_at_the_model_size(trained_run: Path, tmp_path: 
     assert Image.open(next((trained_run / "evaluation" / "predictions").glob("*.png"))).size == (32, 32)
 
 
+def test_conditions_score_the_test_split_under_each_condition_against_the_clean_targets(trained_run: Path, tmp_path: Path) -> None:
+    from face2sketch.data.conditions import CONDITION_SETS
+
+    result = _evaluate(f"runs=[{trained_run}]", "conditions=real", f"paths.output_root={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    folder = trained_run / "evaluation"
+    report = json.loads((folder / "robustness.json").read_text())
+    summary = json.loads((folder / "metrics.json").read_text())
+    names = list(report["conditions"])
+    assert names == ["clean", *CONDITION_SETS["real"]["photo"]] and report["input_kind"] == "photo"
+    clean = report["conditions"]["clean"]["means"]
+    assert clean["fsim"] == summary["metrics"]["fsim"]["mean"] and clean["scoot"] == summary["metrics"]["scoot"]["mean"]
+    for name in names[1:]:
+        entry = report["conditions"][name]
+        assert set(entry["means"]) >= {"ssim", "mse", "fsim", "scoot"}
+        assert all(entry["ratios"][metric] == pytest.approx(value / clean[metric]) for metric, value in entry["means"].items())
+        samples = {f"{n}_{kind}.png" for n in _test_names(folder) for kind in ("input", "prediction")}
+        assert {p.name for p in (folder / "conditions" / name).iterdir()} == samples
+    # synthetic photos have no plain backdrop, so backgrounds leave them as they are; light and camera change them all
+    changed = {name for name in names[1:] if report["conditions"][name]["means"]["fsim"] != clean["fsim"]}
+    assert changed >= {"warm_light", "cool_light", "side_light", "dim_and_noisy", "overexposed", "black_and_white", "heavy_jpeg", "small_and_soft"}
+    rows = list(csv.DictReader((folder / "robustness.csv").read_text().splitlines()))
+    assert [r["condition"] for r in rows] == names and float(rows[3]["fsim_ratio"]) == pytest.approx(report["conditions"][names[3]]["ratios"]["fsim"], abs=1e-6)
+    assert len((folder / "robustness.md").read_text().splitlines()) == 2 + len(names)
+    assert Image.open(folder / "robustness.png").size[1] > Image.open(folder / "robustness.png").size[0], "a row per condition"
+    again = _evaluate(f"runs=[{trained_run}]", "conditions=real", f"paths.output_root={tmp_path}")
+    assert again.returncode == 0 and json.loads((folder / "robustness.json").read_text()) == report, "seeded: the same pictures every run"
+
+
+def _test_names(folder: Path) -> set[str]:
+    return {r["name"] for r in csv.DictReader((folder / "per_image.csv").read_text().splitlines())}
+
+
+def test_an_unknown_condition_set_is_one_line_and_writes_nothing(trained_run: Path, tmp_path: Path) -> None:
+    before = {p.name for p in trained_run.iterdir()}
+    result = _evaluate(f"runs=[{trained_run}]", "conditions=moonlight", f"paths.output_root={tmp_path}")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    assert result.returncode != 0 and len(lines) == 1 and "unknown condition set 'moonlight'" in lines[0], result.stderr
+    assert {p.name for p in trained_run.iterdir()} == before, "no staging folder is left behind"
+
+
 def test_wrong_direction_is_one_line_and_non_zero(trained_run: Path, tmp_path: Path) -> None:
     result = _evaluate(f"runs=[{trained_run / 'checkpoints' / 'last.ckpt'}]", "expect_direction=sk2f", f"paths.output_root={tmp_path}")
     lines = [line for line in result.stderr.splitlines() if line.strip()]

@@ -137,7 +137,8 @@ def test_no_test_identity_trained_or_chose_a_shipped_model(cuhk_root: Path) -> N
         train, val = set(entry["identities"]["train"]), set(entry["identities"]["val"])
         assert not (train | val) & test_identities
         assert train | val == training_identities and not train & val and len(val) == 9
-        assert entry["data"]["split"] == "standard" and entry["selection"].startswith("best by validation FSIM")
+        assert entry["data"]["split"] == "standard" and entry["selection"].startswith("best by validation quality")
+        assert entry["data"]["validation_conditions"] == "real" and entry["data"]["conditions"]["_target_"].endswith("RealWorldAugmentation")
 
 
 @pytest.mark.parametrize("direction", DIRECTIONS)
@@ -157,6 +158,39 @@ def test_evaluate_reproduces_the_model_card_on_the_cuhk_test_identities(directio
     for metric, expected in card.items():
         assert summary["metrics"][metric]["mean"] == pytest.approx(expected["mean"], abs=1e-3), metric
         assert summary["metrics"][metric]["std"] == pytest.approx(expected["std"], abs=1e-3), metric
+
+
+# the acceptance of the shipped models: clean floors, and under every real-world condition this share of the clean score
+CLEAN_FLOORS = {"f2sk": {"fsim": 0.75, "scoot": 0.55}, "sk2f": {"fsim": 0.80}}
+ROBUST_SHARE = 0.95
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_the_shipped_models_keep_their_quality_under_every_real_world_condition(direction: str, cuhk_root: Path, tmp_path: Path) -> None:
+    """evaluate conditions=real on the 100 test identities reproduces models.json's robustness record, the clean scores
+    hold their floors, and every condition keeps at least 95 % of the clean FSIM (FSIMc) and, for sketches, SCOOT."""
+    result = run_cli(
+        "face2sketch.evaluate",
+        f"runs=[pretrained/{direction}]",
+        f"data_root={cuhk_root}",
+        "conditions=real",
+        "device=cpu",
+        f"output={tmp_path}",
+        f"paths.output_root={tmp_path / 'logs'}",
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    report = json.loads((tmp_path / f"pretrained_{direction}" / "robustness.json").read_text())
+    card = pretrained_index()[direction]["robustness"]
+    assert list(report["conditions"]) == list(card)
+    for condition, entry in report["conditions"].items():
+        for metric, expected in card[condition].items():
+            assert entry["means"][metric] == pytest.approx(expected["mean"], abs=1e-3), (condition, metric)
+        for metric in CLEAN_FLOORS[direction]:
+            assert entry["ratios"][metric] >= ROBUST_SHARE, (condition, metric, entry["ratios"][metric])
+    clean = report["conditions"]["clean"]["means"]
+    assert all(clean[metric] >= floor for metric, floor in CLEAN_FLOORS[direction].items()), clean
 
 
 def test_the_wheel_carries_the_shipped_models(tmp_path: Path) -> None:

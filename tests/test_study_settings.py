@@ -62,36 +62,32 @@ def test_with_validation_the_best_checkpoint_is_tested_and_named(tmp_path: Path)
     assert run.checkpoint.name.startswith("best-") and run.weights == "best by validation SSIM"
 
 
-def test_the_default_models_recipe_keeps_the_checkpoint_with_the_best_validation_fsim(tmp_path: Path) -> None:
-    """experiment=default_f2sk at tiny scale: val/fsim logged each epoch, the best of them kept and tested, and the
-    run's examples.json lists disjoint train, validation and test identities."""
+def test_the_shipped_recipe_keeps_the_checkpoint_with_the_best_validation_quality(tmp_path: Path) -> None:
+    """experiment=default_f2sk at tiny scale: val/quality from the clean and the real-conditions validation images each
+    epoch, the best of them kept and tested."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    overrides = (
-        "experiment=default_f2sk",
-        "data=synthetic",
-        "data.image_size=32",
-        "data.num_train=10",
-        "data.num_test=3",
-        "trainer=cpu",
-        "data.val_fraction=0.3",
-        "trainer.max_epochs=4",
-        "model.lr_constant_epochs=2",
-        "model.ngf=8",
-        "model.ndf=8",
-    )
-    summary = train(compose_train(tmp_path / "run", *overrides))
-    fsim = []
-    for events in sorted((tmp_path / "run" / "tensorboard").glob("events*")):  # the fit's file, then the test's
+    overrides = ("experiment=default_f2sk", "data=synthetic", "data.image_size=32", "data.num_train=10", "data.num_test=3", "trainer=cpu")
+    overrides += ("data.val_fraction=0.3", "trainer.max_epochs=3", "trainer.check_val_every_n_epoch=1", "model.lr_constant_epochs=1")
+    summary = train(compose_train(tmp_path / "run", *overrides, "model.ngf=8", "model.ndf=8", "trainer.precision=32-true"))
+    scalars: dict[str, list[float]] = {}
+    for events in sorted((tmp_path / "run" / "tensorboard").glob("events*")):
         accumulator = EventAccumulator(str(events))
         accumulator.Reload()
-        fsim += [event.value for event in accumulator.Scalars("val/fsim")] if "val/fsim" in accumulator.Tags()["scalars"] else []
-    assert len(fsim) == 4 and all(0 < value <= 1 for value in fsim)
-    best_epoch = max(range(4), key=lambda epoch: fsim[epoch])
+        for tag in accumulator.Tags()["scalars"]:
+            if tag.startswith("val/"):
+                scalars.setdefault(tag, []).extend(event.value for event in accumulator.Scalars(tag))
+    quality = scalars["val/quality"]
+    assert len(quality) == 3
+    for epoch in range(3):
+        parts = [scalars[name][epoch] for name in ("val/fsim", "val/scoot", "val/fsim_real", "val/scoot_real")]
+        assert quality[epoch] == pytest.approx(sum(parts) / 4, abs=1e-6)
+    best_epoch = max(range(3), key=lambda epoch: quality[epoch])
     assert Path(summary["best_checkpoint"]).name == f"best-epoch{best_epoch:03d}.ckpt"
-    assert summary["tested_weights"] == f"best by validation FSIM (best-epoch{best_epoch:03d}.ckpt)"
+    assert summary["tested_weights"] == f"best by validation quality (best-epoch{best_epoch:03d}.ckpt)"
+    assert summary["augmentation"] == "RealWorldAugmentation" and summary["validation_conditions"] == "real"
     (run,) = discover_runs([str(tmp_path / "run")])
-    assert run.weights == "best by validation FSIM"
+    assert run.weights == "best by validation quality"
     examples = json.loads((tmp_path / "run" / "examples.json").read_text())
     train_ids, val_ids, test_ids = (set(examples[side]) for side in ("train", "val", "test"))  # standard protocol: one example per identity
     assert len(train_ids) == 7 and len(val_ids) == 3 and len(test_ids) == 3

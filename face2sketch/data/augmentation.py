@@ -59,7 +59,7 @@ def photo_camera_transforms() -> A.Compose:
                 ],
                 p=0.3,
             ),
-            A.OneOf([A.GaussNoise(std_range=(0.01, 0.06), p=1.0), A.ISONoise(p=1.0)], p=0.25),
+            A.OneOf([A.GaussNoise(std_range=(0.01, 0.06), p=1.0), A.ISONoise(p=1.0)], p=0.35),
             A.ImageCompression(quality_range=(10, 90), p=0.35),
         ]
     )
@@ -77,6 +77,15 @@ def brightness_ramp(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     return np.clip(photo.astype(np.float32) * field[..., None] + 0.5, 0, 255).astype(np.uint8)
 
 
+def exposure(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """Another exposure and tone curve, wider than albumentations' brightness and gamma ranges: a gain of 0.3 to 1.7
+    (a dim room to a flash), a gamma of 0.5 to 1.8 and the contrast flattened or raised about the mean."""
+    gain, gamma = np.exp(rng.uniform(np.log(0.3), np.log(1.7))), np.exp(rng.uniform(np.log(0.5), np.log(1.8)))
+    toned = (photo.astype(np.float32) / 255.0 * gain).clip(0.0, 1.0) ** gamma
+    contrast = rng.uniform(0.5, 1.25)
+    return np.clip((toned.mean() + (toned - toned.mean()) * contrast) * 255.0 + 0.5, 0, 255).astype(np.uint8)
+
+
 class RealWorldAugmentation:
     """The pair-level augmentation of ``augmentation=real_world``; ``data.conditions`` holds one.
 
@@ -91,18 +100,21 @@ class RealWorldAugmentation:
         max_rotation: float = 15.0,
         scale: Sequence[float] = (0.85, 1.15),
         max_shift: float = 0.08,
-        p_background: float = 0.7,
-        p_camera: float = 0.7,
+        p_background: float = 0.8,
+        p_camera: float = 0.8,
         p_side_light: float = 0.3,
+        p_exposure: float = 0.5,
         p_sketch_paper: float = 0.6,
         p_line_drawing: float = 0.3,
-        p_pencil_weight: float = 0.35,
+        p_pencil_weight: float = 0.5,
         p_sketch_jpeg: float = 0.3,
+        p_sketch_blur: float = 0.2,
     ) -> None:
         self.p_flip, self.p_geometry, self.max_rotation = p_flip, p_geometry, max_rotation
         self.scale, self.max_shift = (float(scale[0]), float(scale[1])), max_shift
-        self.p_background, self.p_camera, self.p_side_light = p_background, p_camera, p_side_light
-        self.p_sketch_paper, self.p_line_drawing, self.p_pencil_weight, self.p_sketch_jpeg = p_sketch_paper, p_line_drawing, p_pencil_weight, p_sketch_jpeg
+        self.p_background, self.p_camera, self.p_side_light, self.p_exposure = p_background, p_camera, p_side_light, p_exposure
+        self.p_sketch_paper, self.p_line_drawing, self.p_pencil_weight = p_sketch_paper, p_line_drawing, p_pencil_weight
+        self.p_sketch_jpeg, self.p_sketch_blur = p_sketch_jpeg, p_sketch_blur
         self.camera = photo_camera_transforms()
         self.pictures: list[np.ndarray] = []
 
@@ -133,6 +145,8 @@ class RealWorldAugmentation:
         """Another background behind the person, then another camera and light."""
         if rng.uniform() < self.p_background:
             photo = composite(photo, mask, random_background(rng, photo.shape[:2], self.pictures))
+        if rng.uniform() < self.p_exposure:
+            photo = exposure(photo, rng)
         if rng.uniform() < self.p_side_light:
             photo = brightness_ramp(photo, rng)
         if rng.uniform() < self.p_camera:
@@ -150,7 +164,7 @@ class RealWorldAugmentation:
             sketch = sketch_styles.paper_tone(sketch, rng) if rng.uniform() < 0.6 else sketch
             sketch = sketch_styles.paper_texture(sketch, rng) if rng.uniform() < 0.5 else sketch
             sketch = sketch_styles.light_falloff(sketch, rng) if rng.uniform() < 0.5 else sketch
-        if rng.uniform() < 0.2:
+        if rng.uniform() < self.p_sketch_blur:
             sketch = cv2.GaussianBlur(sketch, (0, 0), rng.uniform(0.5, 1.5))
         if rng.uniform() < self.p_sketch_jpeg:
             sketch = sketch_styles.jpeg(sketch, int(rng.integers(10, 90)))

@@ -97,7 +97,7 @@ class ConditionedPairs(Dataset):
         for condition in conditions:
             for example, item in enumerate(items):
                 stored = item.full_resolution(self.source_kind)
-                mask = item.full_resolution("mask") if self.source_kind == "photo" else None
+                mask = item.full_resolution_mask() if self.source_kind == "photo" else None
                 changed = apply_condition(condition, conditions, stored, mask, seed, example)
                 self.entries.append((condition, item.name, fit(changed, self.source_kind), getattr(item, self.target_kind)))
         self.conditions = list(conditions)

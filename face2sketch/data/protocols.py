@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from face2sketch.data.foreground import foreground_mask
 from face2sketch.data.images import dihedral
 from face2sketch.errors import ConfigError, DataError
 
@@ -51,14 +52,17 @@ class Item:
         return f"{self.key}_{self.variant}" if self.variant else self.key
 
     def full_resolution(self, kind: str) -> np.ndarray:
-        """The stored 'photo', 'sketch' or 'mask' at its original resolution, with this item's symmetry applied."""
-        stored = {"photo": 0, "sketch": 1}
-        image = self.original_mask if kind == "mask" else (self.original[stored[kind]] if self.original is not None else None)
-        if image is None:
-            image = getattr(self, kind)
-            assert image is not None, f"{self.name} has no {kind}"
-            return image
+        """The stored 'photo' or 'sketch' at its original resolution, with this item's symmetry applied."""
+        if self.original is None:
+            return getattr(self, kind)
+        image = self.original[0] if kind == "photo" else self.original[1]
         return dihedral(image, self.rotations, self.flip)
+
+    def full_resolution_mask(self) -> np.ndarray:
+        """The photo's foreground mask at its original resolution: the data module's, or computed now from the photo."""
+        if self.original_mask is not None:
+            return dihedral(self.original_mask, self.rotations, self.flip)
+        return foreground_mask(self.full_resolution("photo"))
 
 
 @dataclass

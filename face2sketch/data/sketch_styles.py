@@ -50,9 +50,10 @@ def light_falloff(sketch: np.ndarray, rng: np.random.Generator, darkest: tuple[f
     return to_uint8(_unit(sketch) * field * 255.0)
 
 
-def pencil_weight(sketch: np.ndarray, rng: np.random.Generator, weight: tuple[float, float] = (0.35, 2.2)) -> np.ndarray:
-    """A fainter or heavier hand: every stroke's darkness (255 minus the value) scaled by one factor."""
-    factor = rng.uniform(*weight)
+def pencil_weight(sketch: np.ndarray, rng: np.random.Generator, weight: tuple[float, float] = (0.3, 2.5)) -> np.ndarray:
+    """A fainter or heavier hand: every stroke's darkness (255 minus the value) scaled by one factor, drawn
+    log-uniformly within ``weight`` (as likely half as dark as twice as dark)."""
+    factor = np.exp(rng.uniform(np.log(weight[0]), np.log(weight[1])))
     return to_uint8(255.0 - (255.0 - sketch.astype(np.float32)) * factor)
 
 
