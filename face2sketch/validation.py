@@ -18,6 +18,7 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from face2sketch.config import model_label
+from face2sketch.data.conditions import CONDITION_SETS
 from face2sketch.data.images import DIRECTIONS, INTERPOLATIONS
 from face2sketch.data.protocols import PROTOCOLS
 from face2sketch.errors import ConfigError, exit_on_user_error
@@ -37,6 +38,26 @@ def _number(value: Any) -> bool:
 def _batches_limit(value: Any) -> bool:
     """Lightning's limit_*_batches: a fraction of the batches in (0, 1] or a whole number of batches >= 1."""
     return (_whole(value) and value >= 1) or (isinstance(value, float) and 0 < value <= 1)
+
+
+def _scale_range(value: Any) -> bool:
+    return isinstance(value, (list, tuple, ListConfig)) and len(value) == 2 and all(_number(v) for v in value) and 0 < value[0] <= value[1]
+
+
+# the stage probabilities of augmentation=real_world (face2sketch.data.augmentation.RealWorldAugmentation)
+AUGMENTATION_PROBABILITIES = (
+    "p_flip",
+    "p_geometry",
+    "p_background",
+    "p_camera",
+    "p_side_light",
+    "p_exposure",
+    "p_sketch_paper",
+    "p_line_drawing",
+    "p_pencil_weight",
+    "p_sketch_jpeg",
+    "p_sketch_blur",
+)
 
 
 @dataclass(frozen=True)
@@ -77,6 +98,11 @@ RULES: tuple[Rule, ...] = (
     Rule("model.l1_weight", "a number >= 0", lambda v: _number(v) and v >= 0),
     Rule("callbacks.last_checkpoint.every_minutes", "a number of minutes >= 0 (0: every epoch)", lambda v: _number(v) and v >= 0),
     Rule("model.lr_constant_epochs", "a whole number >= 0, or null", lambda v: _whole(v) and v >= 0, nullable=True),
+    Rule("data.validation_conditions", f"null or a condition set: {', '.join(CONDITION_SETS)}", lambda v: v in CONDITION_SETS, nullable=True),
+    *(Rule(f"data.conditions.{name}", "a probability from 0 to 1", lambda v: _number(v) and 0 <= v <= 1) for name in AUGMENTATION_PROBABILITIES),
+    Rule("data.conditions.max_rotation", "a number of degrees from 0 to 180", lambda v: _number(v) and 0 <= v <= 180),
+    Rule("data.conditions.max_shift", "a fraction of the side from 0 to 0.5", lambda v: _number(v) and 0 <= v <= 0.5),
+    Rule("data.conditions.scale", "[smallest, largest] with 0 < smallest <= largest", _scale_range),
 )
 
 

@@ -3,6 +3,7 @@ the real-conditions validation set and the checkpoint rule that uses it."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -274,3 +275,41 @@ def test_without_a_real_conditions_loader_there_is_no_quality() -> None:
     callback.on_validation_batch_end(None, module, target, {"target": target}, 0, 0)  # type: ignore[arg-type]
     callback.on_validation_epoch_end(None, module)  # type: ignore[arg-type]
     assert module.logged == {"val/fsim": pytest.approx(1.0)}
+
+
+# -- settings -----------------------------------------------------------------------------------------------------------------
+def test_every_stage_probability_of_the_augmentation_has_a_settings_rule() -> None:
+    import inspect
+
+    from face2sketch.validation import AUGMENTATION_PROBABILITIES
+
+    assert set(AUGMENTATION_PROBABILITIES) == {name for name in inspect.signature(RealWorldAugmentation).parameters if name.startswith("p_")}
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("data.conditions.p_background=1.5", "data.conditions.p_background=1.5 is not allowed: use a probability from 0 to 1"),
+        ("data.conditions.p_line_drawing=-0.1", "data.conditions.p_line_drawing=-0.1 is not allowed: use a probability from 0 to 1"),
+        ("data.conditions.max_rotation=200", "data.conditions.max_rotation=200 is not allowed: use a number of degrees from 0 to 180"),
+        ("data.conditions.max_shift=0.6", "data.conditions.max_shift=0.6 is not allowed: use a fraction of the side from 0 to 0.5"),
+        ("data.conditions.scale=[1.2,0.8]", "data.conditions.scale=[1.2, 0.8] is not allowed: use [smallest, largest] with 0 < smallest <= largest"),
+        ("data.validation_conditions=indoors", "data.validation_conditions=indoors is not allowed: use null or a condition set: real"),
+    ],
+)
+def test_augmentation_settings_are_refused_in_one_line_before_any_data_is_read(override: str, message: str, tmp_path: Path) -> None:
+    from face2sketch.validation import validate_settings
+    from tests.conftest import compose_train
+
+    cfg = compose_train(tmp_path / "run", "experiment=default_f2sk", "data=synthetic", "data.image_size=32", override)
+    with pytest.raises(ConfigError) as refused:
+        validate_settings(cfg)
+    assert str(refused.value) == message
+
+
+def test_the_recipes_augmentation_settings_pass_the_rules(tmp_path: Path) -> None:
+    from face2sketch.validation import validate_settings
+    from tests.conftest import compose_train
+
+    for direction in ("f2sk", "sk2f"):
+        validate_settings(compose_train(tmp_path / direction, f"experiment=default_{direction}"))

@@ -49,7 +49,7 @@ def photo_camera_transforms() -> A.Compose:
                 ],
                 p=0.4,
             ),
-            A.ToGray(p=0.12),
+            A.ToGray(p=0.2),
             A.OneOf(
                 [
                     A.GaussianBlur(blur_limit=(3, 7), p=1.0),

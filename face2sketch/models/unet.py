@@ -24,6 +24,24 @@ def unet_depth(image_size: int) -> int:
     return depth
 
 
+# standardized inputs are scaled to this standard deviation, about that of a photo's channels in [-1, 1]
+STANDARDIZED_STD = 0.5
+# below this standard deviation (in [-1, 1] units) a channel counts as flat, so a blank input is not blown up
+FLAT_STD = 0.02
+
+
+def standardize_channels(x: torch.Tensor) -> torch.Tensor:
+    """Each image's channels shifted to mean 0 and scaled to the same spread (N x C x H x W, per image and channel).
+
+    Any change of a channel by a positive gain and an offset disappears: exposure, contrast, a colour cast or white
+    balance (per channel), toned paper and a fainter or heavier pencil (a sketch's darkness scaled by one factor).
+    Being part of the network, it travels with every exported file.
+    """
+    mean = x.mean(dim=(2, 3), keepdim=True)
+    std = (x - mean).pow(2).mean(dim=(2, 3), keepdim=True).sqrt()
+    return (x - mean) / (std + FLAT_STD) * STANDARDIZED_STD
+
+
 class UNetGenerator(nn.Module):
     """Encoder C64 (no norm) - C128 - C256 - C512..., a ReLU bottleneck, and a mirrored decoder.
 
@@ -31,11 +49,23 @@ class UNetGenerator(nn.Module):
     Dropout(0.5) (first three blocks only) -> concat skip -> ReLU, so block i is joined to block n-i; the output
     is tanh in [-1, 1]. ``keras_layers``: every convolution has a bias and BatchNorm has Keras' momentum and
     epsilon (the tutorial the study followed); otherwise the pix2pix paper's code (no bias before BatchNorm).
+    ``normalize_input``: inputs pass through :func:`standardize_channels` first, so global tone changes of the input
+    (exposure, contrast, colour casts, paper tone, pencil weight) do not reach the network.
     """
 
-    def __init__(self, in_channels: int, out_channels: int, num_downs: int, ngf: int = 64, dropout: float = 0.5, keras_layers: bool = True) -> None:
+    def __init__(
+        self,
+        in_channels: int,
+        out_channels: int,
+        num_downs: int,
+        ngf: int = 64,
+        dropout: float = 0.5,
+        keras_layers: bool = True,
+        normalize_input: bool = False,
+    ) -> None:
         super().__init__()
-        # what rebuilds this network from a weights file (face2sketch.inference)
+        # what rebuilds this network from a weights file (face2sketch.inference); files written before
+        # normalize_input existed lack it and rebuild with its default
         self.args = {
             "in_channels": in_channels,
             "out_channels": out_channels,
@@ -43,7 +73,9 @@ class UNetGenerator(nn.Module):
             "ngf": ngf,
             "dropout": dropout,
             "keras_layers": keras_layers,
+            "normalize_input": normalize_input,
         }
+        self.normalize_input = normalize_input
         if num_downs < 2:
             raise ConfigError(f"pix2pix needs data.image_size divisible by 4 at least, giving {num_downs} downsamplings")
         norm = keras_batch_norm if keras_layers else nn.BatchNorm2d
@@ -69,6 +101,8 @@ class UNetGenerator(nn.Module):
         self.head = nn.Sequential(nn.ConvTranspose2d(channels, out_channels, 4, 2, 1), nn.Tanh())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.normalize_input:
+            x = standardize_channels(x)
         skips = []
         for block in self.encoder:
             x = block(x)
