@@ -292,7 +292,8 @@ def write_robustness_figure(staging: Path, conditions: list[str], examples: int)
     names = sorted(p.name.removesuffix("_input.png") for p in (staging / "samples").glob("*_input.png"))[:examples]
     if not names:
         return
-    rows = [(c, [(staging / "samples" / f"{n}_input.png", staging / "predictions" / f"{n}.png") for n in names]) for c in conditions[:1]]
+    Row = tuple[str, list[tuple[Path | None, Path]]]
+    rows: list[Row] = [(c, [(staging / "samples" / f"{n}_input.png", staging / "predictions" / f"{n}.png") for n in names]) for c in conditions[:1]]
     rows += [(c, [(staging / "conditions" / c / f"{n}_input.png", staging / "conditions" / c / f"{n}_prediction.png") for n in names]) for c in conditions[1:]]
     rows.append(("ground truth", [(None, staging / "samples" / f"{n}_target.png") for n in names]))
     fig, axes = plt.subplots(len(rows), 2 * len(names), figsize=(1.5 * 2 * len(names), 1.75 * len(rows)), squeeze=False)

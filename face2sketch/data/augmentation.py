@@ -131,7 +131,7 @@ class RealWorldAugmentation:
         if rng.uniform() >= self.p_geometry:
             return images, None
         angle, zoom = rng.uniform(-self.max_rotation, self.max_rotation), rng.uniform(*self.scale)
-        matrix = cv2.getRotationMatrix2D((width / 2, height / 2), angle, zoom)
+        matrix = np.asarray(cv2.getRotationMatrix2D((width / 2, height / 2), angle, zoom), dtype=np.float64)
         matrix[:, 2] += rng.uniform(-self.max_shift, self.max_shift, 2) * (width, height)
 
         def warp(image: np.ndarray, fill: float) -> np.ndarray:

@@ -75,7 +75,7 @@ def gradient(rng: np.random.Generator, size: Size) -> np.ndarray:
 def noise_field(rng: np.random.Generator, size: Size) -> np.ndarray:
     """Smooth to grainy noise, summed over scales, in two or three colours."""
     scales = NOISE_SCALES[: int(rng.integers(1, len(NOISE_SCALES) + 1))] if rng.uniform() < 0.5 else NOISE_SCALES[int(rng.integers(len(NOISE_SCALES))) :]
-    field = sum(smooth_noise(rng, size, cells) * weight for cells, weight in scales)
+    field = np.sum([smooth_noise(rng, size, cells) * weight for cells, weight in scales], axis=0)
     field = (field - field.min()) / max(1e-6, float(np.ptp(field)))
     image = _two_colour(rng, field)
     if rng.uniform() < 0.5:

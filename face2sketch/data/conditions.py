@@ -127,7 +127,7 @@ def phone_snapshot(photo: np.ndarray, mask: np.ndarray | None, rng: np.random.Ge
     """All at once, as a phone takes it: another background, a colour cast, softness, noise and JPEG."""
     background = [dark_wall, light_wall, busy_texture, outdoors, indoor_noise][int(rng.integers(5))]
     light = [warm_light, cool_light, side_light][int(rng.integers(3))]
-    picture = light(background(photo, mask, rng), mask, rng).astype(np.float32)
+    picture: np.ndarray = light(background(photo, mask, rng), mask, rng).astype(np.float32)
     picture = cv2.GaussianBlur(picture, (0, 0), rng.uniform(0.4, 0.9)) + rng.normal(0.0, 3.0, picture.shape)
     return sketch_styles.jpeg(to_uint8(picture), int(rng.integers(40, 70)))
 

@@ -86,7 +86,7 @@ def foreground_mask(photo: np.ndarray) -> np.ndarray:
     min_pixels = max(4, int(MIN_REGION_FRACTION * height * width))
     person = _remove_small(~backdrop, min_pixels)
     person = ~_remove_small(~person, min_pixels)  # small backdrop islands inside the person are the person's
-    hard = person.astype(np.uint8) * 255
+    hard: np.ndarray = person.astype(np.uint8) * 255
     # eroding by a pixel drops the backdrop-coloured fringe around hair; the blur softens the cut-out's edge
     hard = cv2.erode(hard, np.ones((3, 3), np.uint8))
     return cv2.GaussianBlur(hard, (5, 5), 1.0)

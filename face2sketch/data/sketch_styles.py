@@ -28,7 +28,7 @@ def paper_tone(sketch: np.ndarray, rng: np.random.Generator, tone: tuple[float, 
 def paper_texture(sketch: np.ndarray, rng: np.random.Generator) -> np.ndarray:
     """Paper grain and blotches: multiplicative noise at a fine and a coarse scale."""
     size = sketch.shape[:2]
-    grain = rng.normal(0.0, rng.uniform(0.01, 0.05), size).astype(np.float32)
+    grain: np.ndarray = rng.normal(0.0, rng.uniform(0.01, 0.05), size).astype(np.float32)
     grain = cv2.GaussianBlur(grain, (0, 0), rng.uniform(0.5, 1.5))
     blotches = (smooth_noise(rng, size, int(rng.integers(4, 16))) - 0.5) * rng.uniform(0.0, 0.12)
     return to_uint8(_unit(sketch) * (1.0 + grain + blotches) * 255.0)
@@ -103,5 +103,6 @@ def line_drawing(
 def jpeg(image: np.ndarray, quality: int) -> np.ndarray:
     """``image`` (uint8, grayscale or RGB) after a JPEG round trip at ``quality``."""
     ok, encoded = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    assert ok, "OpenCV could not encode a JPEG"
-    return cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED)
+    decoded = cv2.imdecode(encoded, cv2.IMREAD_UNCHANGED) if ok else None
+    assert decoded is not None, "OpenCV could not round-trip a JPEG"
+    return decoded
