@@ -6,9 +6,9 @@
     python -m face2sketch.evaluate runs=[pretrained/f2sk] data_root=/path/to/cuhk conditions=real   # and under real-world conditions
 
 Each run gets ``<run>/evaluation/`` (``evaluation_<checkpoint>/`` for a named checkpoint), a shipped model
-``<output>/pretrained_<direction>/``, with metrics.json (mean and standard deviation per metric), per_image.csv
-and predictions/<name>.png; with ``conditions=<set>`` also robustness.json, .csv and .md (each condition's means and
-ratio to clean) and conditions/<condition>/ (sample inputs and predictions).
+``<output>/pretrained_<direction>/``, with metrics.json (mean and standard deviation per metric, ``ssim_study``
+beside ``ssim``), per_image.csv and predictions/<name>.png; with ``conditions=<set>`` also robustness.json, .csv and
+.md (each condition's means and ratio to clean) and conditions/<condition>/ (sample inputs and predictions).
 """
 
 from __future__ import annotations
@@ -396,8 +396,9 @@ def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
 
 
 def card_scores(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """The scores docs/models.md quotes for a shipped model: SSIM, MSE, FSIM (FSIMc for photos), SCOOT for sketches."""
-    names = ("ssim", "mse", "fsim", "scoot") if summary["direction"] == "f2sk" else ("ssim", "mse", "fsim")
+    """The scores docs/models.md quotes for a shipped model: SSIM, SSIM as the study computed it, MSE, FSIM (FSIMc for
+    photos), SCOOT for sketches."""
+    names = ("ssim", "ssim_study", "mse", "fsim", "scoot") if summary["direction"] == "f2sk" else ("ssim", "ssim_study", "mse", "fsim")
     return {name: {"mean": summary["metrics"][name]["mean"], "std": summary["metrics"][name]["std"]} for name in names}
 
 

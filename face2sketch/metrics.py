@@ -2,7 +2,8 @@
 
 All functions take batches (N, C, H, W) in [0, 1] and return one value per image unless said
 otherwise. Definitions: SSIM with an 11-wide Gaussian window
-(sigma 1.5, data range 1), MSE on [0, 1], PSNR, MS-SSIM (where the size allows), FSIM
+(sigma 1.5, data range 1), SSIM as the study most likely computed it (``ssim_study``: scikit-image,
+7x7 uniform window, data range 2), MSE on [0, 1], PSNR, MS-SSIM (where the size allows), FSIM
 (luminance for sketches, FSIMc for photos, via piq), SCOOT (Fan et al. 2018) for sketches,
 and LPIPS (VGG) and FID where their network weights are available locally.
 """
@@ -13,13 +14,14 @@ import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlparse
 
 import numpy as np
 import torch
 from PIL import Image
 from torch import nn
-from torchmetrics import MeanSquaredError, MetricCollection
+from torchmetrics import MeanSquaredError, Metric, MetricCollection
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure, structural_similarity_index_measure
 from torchmetrics.image import StructuralSimilarityIndexMeasure
 
@@ -32,8 +34,12 @@ MS_SSIM_MIN_SIDE = (SSIM_KERNEL - 1) * 2 ** (MS_SSIM_SCALES - 1)
 SKIPPED_NO_WEIGHTS = "skipped: weights not available"
 
 
+# scikit-image up to 0.19.3 took a missing data_range from the dtype, (-1, 1) for floats: the study's most likely call
+STUDY_SSIM_DATA_RANGE = 2.0
+
+
 def study_metrics() -> MetricCollection:
-    """SSIM and MSE as running torchmetrics, for validation and test steps during training."""
+    """SSIM and MSE as running torchmetrics, for the validation steps during training."""
     return MetricCollection(
         {
             "ssim": StructuralSimilarityIndexMeasure(data_range=1.0, kernel_size=SSIM_KERNEL, sigma=SSIM_SIGMA),
@@ -42,12 +48,61 @@ def study_metrics() -> MetricCollection:
     )
 
 
+def training_test_metrics() -> MetricCollection:
+    """The test step's metrics: SSIM and MSE, and ``ssim_study`` beside them. ``ssim_study`` runs scikit-image on the
+    CPU, so it stays out of the validation that runs every epoch."""
+    metrics = study_metrics()
+    metrics.add_metrics({"ssim_study": MeanStudySSIM()})
+    return metrics
+
+
 # -- per-image metrics ---------------------------------------------------------------------------------
 def ssim(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """SSIM per image, averaged over channels."""
     values = structural_similarity_index_measure(pred, target, data_range=1.0, kernel_size=SSIM_KERNEL, sigma=SSIM_SIGMA, reduction="none")
     assert isinstance(values, torch.Tensor)  # a tuple only when asked for the full image as well
     return values
+
+
+def image_arrays(batch: torch.Tensor, dtype: torch.dtype = torch.float32) -> np.ndarray:
+    """(N, C, H, W) tensor -> (N, H, W, C) numpy array on the CPU."""
+    return batch.detach().to(dtype).cpu().permute(0, 2, 3, 1).numpy()
+
+
+def ssim_study(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """SSIM per image as the study most likely computed it: ``skimage.metrics.structural_similarity`` on the float
+    images with ``data_range=2`` (what scikit-image <= 0.19.3 assumed for floats), its 7x7 uniform window and sample
+    covariance, channels averaged. Computed in float64, as numpy's ``/ 255`` gives; docs/fidelity.md has the evidence."""
+    from skimage.metrics import structural_similarity
+
+    values = []
+    for p, t in zip(image_arrays(pred, torch.float64), image_arrays(target, torch.float64), strict=True):
+        colour = p.shape[-1] > 1
+        p, t = (p, t) if colour else (p[..., 0], t[..., 0])
+        values.append(structural_similarity(p, t, data_range=STUDY_SSIM_DATA_RANGE, channel_axis=-1 if colour else None))
+    return torch.tensor(values, dtype=torch.float64)
+
+
+class MeanStudySSIM(Metric):
+    """The mean of ``ssim_study`` over images, as a running metric (summed across processes under DDP)."""
+
+    higher_is_better = True
+    full_state_update = False
+    total: torch.Tensor
+    count: torch.Tensor
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.add_state("total", default=torch.tensor(0.0, dtype=torch.float64), dist_reduce_fx="sum")
+        self.add_state("count", default=torch.tensor(0, dtype=torch.long), dist_reduce_fx="sum")
+
+    def update(self, pred: torch.Tensor, target: torch.Tensor) -> None:
+        values = ssim_study(pred, target)
+        self.total += values.sum().to(self.total.device)
+        self.count += values.numel()
+
+    def compute(self) -> torch.Tensor:
+        return self.total / self.count
 
 
 def mse(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
@@ -129,8 +184,7 @@ def scoot_pair(synthesis: np.ndarray, ground_truth: np.ndarray) -> float:
 
 def scoot(pred: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     """SCOOT per image for batches in [0, 1]."""
-    to_numpy = lambda t: t.detach().float().cpu().permute(0, 2, 3, 1).numpy()  # noqa: E731
-    return torch.tensor([scoot_pair(p, t) for p, t in zip(to_numpy(pred), to_numpy(target), strict=False)], dtype=torch.float64)
+    return torch.tensor([scoot_pair(p, t) for p, t in zip(image_arrays(pred), image_arrays(target), strict=False)], dtype=torch.float64)
 
 
 # -- metrics that need downloaded networks -------------------------------------------------------------
@@ -207,8 +261,19 @@ class MetricSummary:
         return float(np.std(finite)) if finite and self.status == "ok" and self.set_value is None else None
 
 
-PER_IMAGE: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {"ssim": ssim, "mse": mse, "psnr": psnr}
-HIGHER_IS_BETTER = {"ssim": True, "mse": False, "psnr": True, "ms_ssim": True, "fsim": True, "scoot": True, "lpips": False, "fid": False}
+PER_IMAGE: dict[str, Callable[[torch.Tensor, torch.Tensor], torch.Tensor]] = {"ssim": ssim, "ssim_study": ssim_study, "mse": mse, "psnr": psnr}
+# every metric an evaluation reports, in the order metrics.json and per_image.csv list them
+HIGHER_IS_BETTER = {
+    "ssim": True,
+    "ssim_study": True,
+    "mse": False,
+    "psnr": True,
+    "ms_ssim": True,
+    "fsim": True,
+    "scoot": True,
+    "lpips": False,
+    "fid": False,
+}
 
 
 class ImageSetEvaluator:
@@ -224,7 +289,7 @@ class ImageSetEvaluator:
         self.target_kind = target_kind
         self.lpips_net: nn.Module | None = lpips_model() if isinstance(lpips_net, str) else lpips_net
         self.fid_feature: nn.Module | int | None = fid_feature_size() if isinstance(fid_feature, str) else fid_feature
-        self.results = {name: MetricSummary(name) for name in ("ssim", "mse", "psnr", "ms_ssim", "fsim", "scoot", "lpips", "fid")}
+        self.results = {name: MetricSummary(name) for name in HIGHER_IS_BETTER}
         if target_kind != "sketch":
             self.results["scoot"].status = "n/a: SCOOT is a sketch metric"
         if self.lpips_net is None:

@@ -32,12 +32,23 @@ from face2sketch.config import CONFIG_DIR  # noqa: E402
 from face2sketch.errors import ConfigError, exit_on_user_error, one_line_user_errors  # noqa: E402
 from face2sketch.evaluate import discover_runs, evaluate_run  # noqa: E402
 from face2sketch.io import atomic_path, write_text_atomic  # noqa: E402
+from face2sketch.metrics import HIGHER_IS_BETTER  # noqa: E402
 
 log = logging.getLogger(__name__)
 
 MODEL_ORDER = ["sparse_ae", "conv_ae", "pix2pix", "vgg_ae"]
-METRIC_ORDER = ["ssim", "mse", "psnr", "ms_ssim", "fsim", "scoot", "lpips", "fid"]
-METRIC_LABEL = {"ssim": "SSIM", "mse": "MSE", "psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM", "fsim": "FSIM", "scoot": "SCOOT", "lpips": "LPIPS (vgg)", "fid": "FID"}
+METRIC_ORDER = ["ssim", "ssim_study", "mse", "psnr", "ms_ssim", "fsim", "scoot", "lpips", "fid"]
+METRIC_LABEL = {
+    "ssim": "SSIM",
+    "ssim_study": "SSIM as the study computed it",
+    "mse": "MSE",
+    "psnr": "PSNR (dB)",
+    "ms_ssim": "MS-SSIM",
+    "fsim": "FSIM",
+    "scoot": "SCOOT",
+    "lpips": "LPIPS (vgg)",
+    "fid": "FID",
+}
 DIRECTION_LABEL = {"f2sk": "face to sketch (F2SK)", "sk2f": "sketch to face (SK2F)"}
 PROTOCOL_ORDER = ["standard", "paper"]
 # The study's Tables III and IV: SSIM and MSE over 300 test images of its leaky split, at model resolution
@@ -51,6 +62,9 @@ STUDY = {
         "mse": {"sparse_ae": 0.028, "conv_ae": 0.020, "pix2pix": 0.021, "vgg_ae": 0.015},
     },
 }
+# which of the study's numbers stands beside each row: its SSIM beside both SSIM rows, since the study does not name
+# its SSIM call and ssim_study is the most likely reading of it (docs/fidelity.md)
+STUDY_CELL = {"ssim": "ssim", "ssim_study": "ssim", "mse": "mse"}
 
 
 def evaluation_settings(resolution: str, data_root: str | None) -> DictConfig:
@@ -63,15 +77,20 @@ def evaluation_settings(resolution: str, data_root: str | None) -> DictConfig:
     return cfg
 
 
+def is_current(summary: dict[str, Any], resolution: str) -> bool:
+    """Whether an evaluation can be reused: at this resolution, and with every metric evaluate reports now."""
+    return summary.get("resolution") == resolution and set(HIGHER_IS_BETTER) <= set(summary.get("metrics", {}))
+
+
 def collect(folders: list[Path], resolution: str, data_root: str | None) -> list[dict[str, Any]]:
-    """One evaluation summary per run under ``folders``; runs without one (or with another resolution) are evaluated now."""
+    """One evaluation summary per run under ``folders``; runs without a current one (another resolution, or written
+    before a metric was added) are evaluated now."""
     settings = evaluation_settings(resolution, data_root)
     summaries = []
     for run in discover_runs([str(f) for f in folders]):
         existing = run.output_dir / "metrics.json"
-        summary = json.loads(existing.read_text()) if existing.is_file() else None
-        if summary is None or summary.get("resolution") != resolution:
-            summary = evaluate_run(run, settings)
+        found = json.loads(existing.read_text()) if existing.is_file() else None
+        summary = found if found is not None and is_current(found, resolution) else evaluate_run(run, settings)
         summary["evaluation_dir"] = str(run.output_dir)
         summaries.append(summary)
     if not summaries:
@@ -87,7 +106,7 @@ def primary_runs(summaries: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return list(chosen.values())
 
 
-SPREAD_METRICS = ["ssim", "mse", "fsim", "scoot"]
+SPREAD_METRICS = ["ssim", "ssim_study", "mse", "fsim", "scoot"]
 
 
 def seed_spread_table(summaries: list[dict[str, Any]]) -> str | None:
@@ -146,7 +165,7 @@ def metric_table(runs: list[dict], direction: str, with_study: bool) -> str:
             if mean is not None and entry.get("std") is not None:
                 text += f" ± {_fmt(entry['std'], metric)}"
             cells.append(f"**{text}**" if mean == best and len(valid) > 1 else text)
-        study = [_fmt(STUDY[direction].get(metric, {}).get(m), metric) if metric in STUDY[direction] else "" for m in study_models]
+        study = [_fmt(STUDY[direction][STUDY_CELL[metric]][m], metric) if metric in STUDY_CELL else "" for m in study_models]
         lines.append(f"| {METRIC_LABEL[metric]} | " + " | ".join(cells + study) + " |")
     return "\n".join(lines)
 
@@ -249,7 +268,9 @@ def report_header(folders: list[Path], resolution: str) -> list[str]:
     md.append(
         "Each cell is mean ± standard deviation over the test images; best per row in **bold**. "
         "The study's numbers (its Tables III/IV: 300 test images of its leaky split, at model resolution) are a reference block, "
-        "comparable only to the paper protocol. FID is biased by sample size: compare only at the same N."
+        "comparable only to the paper protocol. The study does not say how it computed SSIM, so its SSIM stands beside both "
+        "SSIM rows; the second row is the most likely reading of it (scikit-image's structural_similarity with data range 2, "
+        "7x7 window: see face2sketch's docs/fidelity.md). FID is biased by sample size: compare only at the same N."
     )
     return [*md, ""]
 

@@ -10,7 +10,8 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
-from face2sketch.report import ReportCallback, write_report
+from face2sketch.metrics import HIGHER_IS_BETTER
+from face2sketch.report import METRIC_LABEL, ReportCallback, write_report
 from face2sketch.train import train
 from tests.conftest import compose_train, run_cli
 
@@ -49,9 +50,11 @@ def test_evaluating_twice_gives_identical_numbers_and_named_files(trained_run: P
 
     rows = list(csv.DictReader(rows_1.splitlines()))
     assert len(rows) == metrics_1["num_images"] == 4
+    assert list(rows[0])[:5] == ["name", "identity", "variant", "ssim", "ssim_study"]  # SSIM as the study computed it, beside SSIM
     names = {r["name"] for r in rows}
     assert {p.stem for p in (trained_run / "evaluation" / "predictions").glob("*.png")} == names
-    assert all(metrics_1["metrics"][m]["status"] == "ok" and metrics_1["metrics"][m]["std"] is not None for m in ("ssim", "mse", "fsim", "scoot"))
+    assert all(metrics_1["metrics"][m]["status"] == "ok" and metrics_1["metrics"][m]["std"] is not None for m in ("ssim", "ssim_study", "mse", "fsim", "scoot"))
+    assert metrics_1["metrics"]["ssim_study"]["mean"] == pytest.approx(sum(float(r["ssim_study"]) for r in rows) / 4, abs=1e-9)
     assert metrics_1["metrics"]["lpips"]["status"].startswith("skipped")
     assert metrics_1["resolution"] == "original"
     assert Image.open(next((trained_run / "evaluation" / "predictions").glob("*.png"))).size == (200, 250)
@@ -104,6 +107,20 @@ def test_an_unknown_condition_set_is_one_line_and_writes_nothing(trained_run: Pa
     lines = [line for line in result.stderr.splitlines() if line.strip()]
     assert result.returncode != 0 and len(lines) == 1 and "unknown condition set 'moonlight'" in lines[0], result.stderr
     assert {p.name for p in trained_run.iterdir()} == before, "no staging folder is left behind"
+
+
+def test_the_report_evaluates_again_a_run_evaluated_before_a_metric_was_added(trained_run: Path, tmp_path: Path) -> None:
+    result = _evaluate(f"runs=[{trained_run}]", f"paths.output_root={tmp_path}")
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics_file = trained_run / "evaluation" / "metrics.json"
+    current = json.loads(metrics_file.read_text())
+    older = {**current, "metrics": {k: v for k, v in current["metrics"].items() if k != "ssim_study"}}
+    metrics_file.write_text(json.dumps(older))
+    write_report([trained_run.parent], tmp_path / "report")
+    assert json.loads(metrics_file.read_text())["metrics"] == current["metrics"]
+    with open(tmp_path / "report" / "results.csv") as handle:
+        (row,) = [r for r in csv.DictReader(handle) if r["metric"] == "ssim_study"]
+    assert float(row["mean"]) == pytest.approx(current["metrics"]["ssim_study"]["mean"], abs=1e-12)
 
 
 def test_wrong_direction_is_one_line_and_non_zero(trained_run: Path, tmp_path: Path) -> None:
@@ -160,8 +177,7 @@ def test_report_of_an_empty_folder_is_one_line(tmp_path: Path) -> None:
 
 
 # -- the report's tables, cell by cell ------------------------------------------------------------------------------
-LABELS = {"ssim": "SSIM", "mse": "MSE", "psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM", "fsim": "FSIM", "scoot": "SCOOT", "lpips": "LPIPS (vgg)", "fid": "FID"}
-HIGHER = {"ssim": True, "mse": False, "psnr": True, "ms_ssim": True, "fsim": True, "scoot": True, "lpips": False, "fid": False}
+LABELS, HIGHER = METRIC_LABEL, HIGHER_IS_BETTER  # each metric's row label in the report, and which way is better
 
 
 def parse_tables(markdown: str) -> dict[str, list[dict[str, str]]]:
@@ -270,8 +286,8 @@ def fake_evaluated_run(folder: Path, model: str, protocol: str, values: dict[str
 def test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_standard(tmp_path: Path) -> None:
     # SSIM is best for conv_ae, MSE (lower is better) and PSNR for sparse_ae; pix2pix has the highest MSE, and no paper run
     runs = [
-        ("conv_ae", "standard", {"ssim": (0.61, 0.011), "mse": (0.031, 0.002), "psnr": (15.52, 0.51), "lpips": (0.3, 0.02)}),
-        ("sparse_ae", "standard", {"ssim": (0.52, 0.012), "mse": (0.021, 0.003), "psnr": (17.04, 0.52)}),
+        ("conv_ae", "standard", {"ssim": (0.61, 0.011), "ssim_study": (0.69, 0.012), "mse": (0.031, 0.002), "psnr": (15.52, 0.51), "lpips": (0.3, 0.02)}),
+        ("sparse_ae", "standard", {"ssim": (0.52, 0.012), "ssim_study": (0.71, 0.013), "mse": (0.021, 0.003), "psnr": (17.04, 0.52)}),
         ("pix2pix", "standard", {"ssim": (0.55, 0.013), "mse": (0.046, 0.004), "psnr": (13.41, 0.53)}),
         ("conv_ae", "paper", {"ssim": (0.71, 0.014), "mse": (0.025, 0.005), "psnr": (16.03, 0.54)}),
         ("sparse_ae", "paper", {"ssim": (0.56, 0.015), "mse": (0.012, 0.006), "psnr": (19.96, 0.55)}),
@@ -291,12 +307,16 @@ def test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_s
     assert standard["SSIM"]["conv_ae"] == "**0.610 ± 0.011**" and standard["PSNR (dB)"]["sparse_ae"] == "**17.04 ± 0.52**"
     assert standard["LPIPS (vgg)"]["conv_ae"] == "0.300 ± 0.020"  # the only value in its row: nothing to be best against
     assert (standard["SSIM"]["study: conv_ae"], standard["MSE"]["study: vgg_ae"]) == ("0.768", "0.028")  # the study's Table III
+    # the study's one SSIM stands beside both SSIM rows; a row's best is its own (sparse_ae here, conv_ae by SSIM)
+    study_row = standard["SSIM as the study computed it"]
+    assert (study_row["study: conv_ae"], study_row["sparse_ae"], study_row["conv_ae"]) == ("0.768", "**0.710 ± 0.013**", "0.690 ± 0.012")
     leak = {row["metric"]: row for row in tables["face to sketch (F2SK)"]}
     assert (leak["SSIM"]["conv_ae"], leak["MSE"]["sparse_ae"], leak["PSNR (dB)"]["sparse_ae"]) == ("+0.100", "-0.009", "+2.92")
     assert "pix2pix" not in leak["SSIM"] and "LPIPS (vgg)" not in leak
     with open(tmp_path / "report" / "results.csv") as handle:
         rows = {(r["protocol"], r["model"], r["metric"]): r for r in csv.DictReader(handle)}
     assert float(rows[("paper", "sparse_ae", "mse")]["mean"]) == 0.012 and rows[("standard", "pix2pix", "lpips")]["status"].startswith("skipped")
+    assert float(rows[("standard", "conv_ae", "ssim_study")]["mean"]) == 0.69
 
 
 def _folder(path: Path, text: str) -> Path:

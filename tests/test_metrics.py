@@ -1,4 +1,5 @@
-"""Metrics: hand-computable SCOOT cases, FSIM sanity, MS-SSIM applicability, LPIPS/FID on both paths."""
+"""Metrics: hand-computable SCOOT cases, the study's SSIM against scikit-image, FSIM sanity, MS-SSIM applicability,
+LPIPS/FID on both paths."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from torch import nn
 from face2sketch.metrics import (
     SKIPPED_NO_WEIGHTS,
     ImageSetEvaluator,
+    MeanStudySSIM,
     fsim,
     lpips_model,
     ms_ssim,
@@ -21,6 +23,7 @@ from face2sketch.metrics import (
     scoot_features,
     scoot_pair,
     ssim,
+    ssim_study,
     to_gray_uint8,
 )
 
@@ -169,6 +172,45 @@ def _colour_shifted_pair() -> tuple[torch.Tensor, torch.Tensor]:
     return base + shift, base
 
 
+@pytest.mark.parametrize("channels", [1, 3])
+def test_ssim_study_is_scikit_images_ssim_at_data_range_2_on_the_studys_float_images(channels: int) -> None:
+    """The study's most likely call: uint8 pictures / 255 as numpy floats, structural_similarity(..., data_range=2)."""
+    from skimage.metrics import structural_similarity
+
+    rng = np.random.default_rng(3)
+    target = rng.integers(0, 256, (2, 40, 36, channels), dtype=np.uint8)
+    noise = rng.integers(-40, 41, target.shape)
+    prediction = np.clip(target.astype(np.int64) + noise, 0, 255).astype(np.uint8)
+    expected = [
+        structural_similarity(p / 255.0, t / 255.0, data_range=2.0, channel_axis=2)
+        if channels == 3
+        else structural_similarity(p[..., 0] / 255.0, t[..., 0] / 255.0, data_range=2.0)
+        for p, t in zip(prediction, target, strict=True)
+    ]
+    as_batch = lambda images: torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0  # noqa: E731
+    assert ssim_study(as_batch(prediction), as_batch(target)).tolist() == pytest.approx(expected, abs=1e-6)
+
+
+def test_ssim_study_of_flat_images_is_the_luminance_term_with_the_constant_of_data_range_2() -> None:
+    # flat images have no variance: SSIM = (2 mx my + C1) / (mx^2 + my^2 + C1), C1 = (0.01 * 2)^2 = 4e-4;
+    # grey 0.1 against black gives 4e-4 / 0.0104 = 1/26 (face2sketch's SSIM, data range 1: 1e-4 / 0.0101 = 1/101)
+    dark, black = torch.full((1, 1, 16, 16), 0.1), torch.zeros(1, 1, 16, 16)
+    assert ssim_study(dark, black).item() == pytest.approx(1 / 26, abs=1e-6)
+    assert ssim(dark, black).item() == pytest.approx(1 / 101, abs=1e-4)
+    paper, grey = torch.ones(1, 3, 16, 16), torch.full((1, 3, 16, 16), 0.9)
+    assert ssim_study(paper, grey).item() == pytest.approx(1.8004 / 1.8104, abs=1e-6)
+
+
+def test_the_running_study_ssim_is_the_mean_over_images_across_batches() -> None:
+    torch.manual_seed(0)
+    first, second = torch.rand(3, 3, 16, 16), torch.rand(1, 3, 16, 16)
+    running = MeanStudySSIM()
+    running.update(first, first.flip(-1))
+    running.update(second, second)
+    per_image = [*ssim_study(first, first.flip(-1)).tolist(), 1.0]
+    assert running.compute().item() == pytest.approx(sum(per_image) / 4, abs=1e-12)
+
+
 def test_fsimc_sees_a_colour_shift_that_luminance_fsim_does_not() -> None:
     shifted, base = _colour_shifted_pair()
     assert fsim(shifted, base, chromatic=False).item() == pytest.approx(1.0, abs=1e-4)
@@ -185,7 +227,7 @@ def test_evaluator_reports_inapplicable_and_skipped_metrics_instead_of_crashing(
     evaluator = ImageSetEvaluator("photo", lpips_net=None, fid_feature=None)
     rows = evaluator.update(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64))
     results = evaluator.compute()
-    assert len(rows) == 2 and set(rows[0]) == {"ssim", "mse", "psnr", "fsim"}
+    assert len(rows) == 2 and set(rows[0]) == {"ssim", "ssim_study", "mse", "psnr", "fsim"}
     assert results["ms_ssim"].status.startswith("n/a") and results["ms_ssim"].mean is None
     assert results["scoot"].status.startswith("n/a")
     assert results["lpips"].status == SKIPPED_NO_WEIGHTS and results["fid"].status.startswith(SKIPPED_NO_WEIGHTS)

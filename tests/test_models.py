@@ -46,7 +46,7 @@ def test_every_model_and_direction_trains_with_right_shape_and_range(tmp_path: P
     cfg = compose_train(tmp_path / "run", *SMALL, f"model={model}", f"direction={direction}", f"direction.sketch_channels={sketch_channels}", "debug=fdr")
     capture = Capture()
     summary = train(cfg, extra_callbacks=[capture])
-    assert set(summary["test_metrics"]) == {"ssim", "mse"}
+    assert set(summary["test_metrics"]) == {"ssim", "ssim_study", "mse"}
     module = capture.module.eval()
     in_c, out_c = (3, sketch_channels) if direction == "f2sk" else (sketch_channels, 3)
     low, high = module.value_range

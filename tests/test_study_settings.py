@@ -52,6 +52,7 @@ def test_no_validation_trains_every_example_and_tests_the_final_weights(tmp_path
     assert run.output_dir.name == "evaluation" and evaluated["scored_weights"] == "final weights"
     assert evaluated["metrics"]["ssim"]["mean"] == pytest.approx(summary["test_metrics"]["ssim"], abs=1e-5)
     assert evaluated["metrics"]["mse"]["mean"] == pytest.approx(summary["test_metrics"]["mse"], abs=1e-6)
+    assert evaluated["metrics"]["ssim_study"]["mean"] == pytest.approx(summary["test_metrics"]["ssim_study"], abs=1e-6)
 
 
 def test_with_validation_the_best_checkpoint_is_tested_and_named(tmp_path: Path) -> None:
@@ -231,7 +232,7 @@ def test_a_background_checkpoint_is_the_state_when_it_was_saved(tmp_path: Path) 
 
 # -- the report's spread across seeds ------------------------------------------------------------------------------------------
 def _summary(model: str, seed: int, ssim: float, mse: float) -> dict:
-    metrics = {"ssim": {"mean": ssim}, "mse": {"mean": mse}, "fsim": {"mean": None}, "scoot": {"mean": None}}
+    metrics = {"ssim": {"mean": ssim}, "ssim_study": {"mean": ssim + 0.1}, "mse": {"mean": mse}, "fsim": {"mean": None}, "scoot": {"mean": None}}
     return {"protocol": "standard", "direction": "f2sk", "model": model, "seed": seed, "metrics": metrics}
 
 
@@ -247,7 +248,7 @@ def test_the_seed_spread_table_gives_mean_and_sample_std_across_seeds() -> None:
     assert len(rows) == 1, "a cell run with one seed has no spread"
     cells = [c.strip() for c in rows[0].strip("|").split("|")]
     assert cells[:4] == ["standard", "f2sk", "conv_ae", "42, 43, 44"]
-    assert cells[4] == "0.520 ± 0.020" and cells[5] == "0.030 ± 0.010" and cells[6] == "–"
+    assert cells[4:8] == ["0.520 ± 0.020", "0.620 ± 0.020", "0.030 ± 0.010", "–"]  # SSIM, SSIM as the study computed it, MSE, FSIM
     assert seed_spread_table(summaries[-1:]) is None
 
 

@@ -21,7 +21,7 @@ def test_fast_dev_run_writes_metrics(tmp_path: Path, direction: str) -> None:
     summary = train(cfg)
     written = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert written["direction"] == direction and written["model"] == "conv_ae"
-    assert set(written["test_metrics"]) == {"ssim", "mse"}
+    assert set(written["test_metrics"]) == {"ssim", "ssim_study", "mse"}
     assert 0.0 <= written["test_metrics"]["mse"] <= 1.0 and -1.0 <= written["test_metrics"]["ssim"] <= 1.0
     assert written["protocol"] == "standard" and written["leaky"] is False and written["image_size"] == 32
     assert summary["test_metrics"] == written["test_metrics"]

@@ -17,7 +17,7 @@ from torchvision.utils import make_grid
 
 from face2sketch.data.images import unit_range
 from face2sketch.errors import ConfigError
-from face2sketch.metrics import study_metrics
+from face2sketch.metrics import study_metrics, training_test_metrics
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
@@ -84,7 +84,7 @@ class ImageTranslationModule(L.LightningModule):
         self.optimizer_factory = optimizer
         self.num_preview_images = num_preview_images
         self.val_metrics = study_metrics().clone(prefix="val/")
-        self.test_metrics = study_metrics().clone(prefix="test/")
+        self.test_metrics = training_test_metrics().clone(prefix="test/")
         self._preview: list[torch.Tensor] = []
 
     # -- value ranges ---------------------------------------------------------------------------
