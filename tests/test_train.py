@@ -64,7 +64,9 @@ def test_tensorboard_gets_an_image_grid(tmp_path: Path) -> None:
     events.Reload()
     assert "val/input_prediction_target" in events.Tags()["images"]
     image = events.Images("val/input_prediction_target")[0]
-    assert image.width > image.height  # three columns: input | prediction | target
+    # one row per validation example (1 of the 8 pairs is carved for validation), three 32 px columns: input | prediction
+    # | target, with make_grid's 2 px padding around each
+    assert (image.width, image.height) == (3 * (32 + 2) + 2, 1 * (32 + 2) + 2)
 
 
 def test_resume_continues_at_the_right_epoch_with_optimiser_state(tmp_path: Path) -> None:

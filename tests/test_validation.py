@@ -20,7 +20,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.config import CONFIG_DIR, model_label
 from face2sketch.errors import ConfigError
-from face2sketch.validation import DEMO_RULES, RULES, validate_demo_settings, validate_settings
+from face2sketch.validation import DEMO_RULES, RULES, _learning_rate_keys, validate_demo_settings, validate_settings
 from tests.conftest import compose_train, run_cli
 
 PIX2PIX, SPARSE, VGG, SYNTHETIC = ("model=pix2pix",), ("model=sparse_ae",), ("model=vgg_ae", "encoder_weights=none"), ("data=synthetic",)
@@ -113,6 +113,25 @@ def test_each_training_rule_refuses_the_nearest_bad_value_and_accepts_the_neares
         _assert_refused(validate_settings, cfg, key, value)
     for value in accepted:
         validate_settings(_with(cfg, key, value))
+
+
+LEARNING_RATES = {
+    (): ["model.optimizer.lr"],
+    PIX2PIX: ["model.generator_optimizer.lr", "model.discriminator_optimizer.lr"],
+    SPARSE: ["model.optimizer.lr"],
+    VGG: ["model.optimizer.lr", "model.finetune_lr"],
+}
+
+
+@pytest.mark.parametrize("base", list(LEARNING_RATES), ids=["conv_ae", "pix2pix", "sparse_ae", "vgg_ae"])
+def test_every_learning_rate_must_be_positive(base: tuple[str, ...]) -> None:
+    """Every ``lr`` or ``*_lr`` under ``model`` is found and checked: 0 refused, the smallest positive rate accepted."""
+    cfg = _composed(base)
+    assert sorted(_learning_rate_keys(cfg.model, "model")) == sorted(LEARNING_RATES[base])
+    for key in LEARNING_RATES[base]:
+        with pytest.raises(ConfigError, match=rf"^{key}=0 is not allowed: use a learning rate > 0$"):
+            validate_settings(_with(cfg, key, 0))
+        validate_settings(_with(cfg, key, 1e-12))
 
 
 def _demo_config(*overrides: str) -> DictConfig:
