@@ -26,6 +26,7 @@ from face2sketch.data.alignment import align_if, resolve_align
 from face2sketch.data.images import normalise_image, read_image
 from face2sketch.errors import ConfigError, DataError, one_line_user_errors
 from face2sketch.inference import Translator, load_translator, translate_regions
+from face2sketch.validation import validate_demo_settings
 
 KIND_LABELS = {"photo": "face photo", "sketch": "sketch"}
 
@@ -147,12 +148,11 @@ def build_demo(translators: list[Translator], aligns: list[bool]) -> Any:
 def launch(cfg: DictConfig, block: bool = True) -> Any:
     """Load the model (no ckpt: both shipped models) and serve the page; ``block=False`` returns the running Blocks
     (tests close it)."""
+    validate_demo_settings(cfg)
     try:
         import gradio  # noqa: F401
     except ImportError as err:
         raise ConfigError("the demo needs Gradio: pip install -e '.[demo]'") from err
-    if cfg.max_upload_mb <= 0:
-        raise ConfigError(f"max_upload_mb must be positive, got {cfg.max_upload_mb}")
     if cfg.get("ckpt") is None:
         translators = [load_translator(None, cfg.device, direction=direction) for direction in ("f2sk", "sk2f")]
     else:

@@ -1,4 +1,4 @@
-"""Where a training run's settings are checked, before any data is read or any file written.
+"""Where a training run's settings (and the demo's) are checked, before any data is read, model loaded or file written.
 
 Each rule names a setting, what is allowed, and a test; a refused value ends the command in one line
 (``face2sketch: error: data.batch_size=0 is not allowed: use a whole number >= 1``), exit status 2.
@@ -10,8 +10,9 @@ import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from hydra.utils import get_class
@@ -22,7 +23,10 @@ from face2sketch.data.conditions import CONDITION_SETS
 from face2sketch.data.images import DIRECTIONS, INTERPOLATIONS
 from face2sketch.data.protocols import PROTOCOLS
 from face2sketch.errors import ConfigError, exit_on_user_error
-from face2sketch.models.base import LOSS_HEADS, ImageTranslationModule
+from face2sketch.models.heads import HEADS, LOSS_HEADS
+
+if TYPE_CHECKING:
+    from face2sketch.models.base import ImageTranslationModule
 
 _ABSENT = object()
 
@@ -60,6 +64,22 @@ AUGMENTATION_PROBABILITIES = (
 )
 
 
+def _widths(value: Any, minimum_length: int) -> bool:
+    """A list of at least ``minimum_length`` layer widths, each a whole number >= 1."""
+    return isinstance(value, (list, tuple, ListConfig)) and len(value) >= minimum_length and all(_whole(v) and v >= 1 for v in value)
+
+
+def _device(value: Any) -> bool:
+    """auto, or a device name torch knows (cpu, cuda, cuda:1, ...)."""
+    if value == "auto":
+        return True
+    try:
+        torch.device(value)
+    except (RuntimeError, TypeError):
+        return False
+    return True
+
+
 @dataclass(frozen=True)
 class Rule:
     """``key`` must satisfy ``accepts``; ``allowed`` says what would. Absent keys (another model's) are not checked."""
@@ -72,10 +92,15 @@ class Rule:
 
 POSITIVE_WHOLE = "a whole number >= 1"
 FRACTION = "a number between 0 and 1, both excluded"
+BATCHES_LIMIT = "a fraction in (0, 1] or a whole number of batches >= 1"
 RULES: tuple[Rule, ...] = (
     Rule("seed", "a whole number >= 0", lambda v: _whole(v) and v >= 0),
     Rule("trainer.max_epochs", POSITIVE_WHOLE, lambda v: _whole(v) and v >= 1),
-    Rule("trainer.limit_train_batches", "a fraction in (0, 1] or a whole number of batches >= 1", _batches_limit),
+    Rule("trainer.limit_train_batches", BATCHES_LIMIT, _batches_limit),
+    # 0 skips the loop (no validation, no test)
+    Rule("trainer.limit_val_batches", f"0 or {BATCHES_LIMIT}", lambda v: v == 0 or _batches_limit(v)),
+    Rule("trainer.limit_test_batches", f"0 or {BATCHES_LIMIT}", lambda v: v == 0 or _batches_limit(v)),
+    Rule("trainer.check_val_every_n_epoch", "a whole number of epochs >= 1", lambda v: _whole(v) and v >= 1, nullable=True),
     Rule("finetune_epochs", "a whole number >= 0", lambda v: _whole(v) and v >= 0, nullable=True),
     Rule("direction.name", f"one of {', '.join(DIRECTIONS)}", lambda v: v in DIRECTIONS),
     Rule("direction.sketch_channels", "1 or 3", lambda v: v in (1, 3)),
@@ -92,8 +117,18 @@ RULES: tuple[Rule, ...] = (
     Rule("data.split", f"one of {', '.join(PROTOCOLS)}", lambda v: v in PROTOCOLS),
     Rule("data.interpolation", f"one of {', '.join(INTERPOLATIONS)}", lambda v: v in INTERPOLATIONS),
     Rule("model.loss", f"one of {', '.join(LOSS_HEADS)}", lambda v: v in LOSS_HEADS),
-    Rule("model.head", "linear or sigmoid", lambda v: v in ("linear", "sigmoid")),
+    Rule("model.head", " or ".join(HEADS), lambda v: v in HEADS),
     Rule("model.dropout", "a number in [0, 1)", lambda v: _number(v) and 0 <= v < 1),
+    # pix2pix's network widths and depth; the U-Net needs two downsamplings at least
+    Rule("model.ngf", POSITIVE_WHOLE, lambda v: _whole(v) and v >= 1),
+    Rule("model.ndf", POSITIVE_WHOLE, lambda v: _whole(v) and v >= 1),
+    Rule("model.num_downs", "a whole number >= 2, or null (as many as the image size allows, up to 8)", lambda v: _whole(v) and v >= 2, nullable=True),
+    # conv_ae's and sparse_ae's layers; the stride-2 transposed convolutions need kernels of 2 at least
+    Rule("model.widths", "a list of one or more whole numbers >= 1", lambda v: _widths(v, 1)),
+    Rule("model.kernel_size", "a whole number >= 2", lambda v: _whole(v) and v >= 2),
+    Rule("model.decoder_kernel_size", "a whole number >= 2", lambda v: _whole(v) and v >= 2),
+    Rule("model.hidden", "a list of whole numbers >= 1 (empty: the code follows the input layer)", lambda v: _widths(v, 0)),
+    Rule("model.code_size", POSITIVE_WHOLE, lambda v: _whole(v) and v >= 1),
     Rule("model.lambda_l1", "a number >= 0", lambda v: _number(v) and v >= 0),
     Rule("model.l1_weight", "a number >= 0", lambda v: _number(v) and v >= 0),
     Rule("callbacks.last_checkpoint.every_minutes", "a number of minutes >= 0 (0: every epoch)", lambda v: _number(v) and v >= 0),
@@ -103,6 +138,16 @@ RULES: tuple[Rule, ...] = (
     Rule("data.conditions.max_rotation", "a number of degrees from 0 to 180", lambda v: _number(v) and 0 <= v <= 180),
     Rule("data.conditions.max_shift", "a fraction of the side from 0 to 0.5", lambda v: _number(v) and 0 <= v <= 0.5),
     Rule("data.conditions.scale", "[smallest, largest] with 0 < smallest <= largest", _scale_range),
+)
+
+# python -m face2sketch.demo: checked by ``validate_demo_settings`` before any model is loaded or Gradio imported
+DEMO_RULES: tuple[Rule, ...] = (
+    # Gradio reads the limit as a whole number of megabytes ("0.5mb" is not a size it parses)
+    Rule("max_upload_mb", "a whole number of megabytes >= 1", lambda v: _whole(v) and v >= 1),
+    Rule("server_port", "a whole number from 1 to 65535", lambda v: _whole(v) and 1 <= v <= 65535),
+    Rule("server_name", "a host name or address to bind, e.g. 127.0.0.1", lambda v: isinstance(v, str) and v.strip() != ""),
+    Rule("align", "auto, true or false", lambda v: v == "auto" or isinstance(v, bool)),
+    Rule("device", "auto, cpu or cuda (cuda:N for one of several GPUs)", _device),
 )
 
 
@@ -122,6 +167,8 @@ def _learning_rate_keys(node: Any, prefix: str) -> Iterator[str]:
 
 def model_class(model: DictConfig) -> type[ImageTranslationModule] | None:
     """The LightningModule class ``model._target_`` names (the class Hydra would instantiate), if it is one."""
+    from face2sketch.models.base import ImageTranslationModule  # here: the demo's check does not load Lightning
+
     try:
         target = get_class(str(model.get("_target_", "")))
     except (ImportError, ValueError):
@@ -147,14 +194,19 @@ def _format(key: str, value: Any) -> str:
     return f"{key}={'null' if value is None else value}"
 
 
-def validate_settings(cfg: DictConfig) -> None:
-    """Raise a one-line ConfigError for the first setting that cannot work; reads no data and writes no file."""
-    for rule in RULES:
+def check_rules(cfg: DictConfig, rules: tuple[Rule, ...]) -> None:
+    """Raise a one-line ConfigError for the first of ``rules`` that ``cfg`` breaks."""
+    for rule in rules:
         value = OmegaConf.select(cfg, rule.key, default=_ABSENT)
         if value is _ABSENT or (value is None and rule.nullable):
             continue
         if not rule.accepts(value):
             raise ConfigError(f"{_format(rule.key, value)} is not allowed: use {rule.allowed}")
+
+
+def validate_settings(cfg: DictConfig) -> None:
+    """Raise a one-line ConfigError for the first setting that cannot work; reads no data and writes no file."""
+    check_rules(cfg, RULES)
     model = cfg.get("model")
     if model is not None:
         for key in _learning_rate_keys(model, "model"):
@@ -162,6 +214,11 @@ def validate_settings(cfg: DictConfig) -> None:
             if not (_number(value) and value > 0):
                 raise ConfigError(f"{_format(key, value)} is not allowed: use a learning rate > 0")
         _check_model(cfg, model)
+
+
+def validate_demo_settings(cfg: DictConfig) -> None:
+    """The demo's settings, checked as a training run's are: one line naming the first value that cannot work."""
+    check_rules(cfg, DEMO_RULES)
 
 
 def check_writable(folder: Path) -> None:

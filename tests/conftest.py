@@ -9,6 +9,7 @@ from pathlib import Path
 
 import lightning as L
 import pytest
+import torch
 from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
@@ -55,3 +56,38 @@ def one_batch_trainer() -> L.Trainer:
     settings = {"limit_train_batches": 1, "limit_val_batches": 0, "num_sanity_val_steps": 0, "logger": False}
     quiet = {"enable_checkpointing": False, "enable_progress_bar": False, "enable_model_summary": False}
     return L.Trainer(accelerator="cpu", max_steps=-1, max_epochs=1, **settings, **quiet)
+
+
+class SeenTestBatches(L.Callback):
+    """Every test batch's source and target, as the test step received them (in the model's value range)."""
+
+    def __init__(self) -> None:
+        self.batches: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def on_test_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs, batch, batch_idx: int, dataloader_idx: int = 0) -> None:
+        self.batches.append((batch["source"].detach().clone(), batch["target"].detach().clone()))
+
+    @property
+    def targets(self) -> torch.Tensor:
+        return torch.cat([target for _, target in self.batches])
+
+
+def rescored(module: L.LightningModule, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+    """SSIM, the study's SSIM and MSE of ``module``'s predictions for ``batches``, with predictions and targets mapped from the module's
+    value range to [0, 1] and clamped here rather than by the module, averaged over images: what the test step must log."""
+    from face2sketch.metrics import mse, ssim, ssim_study
+
+    low, high = module.value_range
+
+    def unit(images: torch.Tensor) -> torch.Tensor:
+        return ((images.float() - low) / (high - low)).clamp(0, 1)
+
+    module.enter_prediction_mode()
+    with torch.no_grad():
+        predictions = torch.cat([unit(module(source)) for source, _ in batches])
+    targets = torch.cat([unit(target) for _, target in batches])
+    return {
+        "ssim": float(ssim(predictions, targets).mean()),
+        "ssim_study": float(ssim_study(predictions, targets).mean()),
+        "mse": float(mse(predictions, targets).mean()),
+    }

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from face2sketch.data import FolderPairsDataModule, SyntheticPairsDataModule
+from face2sketch.data.datamodule import EpochShuffleSampler
 from face2sketch.data.protocols import Item, make_splits
 from face2sketch.errors import ConfigError
 
@@ -57,20 +58,46 @@ def test_validation_is_carved_by_seed() -> None:
     assert _keys(a.splits.val) == _keys(b.splits.val) != _keys(c.splits.val)
 
 
+def _scaled(image: np.ndarray, value_range: tuple[float, float]) -> torch.Tensor:
+    """An HxWxC uint8 array as the CxHxW float a model in ``value_range`` is fed: 0 -> low, 255 -> high."""
+    low, high = value_range
+    return torch.from_numpy(image.astype(np.float32)).permute(2, 0, 1) / 255 * (high - low) + low
+
+
+def _d4(image: torch.Tensor) -> list[torch.Tensor]:
+    turns = [torch.rot90(image, k, dims=(-2, -1)) for k in range(4)]
+    return turns + [t.flip(-1) for t in turns]
+
+
 @pytest.mark.parametrize(
     ("direction", "value_range", "sketch_channels"), [("f2sk", (0.0, 1.0), 3), ("sk2f", (-1.0, 1.0), 3), ("f2sk", (0.0, 1.0), 1), ("sk2f", (-1.0, 1.0), 1)]
 )
-def test_batches_have_direction_channels_size_and_value_range(direction: str, value_range: tuple[float, float], sketch_channels: int) -> None:
+def test_batches_hold_each_pair_in_the_direction_layout_and_value_range(direction: str, value_range: tuple[float, float], sketch_channels: int) -> None:
+    """Every value of a batch is its example's uint8 pixel scaled to the model's range: test batches as the examples
+    are, training batches (the in-memory D4 path) as one of the 8 symmetries, the same one for input and target."""
     dm = SyntheticPairsDataModule(
         num_train=6, num_test=2, image_size=24, direction=direction, value_range=value_range, sketch_channels=sketch_channels, batch_size=4
     )
-    batch = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
-    photo_c, sketch_c = 3, sketch_channels
-    source_c, target_c = (photo_c, sketch_c) if direction == "f2sk" else (sketch_c, photo_c)
-    assert batch["source"].shape == (4, source_c, 24, 24) and batch["target"].shape == (4, target_c, 24, 24)
-    for t in (batch["source"], batch["target"]):
-        assert value_range[0] <= t.min() and t.max() <= value_range[1]
-        assert t.min() < value_range[0] + 0.3 * (value_range[1] - value_range[0])
+    dm.setup()
+    source_kind, target_kind = ("photo", "sketch") if direction == "f2sk" else ("sketch", "photo")
+    channels = {"photo": 3, "sketch": sketch_channels}
+    test = next(iter(dm.test_dataloader()))
+    for k, item in enumerate(dm.splits.test):
+        assert test["name"][k] == item.name
+        source, target = (_scaled(getattr(item, kind), value_range) for kind in (source_kind, target_kind))
+        assert source.shape[0] == channels[source_kind] and target.shape[0] == channels[target_kind]
+        assert torch.allclose(test["source"][k], source, atol=1e-6, rtol=0) and torch.allclose(test["target"][k], target, atol=1e-6, rtol=0)
+    train = dm.on_after_batch_transfer(next(iter(dm.train_dataloader())), 0)
+    items = {item.name: item for item in dm.splits.train}
+    assert train["source"].shape == (4, channels[source_kind], 24, 24) and train["target"].shape == (4, channels[target_kind], 24, 24)
+    for k, name in enumerate(train["name"]):
+        source, target = (_scaled(getattr(items[name], kind), value_range) for kind in (source_kind, target_kind))
+        matches = [
+            e
+            for e, (s, t) in enumerate(zip(_d4(source), _d4(target), strict=True))
+            if torch.allclose(train["source"][k], s, atol=1e-6, rtol=0) and torch.allclose(train["target"][k], t, atol=1e-6, rtol=0)
+        ]
+        assert matches, f"{name}: the training sample is no symmetry of its example scaled to {value_range}"
 
 
 def test_paired_augmentation_keeps_input_and_target_aligned() -> None:
@@ -188,3 +215,20 @@ def test_a_resumed_epoch_of_in_memory_batches_continues_where_it_stopped() -> No
     assert len(resumed) == len(full) - 1
     for a, b in zip(full[1:], resumed, strict=True):
         assert a["name"] == b["name"] and a["dihedral"] == b["dihedral"] and torch.equal(a["index"], b["index"])
+
+
+def test_the_training_order_and_augmentation_seeds_are_new_each_epoch_and_the_same_on_a_repeat() -> None:
+    def epoch(sampler: EpochShuffleSampler, number: int) -> list:
+        sampler.set_epoch(number)
+        return list(sampler)
+
+    sampler = EpochShuffleSampler(10, seed=5)
+    first, again, second = epoch(sampler, 0), epoch(sampler, 0), epoch(sampler, 1)
+    assert first == again == epoch(EpochShuffleSampler(10, seed=5), 0)  # a function of (seed, epoch) alone
+    assert sorted(i for i, _ in first) == sorted(i for i, _ in second) == list(range(10))  # each epoch: every example once
+    assert [i for i, _ in first] != [i for i, _ in second]
+    seeds, next_seeds = dict(first), dict(second)
+    assert len(set(seeds.values())) == 10 and all(seeds[i] != next_seeds[i] for i in range(10))  # each example, each epoch: its own
+    assert [i for i, _ in epoch(EpochShuffleSampler(10, seed=6), 0)] != [i for i, _ in first]
+    batched = epoch(EpochShuffleSampler(10, seed=5, batch_size=4), 1)
+    assert [len(b) for b in batched] == [4, 4, 2] and [key for b in batched for key in b] == second

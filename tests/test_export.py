@@ -15,7 +15,7 @@ from torch import nn
 import face2sketch.export as export_module
 from face2sketch.errors import ConfigError
 from face2sketch.export import ExportCheckError, export
-from face2sketch.inference import ModelSpec, load_translator, random_batch
+from face2sketch.inference import ModelSpec, WeightsTranslator, load_translator, random_batch
 from face2sketch.predict import predict
 from tests.conftest import run_cli
 from tests.inference_helpers import face_like_picture, make_run, save_picture
@@ -114,3 +114,26 @@ def test_an_export_that_fails_the_parity_check_writes_nothing(
     with pytest.raises(ExportCheckError, match=rf"export check failed: max \|{export_format} - pytorch\| = 0\.01 > 0\.0001 .*nothing written"):
         export(export_config(runs["conv_ae"], out / f"model{suffix}", export_format))
     assert list(out.iterdir()) == []  # neither the file nor its staged copy
+
+
+def test_the_parity_limits_are_1e_4_for_float32_files_and_two_grey_levels_for_half_precision_weights() -> None:
+    pix2pix = ModelSpec("pix2pix", "f2sk", 32, "bilinear", 3, 3, 3, (-1.0, 1.0))
+    assert export_module.allowed_difference("onnx", pix2pix) == export_module.allowed_difference("torchscript", pix2pix) == 1e-4
+    assert export_module.allowed_difference("weights", pix2pix) == pytest.approx(2 / 255 * 2)  # 2/255 of [0, 1] is 4/255 of [-1, 1]
+
+
+def test_a_weights_file_off_by_more_than_two_grey_levels_fails_the_check_and_writes_nothing(
+    runs: dict[str, Path], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A file whose outputs are 0.08 off on [-1, 1] (10 grey levels): refused at the limit of 4/255 = 0.0157, which a
+    tenfold looser limit would have let through."""
+    original = WeightsTranslator.raw
+    monkeypatch.setattr(WeightsTranslator, "raw", lambda self, inputs: original(self, inputs) + 0.08)
+    out = tmp_path / "out"
+    out.mkdir()
+    with pytest.raises(ExportCheckError, match=r"export check failed: max \|weights - pytorch\| = 0\.0[78]\d* > 0\.0157 .*nothing written"):
+        export(export_config(runs["pix2pix"], out / "generator.pth", "weights"))
+    assert list(out.iterdir()) == []
+    monkeypatch.setattr(WeightsTranslator, "raw", original)
+    result = export(export_config(runs["pix2pix"], out / "generator.pth", "weights"))  # the file as written passes
+    assert 0 < result["max_abs_difference"] <= 4 / 255 and (out / "generator.pth").is_file()

@@ -2,21 +2,25 @@
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
 import torch.nn.functional as F
+from hydra.utils import instantiate
+from omegaconf import OmegaConf
 from torch import nn
 
 from face2sketch.errors import ConfigError
 from face2sketch.evaluate import discover_runs, evaluate_run
+from face2sketch.metrics import ssim
 from face2sketch.models import VGGAE, ConvAE, Pix2Pix, SparseAE
 from face2sketch.models.base import CHECKPOINT_FORMAT_KEY, load_checkpoint_state
 from face2sketch.models.layers import Conv2dSame, ConvTranspose2dSame
 from face2sketch.train import build_run, train
-from tests.conftest import compose_train
+from tests.conftest import SeenTestBatches, compose_train
 
 SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "encoder_weights=none")
 
@@ -70,18 +74,6 @@ def test_stride1_4x4_conv_pads_one_before_and_two_after_like_keras() -> None:
     assert last[13:, 13:].eq(1).all() and last[12, 15] == 0 and last[15, 12] == 0 and last.sum() == 9
 
 
-def test_conv_ae_follows_table_one() -> None:
-    model = ConvAE(image_size=256)
-    sizes, x = [], torch.zeros(1, 3, 256, 256)
-    for layer in model.net.layers:
-        x = layer(x)
-        if isinstance(layer, (nn.Conv2d, nn.ConvTranspose2d)):
-            sizes.append((x.shape[1], x.shape[2]))
-    assert sizes == [(16, 128), (32, 64), (64, 32), (64, 64), (32, 128), (16, 256), (3, 256)]
-    # Table I's layers with biases: 1,216 + 12,832 + 51,264 + 102,464 + 51,232 + 12,816 + 1,203
-    assert sum(p.numel() for p in model.parameters()) == 233_027
-
-
 # -- output heads ----------------------------------------------------------------------------------------------------
 def gradient_after_white_training(model: nn.Module, steps: int = 40) -> float:
     """Train on all-white targets (f2sk's mostly white sketches, in the extreme) and return the gradient norm a
@@ -120,6 +112,43 @@ def test_sparse_ae_bce_is_taken_on_the_logits() -> None:
     assert torch.isclose(model.compute_losses(source, target)["loss"], F.binary_cross_entropy(torch.sigmoid(logits), target), atol=1e-5)
 
 
+def test_sparse_ae_penalises_the_codes_l1_norm_per_example_averaged_over_the_batch() -> None:
+    """Keras' activity_regularizer l1(w): w x sum |code| for each example, divided by the batch size. Codes (1, -2, 3)
+    and (0, 0, 4) have L1 norms 6 and 4: a penalty of w x 5; logits 0 give BCE ln 2 for any target."""
+    model = SparseAE(image_size=8, l1_weight=0.5)
+    code = torch.tensor([[1.0, -2.0, 3.0], [0.0, 0.0, 4.0]])
+    model.net.forward = lambda source: (torch.zeros(2, 3, 8, 8), code)  # type: ignore[method-assign]
+    losses = model.compute_losses(torch.zeros(2, 3, 8, 8), torch.rand(2, 3, 8, 8))
+    assert float(losses["sparsity"]) == pytest.approx(0.5 * 5.0)
+    assert float(losses["reconstruction"]) == pytest.approx(math.log(2.0), rel=1e-6)
+    assert float(losses["loss"]) == pytest.approx(math.log(2.0) + 2.5, rel=1e-6)
+
+
+class EncoderInput(nn.Module):
+    """Stands in for VGG-16's features: keeps what it was given and answers a 512-channel map of zeros."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen: list[torch.Tensor] = []
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.seen.append(x.detach().clone())
+        return torch.zeros(x.shape[0], 512, x.shape[2] // 32, x.shape[3] // 32)
+
+
+@pytest.mark.parametrize("channels", [3, 1])
+def test_vgg_ae_feeds_its_encoder_imagenet_normalised_rgb(channels: int) -> None:
+    """(x - mean) / std per channel with ImageNet's statistics; a grey sketch is repeated to the three channels first."""
+    model = VGGAE(image_size=32, in_channels=channels, weights="none")
+    model.encoder = EncoderInput()
+    with torch.no_grad():
+        model(torch.full((1, channels, 32, 32), 0.5))
+    (seen,) = model.encoder.seen
+    expected = [(0.5 - mean) / std for mean, std in ((0.485, 0.229), (0.456, 0.224), (0.406, 0.225))]
+    assert seen.shape == (1, 3, 32, 32) and seen[0, :, 0, 0].tolist() == pytest.approx(expected, rel=1e-6)
+    assert torch.equal(seen, seen[:, :, :1, :1].expand_as(seen))
+
+
 # -- predictions are clamped where they are scored and saved -------------------------------------------------------
 @pytest.mark.parametrize(
     ("model", "raw", "expected"),
@@ -136,6 +165,41 @@ def test_to_unit_range_maps_the_value_range_and_clamps(model, raw: list[float], 
     assert out[1, 2].flatten().tolist() == pytest.approx(expected)
 
 
+def training_time_test_scores(model: L.LightningModule, batch: torch.Tensor, output: torch.Tensor) -> dict[str, float]:
+    """What ``trainer.test`` logs for one batch whose source and target are both ``batch`` (in the model's value
+    range), when the network answers ``output`` for it."""
+    model.forward = lambda source: output  # type: ignore[method-assign]
+    loader = torch.utils.data.DataLoader([{"source": image, "target": image} for image in batch], batch_size=len(batch))
+    trainer = L.Trainer(accelerator="cpu", logger=False, enable_progress_bar=False, enable_model_summary=False)
+    (scores,) = trainer.test(model, dataloaders=loader, verbose=False)
+    return {name.removeprefix("test/"): value for name, value in scores.items()}
+
+
+# C1 = (0.01 x data range)^2 with data range 1: SSIM between two flat images at a and b is (2ab + C1) / (a^2 + b^2 + C1)
+SSIM_C1 = 1e-4
+
+
+@pytest.mark.parametrize("build", [lambda: Pix2Pix(image_size=16, ngf=8, ndf=8), lambda: ConvAE(image_size=16)], ids=["tanh_range", "unit_range"])
+def test_training_time_test_metrics_map_predictions_and_targets_to_unit_range_and_clamp(build) -> None:
+    """Hand-computed SSIM and MSE of the test step for a [-1, 1] model and a [0, 1] one: targets are mapped to [0, 1]
+    like predictions (a target left in [-1, 1] scores MSE 4 u^2, not u^2), predictions are clamped, SSIM's data
+    range is 1."""
+    model = build()
+    low, high = model.value_range
+    structured = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * (high - low) + low
+    identical = training_time_test_scores(model, structured, structured)
+    assert identical["ssim"] == pytest.approx(1.0, abs=1e-6) and identical["mse"] == pytest.approx(0.0, abs=1e-12)
+
+    u = 0.75  # a flat target at three quarters of the range; the prediction at the bottom (0 in [0, 1])
+    flat = torch.full((2, 3, 16, 16), low + u * (high - low))
+    darkest = training_time_test_scores(model, flat, torch.full_like(flat, low))
+    assert darkest["mse"] == pytest.approx(u**2, rel=1e-6)
+    assert darkest["ssim"] == pytest.approx(SSIM_C1 / (u**2 + SSIM_C1), rel=1e-3)
+    beyond = training_time_test_scores(model, flat, torch.full_like(flat, high + 4.0))  # clamped to 1 before scoring
+    assert beyond["mse"] == pytest.approx((1 - u) ** 2, rel=1e-6)
+    assert beyond["ssim"] == pytest.approx((2 * u + SSIM_C1) / (1 + u**2 + SSIM_C1), rel=1e-3)  # float32 leaves a variance of ~4e-7
+
+
 class PoisonHeadBias(L.Callback):
     """Before testing, sets the linear head's bias far above 1, as a diverging or badly initialised head would."""
 
@@ -146,10 +210,13 @@ class PoisonHeadBias(L.Callback):
 
 def test_training_time_test_metrics_score_clamped_predictions(tmp_path: Path) -> None:
     cfg = compose_train(tmp_path / "run", *SMALL, "model=conv_ae", "trainer.max_epochs=1", "trainer.limit_train_batches=1", "trainer.limit_val_batches=1")
-    metrics = train(cfg, extra_callbacks=[PoisonHeadBias()])["test_metrics"]
-    # every clamped prediction is 1 (white): the MSE is the mean of (1 - target)^2, at most 1; unclamped (~5) above 9
-    assert 0.0 < metrics["mse"] < 1.0
-    assert -1.0 <= metrics["ssim"] <= 1.0
+    seen = SeenTestBatches()
+    metrics = train(cfg, extra_callbacks=[PoisonHeadBias(), seen])["test_metrics"]
+    # every clamped prediction is 1 (white): the MSE is the mean of (1 - target)^2 (unclamped, ~5, it would be above 9)
+    target = seen.targets
+    white = torch.ones_like(target)
+    assert metrics["mse"] == pytest.approx(float((white - target).pow(2).mean()), rel=1e-5)
+    assert metrics["ssim"] == pytest.approx(float(ssim(white, target).mean()), abs=1e-5)
 
 
 @pytest.fixture(scope="module")
@@ -170,7 +237,13 @@ def test_scored_and_saved_predictions_are_clamped(trained_conv_ae_run: Path, tmp
     from PIL import Image
 
     assert predictions and all(Image.open(p).getextrema() == ((255, 255),) * 3 for p in predictions)
-    assert summary["metrics"]["mse"]["mean"] < 1.0  # an unclamped output of ~5 would score an MSE above 16
+    # the test split as the run's config rebuilds it: an all-white prediction scores the mean of (1 - target)^2
+    # (an unclamped output of ~5 would score above 16)
+    data = instantiate(OmegaConf.load(trained_conv_ae_run / "config.yaml").data, value_range=(0.0, 1.0))
+    test = data.dataset("test")
+    target = torch.stack([test[i]["target"] for i in range(len(test))])
+    assert summary["num_images"] == len(test) == 4
+    assert summary["metrics"]["mse"]["mean"] == pytest.approx(float((1 - target).pow(2).mean()), rel=1e-5)
 
 
 def compose_evaluate(tmp_path: Path):
@@ -217,7 +290,10 @@ def test_pix2pix_batchnorm_and_adam_defaults(tmp_path: Path, model: str, momentu
     optimizers = module.configure_optimizers()
     assert all(o.defaults["eps"] == adam_eps for o in optimizers)
     scales = torch.cat([n.weight.detach() for n in norms])
-    assert torch.all(scales == 1) if model == "pix2pix" else scales.std() > 0
+    if model == "pix2pix":
+        assert torch.all(scales == 1)  # Keras' BatchNorm: gamma starts at 1
+    else:  # the paper's code: N(1, 0.02), drawn for each of the ~5,000 channels
+        assert float(scales.mean()) == pytest.approx(1.0, abs=0.002) and float(scales.std()) == pytest.approx(0.02, abs=0.002)
 
 
 @pytest.mark.parametrize("model", ["conv_ae", "sparse_ae", "vgg_ae"])

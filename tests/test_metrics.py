@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from PIL import Image
 from torch import nn
 
 from face2sketch.metrics import (
@@ -24,6 +25,7 @@ from face2sketch.metrics import (
     scoot_pair,
     ssim,
     ssim_study,
+    study_metrics,
     to_gray_uint8,
 )
 
@@ -47,6 +49,28 @@ def test_scoot_rounds_halves_away_from_zero() -> None:
     assert scoot_features(checker).tolist() == [25.0, 0.5] * 16
 
 
+@pytest.mark.parametrize(
+    ("grey", "level"), [(42, 0), (43, 1), (84, 1), (85, 2), (127, 2), (128, 3), (169, 3), (170, 4), (212, 4), (213, 5), (254, 5), (255, 5)]
+)
+def test_scoot_quantises_grey_to_six_levels_at_the_bin_edges(grey: int, level: int) -> None:
+    # stripes of 0 and ``grey``: every 2x2 block's one pair left after rounding is (0, q(grey)), so the contrast is
+    # q(grey)^2 with q(I) = min(floor(6 I / 255), 5): levels change between 42 and 43, 84 and 85, ... 212 and 213
+    stripes = np.zeros((8, 8), np.uint8)
+    stripes[:, 1::2] = grey
+    assert scoot_features(stripes).tolist() == [float(level**2), 1.0] * 16
+
+
+def test_scoot_block_edges_are_floored_quarters() -> None:
+    # 8x10 stripes (255 in even columns): column edges floor(10 v / 4) = 0, 2, 5, 7, 10 give blocks 2, 3, 2 and 3 wide.
+    # A 2-wide block [5, 0] or [0, 5] keeps one pair: contrast 25, energy 1. A 3-wide block [5, 0, 5] counts (5,0) and
+    # (0,5) 4 times each over the 4 offsets, (5,5) twice and (0,0) once: averages 1, 1, 0.5, 0.25, rounded 1, 1, 1, 0,
+    # so p = 1/3 each: contrast (25 + 25 + 0) / 3, energy 3 / 9. Rounded edges (0, 2, 5, 8, 10) or ceiled ones differ.
+    stripes = np.zeros((8, 10), np.uint8)
+    stripes[:, 0::2] = 255
+    row = [25.0, 1.0, 50 / 3, 1 / 3, 25.0, 1.0, 50 / 3, 1 / 3]
+    assert scoot_features(stripes) == pytest.approx(row * 4, abs=1e-12)
+
+
 def test_scoot_distance_between_known_images() -> None:
     flat = np.full((8, 8), 128, np.uint8)  # every pair (3,3): contrast 0, energy 1
     assert scoot_pair(_stripes(), flat) == pytest.approx(1.0 / (1.0 + np.sqrt(16 * 25.0**2)))
@@ -57,7 +81,8 @@ def test_scoot_of_identical_images_is_one_and_resizes_the_synthesis() -> None:
     gt = rng.integers(0, 256, (250, 200, 3), dtype=np.uint8)
     assert scoot_pair(gt, gt) == 1.0
     small = rng.random((64, 64, 3))
-    assert 0.0 < scoot_pair(small, gt) < 1.0
+    resized = np.asarray(Image.fromarray(to_gray_uint8(small)).resize((200, 250), Image.Resampling.BICUBIC))  # the grey synthesis, bicubic
+    assert scoot_pair(small, gt) == scoot_pair(resized, gt) < 1.0
     batch = torch.rand(3, 3, 32, 32)
     assert torch.equal(scoot(batch, batch), torch.ones(3, dtype=torch.float64))
 
@@ -147,6 +172,21 @@ def test_ssim_matches_an_independent_gaussian_window_implementation() -> None:
     assert 0.5 < expected < 0.95  # far from the identical-images case, where any window gives 1
     as_batch = lambda a: torch.from_numpy(a)[None].float()  # noqa: E731
     assert ssim(as_batch(pred), as_batch(target)).item() == pytest.approx(expected, abs=1e-4)
+
+
+def test_training_time_ssim_and_mse_are_the_reference_averaged_over_images_across_batches() -> None:
+    """The running metrics the validation and test steps log: SSIM with data range 1 as the reference computes it,
+    and both averaged over images (not over batches), as ``evaluate`` averages them."""
+    pred, target = _fixed_pair(64)  # its three channels as three one-channel images, each with its own SSIM
+    images = [(torch.from_numpy(pred[c : c + 1]).float(), torch.from_numpy(target[c : c + 1]).float()) for c in range(3)]
+    metrics = study_metrics()
+    metrics.update(images[0][0][None], images[0][1][None])
+    metrics.update(torch.stack([p for p, _ in images[1:]]), torch.stack([t for _, t in images[1:]]))
+    scores = metrics.compute()
+    per_image = [_reference_ssim(pred[c : c + 1], target[c : c + 1]) for c in range(3)]
+    assert max(per_image) - min(per_image) > 0.01  # a mean of batch means would differ from the mean of images
+    assert float(scores["ssim"]) == pytest.approx(np.mean(per_image), abs=1e-4)
+    assert float(scores["mse"]) == pytest.approx(float(np.mean((pred - target) ** 2)), rel=1e-5)
 
 
 def test_ms_ssim_matches_an_independent_implementation() -> None:

@@ -129,6 +129,40 @@ def test_generator_passes_per_batch_with_dropout(recipe: str, expected_passes: l
     assert torch.equal(fake_for_d, fake_for_g) is (recipe == "paper")
 
 
+class GeneratorOutputGradient:
+    """The generator's output in the pass that builds a graph, and the gradient its update sends back into it."""
+
+    def __init__(self, model: Pix2Pix) -> None:
+        self.outputs: list[torch.Tensor] = []
+        self.gradients: list[torch.Tensor] = []
+        model.generator.register_forward_hook(self._hook)
+
+    def _hook(self, module: nn.Module, args: tuple, output: torch.Tensor) -> None:
+        if output.requires_grad:
+            self.outputs.append(output.detach().clone())
+            output.register_hook(lambda grad: self.gradients.append(grad.detach().clone()))
+
+
+@pytest.mark.parametrize("loop", ["lightning", "bare"])
+@pytest.mark.parametrize("recipe", ["tutorial", "paper"])
+@pytest.mark.parametrize("lambda_l1", [100.0, 10.0])
+def test_the_generator_update_follows_the_adversarial_term_plus_lambda_times_l1(recipe: str, loop: str, lambda_l1: float) -> None:
+    """What reaches each pixel of the generator's output, hand-computed: -0.5 from the stub's adversarial term (see the
+    test above) plus lambda x d|fake - target|/dfake averaged, lambda x sign(fake - target) / N. An update that drops the
+    L1 term, its weight or its gradient (a detached fake) fails here, whatever the logged loss says."""
+    source, target = _batch()
+    model, stub, _ = _model(recipe, target)
+    model.lambda_l1 = lambda_l1
+    seen = GeneratorOutputGradient(model)
+    if loop == "lightning":
+        _one_lightning_batch(model, source, target)
+    else:
+        bare_training_step(model, "32-true")(source, target)
+    (fake,), (gradient,) = seen.outputs, seen.gradients
+    expected = -0.5 + lambda_l1 * torch.sign(fake - target) / fake.numel()
+    assert torch.allclose(gradient, expected, atol=1e-7, rtol=0)
+
+
 def test_the_l1_weight_is_the_configured_lambda() -> None:
     source, target = _batch()
     model, stub, _ = _model("tutorial", target)

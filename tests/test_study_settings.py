@@ -34,16 +34,19 @@ class CountValidation(L.Callback):
 
 
 # -- no validation carve-out -----------------------------------------------------------------------------------------------
-def test_no_validation_trains_every_example_and_tests_the_final_weights(tmp_path: Path) -> None:
+@pytest.mark.parametrize("model", [("model=conv_ae",), ("model=pix2pix", "model.ngf=8", "model.ndf=8", "data.batch_size=2")], ids=["unit_range", "tanh_range"])
+def test_no_validation_trains_every_example_and_tests_the_final_weights(tmp_path: Path, model: tuple[str, ...]) -> None:
+    """conv_ae works in [0, 1], pix2pix in [-1, 1]: the training-time test scores equal evaluate's for both."""
     counter = CountValidation()
-    summary = train(compose_train(tmp_path / "run", *SMALL, "data.val_fraction=0", "trainer.max_epochs=2"), extra_callbacks=[counter])
+    summary = train(compose_train(tmp_path / "run", *SMALL, *model, "data.val_fraction=0", "trainer.max_epochs=2"), extra_callbacks=[counter])
     assert counter.batches == 0, "no validation loop, not even the sanity check"
     assert summary["num_val"] == 0 and summary["num_train"] == 8
-    assert summary["global_step"] == 2 * 4  # 8 examples in batches of 2, for 2 epochs
+    steps = 2 * 4 * (3 if "model=pix2pix" in model else 1)  # 8 examples in batches of 2, for 2 epochs; pix2pix: D, D, G
+    assert summary["global_step"] == steps
     assert summary["best_checkpoint"] is None and summary["tested_weights"].startswith("final weights")
     checkpoints = tmp_path / "run" / "checkpoints"
     assert [p.name for p in checkpoints.iterdir()] == ["last.ckpt"]
-    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["global_step"] == 8
+    assert torch.load(checkpoints / "last.ckpt", weights_only=True)["global_step"] == steps
 
     # evaluate scores the same final weights the test scored, into the run's own evaluation folder
     (run,) = discover_runs([str(tmp_path / "run")])
@@ -102,7 +105,7 @@ def test_the_default_models_recipe_runs_under_fast_dev_run(tmp_path: Path) -> No
             tmp_path / "run", "experiment=default_sk2f", "data=synthetic", "data.image_size=32", "trainer=cpu", "model.ngf=8", "model.ndf=8", "debug=fdr"
         )
     )
-    assert summary["status"] == "completed" and summary["global_step"] > 0
+    assert summary["status"] == "completed" and summary["global_step"] == 3  # one batch: the two discriminator updates, the generator's
 
 
 def test_the_best_checkpoint_keeps_lightnings_state_key_so_older_runs_resume_their_record() -> None:

@@ -6,11 +6,23 @@ import json
 import math
 from pathlib import Path
 
+import lightning as L
 import pytest
 import torch
 
 from face2sketch.train import train
-from tests.conftest import compose_train, run_cli
+from tests.conftest import SeenTestBatches, compose_train, rescored, run_cli
+
+
+class KeepModule(L.Callback):
+    """Puts the trained module into ``kept`` once fitting ends."""
+
+    def __init__(self, kept: list[L.LightningModule]) -> None:
+        self.kept = kept
+
+    def on_fit_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        self.kept.append(pl_module)
+
 
 FAST = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu")
 
@@ -18,11 +30,15 @@ FAST = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_te
 @pytest.mark.parametrize("direction", ["f2sk", "sk2f"])
 def test_fast_dev_run_writes_metrics(tmp_path: Path, direction: str) -> None:
     cfg = compose_train(tmp_path / "run", *FAST, f"direction={direction}", "debug=fdr")
-    summary = train(cfg)
+    seen = SeenTestBatches()
+    kept: list[L.LightningModule] = []
+    summary = train(cfg, extra_callbacks=[seen, KeepModule(kept)])
     written = json.loads((tmp_path / "run" / "metrics.json").read_text())
     assert written["direction"] == direction and written["model"] == "conv_ae"
-    assert set(written["test_metrics"]) == {"ssim", "ssim_study", "mse"}
-    assert 0.0 <= written["test_metrics"]["mse"] <= 1.0 and -1.0 <= written["test_metrics"]["ssim"] <= 1.0
+    # one batch of each loop: 8 synthetic pairs, 1 carved for validation, 1 training step; the 4 test pairs in one batch
+    assert (written["num_train"], written["num_val"], written["num_test"], written["global_step"]) == (7, 1, 4, 1)
+    assert [len(target) for _, target in seen.batches] == [4]
+    assert written["test_metrics"] == pytest.approx(rescored(kept[0], seen.batches), abs=1e-5)  # the tested weights' scores
     assert written["protocol"] == "standard" and written["leaky"] is False and written["image_size"] == 32
     assert summary["test_metrics"] == written["test_metrics"]
     assert (tmp_path / "run" / "config.yaml").is_file()
@@ -48,7 +64,9 @@ def test_tensorboard_gets_an_image_grid(tmp_path: Path) -> None:
     events.Reload()
     assert "val/input_prediction_target" in events.Tags()["images"]
     image = events.Images("val/input_prediction_target")[0]
-    assert image.width > image.height  # three columns: input | prediction | target
+    # one row per validation example (1 of the 8 pairs is carved for validation), three 32 px columns: input | prediction
+    # | target, with make_grid's 2 px padding around each
+    assert (image.width, image.height) == (3 * (32 + 2) + 2, 1 * (32 + 2) + 2)
 
 
 def test_resume_continues_at_the_right_epoch_with_optimiser_state(tmp_path: Path) -> None:

@@ -18,6 +18,8 @@ from torchvision.utils import make_grid
 from face2sketch.data.images import unit_range
 from face2sketch.errors import ConfigError
 from face2sketch.metrics import study_metrics, training_test_metrics
+from face2sketch.metrics import study_metrics
+from face2sketch.models.heads import HEADS, LOSS_HEADS
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
@@ -210,12 +212,6 @@ class ImageTranslationModule(L.LightningModule):
         return self.optimizer_factory(params=self.parameters())
 
 
-# The autoencoders' reconstruction losses and the output heads each is defined on. 'mse' is the study's choice
-# (Keras, linear head: MSE on the raw output); 'bce' is binary cross-entropy, which compares probabilities, so it
-# needs a sigmoid head and is computed on its logits (numerically safe, also under bf16 autocast).
-LOSS_HEADS: dict[str, tuple[str, ...]] = {"mse": ("linear", "sigmoid"), "bce": ("sigmoid",)}
-
-
 class AutoencoderModule(ImageTranslationModule):
     """A [0, 1] model whose network ends in a linear layer, with an optional sigmoid head on top.
 
@@ -233,8 +229,8 @@ class AutoencoderModule(ImageTranslationModule):
         super().__init__(optimizer=optimizer, num_preview_images=num_preview_images, memory_format=memory_format)
         if loss not in LOSS_HEADS:
             raise ConfigError(f"unknown model.loss '{loss}': use one of {', '.join(LOSS_HEADS)}")
-        if head not in ("linear", "sigmoid"):
-            raise ConfigError(f"unknown model.head '{head}': use linear or sigmoid")
+        if head not in HEADS:
+            raise ConfigError(f"unknown model.head '{head}': use {' or '.join(HEADS)}")
         if head not in LOSS_HEADS[loss]:
             raise ConfigError(
                 f"model.loss={loss} needs a sigmoid output (binary cross-entropy compares probabilities): set model.head=sigmoid or model.loss=mse"

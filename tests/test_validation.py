@@ -1,0 +1,158 @@
+"""Every settings rule of face2sketch/validation.py at its boundary: the nearest bad value is refused in one line
+naming it, the nearest good value is accepted.
+
+A rule that disappears or is loosened fails its refused case; a rule that is tightened fails its accepted case; a
+rule added without a case here fails ``test_every_rule_has_a_boundary_case``. The learning rates, image sizes and
+epoch budgets the model classes decide are refused in ``test_faults.py``.
+"""
+
+from __future__ import annotations
+
+import copy
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hydra import compose, initialize_config_dir
+from hydra.core.global_hydra import GlobalHydra
+from omegaconf import DictConfig, OmegaConf
+
+from face2sketch.config import CONFIG_DIR, model_label
+from face2sketch.errors import ConfigError
+from face2sketch.validation import DEMO_RULES, RULES, _learning_rate_keys, validate_demo_settings, validate_settings
+from tests.conftest import compose_train, run_cli
+
+PIX2PIX, SPARSE, VGG, SYNTHETIC = ("model=pix2pix",), ("model=sparse_ae",), ("model=vgg_ae", "encoder_weights=none"), ("data=synthetic",)
+
+# rule key: (the config it lives in, values refused, values accepted); each refused value is a boundary's near side
+TRAIN_BOUNDARIES: dict[str, tuple[tuple[str, ...], list[Any], list[Any]]] = {
+    "seed": ((), [-1], [0]),
+    "trainer.max_epochs": ((), [0, -1], [1]),
+    "trainer.limit_train_batches": ((), [0, 1.5, -1], [1, 0.5, 1.0]),
+    "trainer.limit_val_batches": ((), [-1, 1.5], [0, 0.5, 1]),
+    "trainer.limit_test_batches": ((), [-1, 1.5], [0, 0.5, 1]),
+    "trainer.check_val_every_n_epoch": ((), [0], [1, None]),
+    "finetune_epochs": ((), [-1], [0, None]),
+    "direction.name": ((), ["x2y"], ["sk2f"]),
+    "direction.sketch_channels": ((), [2, 0], [1, 3]),
+    "data.batch_size": ((), [0], [1]),
+    "data.eval_batch_size": ((), [0], [1, None]),
+    "data.num_workers": ((), [-1], [0]),
+    "data.image_size": ((), [7], [8]),
+    "data.val_fraction": ((), [1, 1.0, -0.01], [0, 0.99]),
+    "data.test_fraction": ((), [0, 1], [0.01, 0.99]),
+    "data.min_pairs": ((), [0], [1]),
+    "data.max_image_pixels": ((), [0], [1]),
+    "data.num_train": (SYNTHETIC, [1], [2]),
+    "data.num_test": (SYNTHETIC, [0], [1]),
+    "data.split": ((), ["leaky"], ["paper", "standard"]),
+    "data.interpolation": ((), ["nearest"], ["lanczos"]),
+    "model.loss": ((), ["l2"], ["mse", "bce"]),
+    "model.head": ((), ["softmax"], ["sigmoid"]),
+    "model.dropout": (PIX2PIX, [1, -0.1], [0, 0.99]),
+    "model.ngf": (PIX2PIX, [0], [1]),
+    "model.ndf": (PIX2PIX, [0], [1]),
+    "model.num_downs": (PIX2PIX, [1], [2, None]),
+    "model.widths": ((), [[], [16, 0]], [[8]]),
+    "model.kernel_size": ((), [1], [2]),
+    "model.decoder_kernel_size": (VGG, [1], [2]),
+    "model.hidden": (SPARSE, [[0]], [[], [1]]),
+    "model.code_size": (SPARSE, [0], [1]),
+    "model.lambda_l1": (PIX2PIX, [-0.1], [0]),
+    "model.l1_weight": (SPARSE, [-1e-4], [0]),
+    "callbacks.last_checkpoint.every_minutes": ((), [-1], [0]),
+    "model.lr_constant_epochs": (PIX2PIX, [-1], [0, None]),
+}
+
+DEMO_BOUNDARIES: dict[str, tuple[list[Any], list[Any]]] = {
+    "max_upload_mb": ([0, -1, 0.5], [1]),
+    "server_port": ([0, 65536], [1, 65535]),
+    "server_name": ([""], ["0.0.0.0"]),
+    "align": (["yes"], ["auto", True, False]),
+    "device": (["gpu"], ["auto", "cpu", "cuda:1"]),
+}
+
+
+@cache
+def _composed(base: tuple[str, ...]) -> DictConfig:
+    cfg = compose_train(Path("unused") / "run", *base)
+    OmegaConf.update(cfg, "model_name", model_label(cfg))  # resolved now: later composes change Hydra's choices
+    return cfg
+
+
+def _with(cfg: DictConfig, key: str, value: Any) -> DictConfig:
+    changed = copy.deepcopy(cfg)
+    OmegaConf.update(changed, key, value, merge=False)
+    return changed
+
+
+def _shown(value: Any) -> str:
+    return "null" if value is None else str(OmegaConf.create({"v": value}).v)
+
+
+def _assert_refused(validate: Any, cfg: DictConfig, key: str, value: Any) -> None:
+    with pytest.raises(ConfigError) as err:
+        validate(_with(cfg, key, value))
+    message = str(err.value)
+    assert message.startswith(f"{key}={_shown(value)} is not allowed: use "), message
+    assert "\n" not in message
+
+
+def test_every_rule_has_a_boundary_case() -> None:
+    assert [rule.key for rule in RULES] == list(TRAIN_BOUNDARIES)
+    assert [rule.key for rule in DEMO_RULES] == list(DEMO_BOUNDARIES)
+
+
+@pytest.mark.parametrize("key", list(TRAIN_BOUNDARIES))
+def test_each_training_rule_refuses_the_nearest_bad_value_and_accepts_the_nearest_good_one(key: str) -> None:
+    base, refused, accepted = TRAIN_BOUNDARIES[key]
+    cfg = _composed(base)
+    assert OmegaConf.select(cfg, key, default="absent") != "absent", f"{key} is not in the config composed from {base}"
+    for value in refused:
+        _assert_refused(validate_settings, cfg, key, value)
+    for value in accepted:
+        validate_settings(_with(cfg, key, value))
+
+
+LEARNING_RATES = {
+    (): ["model.optimizer.lr"],
+    PIX2PIX: ["model.generator_optimizer.lr", "model.discriminator_optimizer.lr"],
+    SPARSE: ["model.optimizer.lr"],
+    VGG: ["model.optimizer.lr", "model.finetune_lr"],
+}
+
+
+@pytest.mark.parametrize("base", list(LEARNING_RATES), ids=["conv_ae", "pix2pix", "sparse_ae", "vgg_ae"])
+def test_every_learning_rate_must_be_positive(base: tuple[str, ...]) -> None:
+    """Every ``lr`` or ``*_lr`` under ``model`` is found and checked: 0 refused, the smallest positive rate accepted."""
+    cfg = _composed(base)
+    assert sorted(_learning_rate_keys(cfg.model, "model")) == sorted(LEARNING_RATES[base])
+    for key in LEARNING_RATES[base]:
+        with pytest.raises(ConfigError, match=rf"^{key}=0 is not allowed: use a learning rate > 0$"):
+            validate_settings(_with(cfg, key, 0))
+        validate_settings(_with(cfg, key, 1e-12))
+
+
+def _demo_config(*overrides: str) -> DictConfig:
+    GlobalHydra.instance().clear()
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose("demo", overrides=list(overrides))
+
+
+@pytest.mark.parametrize("key", list(DEMO_BOUNDARIES))
+def test_each_demo_rule_refuses_the_nearest_bad_value_and_accepts_the_nearest_good_one(key: str) -> None:
+    refused, accepted = DEMO_BOUNDARIES[key]
+    cfg = _demo_config()
+    validate_demo_settings(cfg)  # the shipped defaults
+    for value in refused:
+        _assert_refused(validate_demo_settings, cfg, key, value)
+    for value in accepted:
+        validate_demo_settings(_with(cfg, key, value))
+
+
+def test_a_bad_demo_setting_is_one_line_and_exit_2_before_a_model_is_loaded(tmp_path: Path) -> None:
+    # the model named does not exist: the settings are refused before anything tries to load it
+    result = run_cli("face2sketch.demo", "max_upload_mb=0", f"ckpt={tmp_path / 'absent.onnx'}", f"paths.output_root={tmp_path}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == ["face2sketch: error: max_upload_mb=0 is not allowed: use a whole number of megabytes >= 1"]
