@@ -51,8 +51,8 @@ def test_predict_without_ckpt_sketches_a_face_photo_with_the_shipped_model(tmp_p
     (item,) = record["items"]
     assert item["status"] == "ok" and item["face_found"], item
     sketch = np.asarray(Image.open(tmp_path / "out" / "grace_hopper.png"))
-    left, top, width, height = item["crop"]
-    assert sketch.shape == (height, width)  # one-channel sketch of the face crop
+    width, height = item["size"]
+    assert sketch.shape == (height, width) and abs(height / width - 1.25) < 0.01  # one-channel sketch of the face, framed as CUHK's
     assert 20 < sketch.mean() < 250 and sketch.std() > 10  # drawn lines on paper, not a blank or uniform page
 
 
