@@ -31,7 +31,7 @@ from PIL import Image
 from torch import nn
 
 from face2sketch.config import model_label
-from face2sketch.data.alignment import Alignment, align_if, resolve_align
+from face2sketch.data.alignment import FACE_CHOICES, Alignment, align_if, resolve_align
 from face2sketch.data.images import DIRECTIONS, MAX_PIXELS, fit_to_model, normalise_image, read_image, to_source_kind, to_tensor, unit_range
 from face2sketch.errors import ConfigError, DataError
 from face2sketch.models.unet import UNetGenerator
@@ -531,6 +531,8 @@ class Model:
     def __init__(self, translator: Translator, align: object = "auto", faces: str = "largest", batch_size: int = 16) -> None:
         if batch_size < 1:
             raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        if faces not in FACE_CHOICES:
+            raise ConfigError(f"faces must be largest or all, got '{faces}'")
         self.translator, self.faces, self.batch_size = translator, faces, batch_size
         self.align = resolve_align(align, translator.spec.source_kind)
 
@@ -559,9 +561,9 @@ class Model:
         return self.translate_aligned(self.align_picture(picture, faces))
 
     def translate_batch(self, pictures: list[Picture], faces: str | None = None) -> list[list[Translation]]:
-        """``translate`` for each picture, all faces batched together; a DataError names the picture it is about."""
+        """``translate`` for each picture, all faces batched together; a DataError names the picture it is about (1 = the first)."""
         alignments = []
-        for index, picture in enumerate(pictures):
+        for index, picture in enumerate(pictures, start=1):
             try:
                 alignments.append(self.align_picture(picture, faces))
             except DataError as err:

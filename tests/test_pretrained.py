@@ -4,9 +4,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import subprocess
-import sys
-import zipfile
 from pathlib import Path
 
 import matplotlib.cbook
@@ -18,7 +15,7 @@ from PIL import Image
 from face2sketch import inference
 from face2sketch.errors import ConfigError
 from face2sketch.inference import PRETRAINED_DIR, PRETRAINED_INDEX, WeightsTranslator, file_sha256, load_pretrained, pretrained_index
-from tests.conftest import PROJECT_ROOT, run_cli
+from tests.conftest import run_cli
 from tests.inference_helpers import make_run
 
 DIRECTIONS = ("f2sk", "sk2f")
@@ -157,18 +154,6 @@ def test_evaluate_reproduces_the_model_card_on_the_cuhk_test_identities(directio
     for metric, expected in card.items():
         assert summary["metrics"][metric]["mean"] == pytest.approx(expected["mean"], abs=1e-3), metric
         assert summary["metrics"][metric]["std"] == pytest.approx(expected["std"], abs=1e-3), metric
-
-
-def test_the_wheel_carries_the_shipped_models(tmp_path: Path) -> None:
-    source = tmp_path / "source"  # a copy, so the build's own folders stay out of the checkout
-    source.mkdir()
-    for name in ("pyproject.toml", "README.md"):
-        shutil.copy(PROJECT_ROOT / name, source / name)
-    shutil.copytree(PROJECT_ROOT / "face2sketch", source / "face2sketch", ignore=shutil.ignore_patterns("__pycache__"))
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(tmp_path / "dist"), str(source)], check=True)
-    (wheel,) = (tmp_path / "dist").glob("face2sketch-*.whl")
-    names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"face2sketch/pretrained/f2sk.pth", "face2sketch/pretrained/sk2f.pth", "face2sketch/pretrained/models.json"} <= names
 
 
 def test_shipping_a_run_without_its_records_changes_no_shipped_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

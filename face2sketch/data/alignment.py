@@ -50,6 +50,7 @@ REFINE_SCALE = 2.0
 FACE_CHOICES = ("largest", "all")
 
 Affine = np.ndarray  # 2x3 float64, [x', y'] = A @ [x, y, 1]
+Box = tuple[float, float, float, float]  # left, top, width, height
 IDENTITY: Affine = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
 
 
@@ -74,7 +75,7 @@ class Face:
     """One detected face: its eyes (image-left, then image-right; x, y in the picture's pixels), box and score."""
 
     eyes: np.ndarray
-    box: tuple[float, float, float, float]  # left, top, width, height
+    box: Box
     score: float
 
     @property
@@ -138,7 +139,7 @@ class CuhkEyes:
 
     left: tuple[float, float]
     right: tuple[float, float]
-    landmark_box: tuple[float, float, float, float]
+    landmark_box: Box
 
     @property
     def distance(self) -> float:
@@ -223,7 +224,12 @@ def landmark_model() -> Any:
     return dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
 
 
-def landmark_eyes(region: np.ndarray, box: tuple[float, float, float, float]) -> np.ndarray:
+def scaled(box: Box, factor: float) -> Box:
+    left, top, width, height = box
+    return left * factor, top * factor, width * factor, height * factor
+
+
+def landmark_eyes(region: np.ndarray, box: Box) -> np.ndarray:
     """The eye centres (image-left first) that dlib's 5-point model finds in ``region`` for the face ``box``."""
     import dlib
 
@@ -243,7 +249,7 @@ def refine(image: np.ndarray, face: Face, colour: tuple[int, ...]) -> Face:
     """
     transform, size = cuhk_eyes().transform_for(face.eyes, REFINE_SCALE)
     region = cv2.warpAffine(image, transform, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=colour)
-    eyes = landmark_eyes(region, tuple(v * REFINE_SCALE for v in cuhk_eyes().landmark_box))
+    eyes = landmark_eyes(region, scaled(cuhk_eyes().landmark_box, REFINE_SCALE))
     back = cv2.invertAffineTransform(transform)
     placed = eyes @ back[:, :2].T + back[:, 2]
     if np.linalg.norm(placed - face.eyes, axis=1).max() > face.eye_distance / 4:  # not the eyes MTCNN saw: keep those
@@ -296,7 +302,7 @@ def resolve_align(align: object, source_kind: str) -> bool:
 
 
 # -- measuring CUHK's eye positions (once, on the training photos) ------------------------------------------------------
-def median_landmark_box(photos: list[np.ndarray]) -> tuple[float, float, float, float]:
+def median_landmark_box(photos: list[np.ndarray]) -> Box:
     """The median box dlib's own face detector (HOG, the boxes its landmark model was trained on) puts around the
     largest face of each 200x250 photo."""
     import dlib
@@ -305,7 +311,8 @@ def median_landmark_box(photos: list[np.ndarray]) -> tuple[float, float, float, 
     boxes = [max(found, key=lambda box: box.area()) for found in (hog(photo, 1) for photo in photos) if len(found)]
     if not boxes:
         raise DataError(f"dlib's face detector found no face in any of the {len(photos)} photos")
-    return tuple(float(statistics.median(side)) for side in zip(*((b.left(), b.top(), b.width(), b.height()) for b in boxes), strict=True))
+    left, top, width, height = (float(statistics.median(side)) for side in zip(*((b.left(), b.top(), b.width(), b.height()) for b in boxes), strict=True))
+    return left, top, width, height
 
 
 def measure_eyes(photo_paths: list[Path]) -> dict[str, Any]:
@@ -323,7 +330,7 @@ def measure_eyes(photo_paths: list[Path]) -> dict[str, Any]:
     found = [photo for photo in photos if detect_faces(photo)]
     if not found:
         raise DataError(f"no face found in any of the {len(photo_paths)} photos")
-    eyes = np.array([landmark_eyes(cv2.resize(photo, size, interpolation=cv2.INTER_LINEAR), tuple(v * REFINE_SCALE for v in box)) for photo in found])
+    eyes = np.array([landmark_eyes(cv2.resize(photo, size, interpolation=cv2.INTER_LINEAR), scaled(box, REFINE_SCALE)) for photo in found])
     eyes /= REFINE_SCALE
     median, spread = np.median(eyes, axis=0), np.std(eyes, axis=0)
     return {
