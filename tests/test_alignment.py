@@ -27,7 +27,7 @@ from face2sketch.data.photographed import Photographing, apply_affine, as_photog
 from face2sketch.errors import ConfigError
 from tests.inference_helpers import face_like_picture, save_picture, stub_detector
 
-# the share of tilted, rescaled training photos whose eyes land within 3 px of CUHK's: 0.98 measured, less a margin
+# the share of tilted, rescaled training photos whose eyes land within 3 px of CUHK's: 264 of 264 measured (docs/alignment.md), less a margin
 TRAINING_WITHIN_3_PX = 0.95
 
 
