@@ -1,21 +1,39 @@
-"""Where the configs live and the one resolver they use."""
+"""Where the configs live and the one resolver they use.
+
+From a checkout (an editable install, or the repository on ``PYTHONPATH``) the configs are the repository's
+``conf/``, and ``outputs/`` and ``data/`` are the checkout's. An installed wheel carries the same files as
+``face2sketch/conf`` (pyproject.toml maps ``conf/`` there), and its commands write ``outputs/`` under the
+working folder, never into site-packages.
+"""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
-from hydra.utils import instantiate
 from omegaconf import DictConfig, OmegaConf
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
-CONFIG_DIR = PROJECT_ROOT / "conf"
+PACKAGE_DIR = Path(__file__).resolve().parent
+PROJECT_ROOT = PACKAGE_DIR.parent  # the checkout, when the package runs from one
+INSTALLED_CONFIG_DIR = PACKAGE_DIR / "conf"
+# a wheel's own copy first: the folder beside an installed package is site-packages, where any "conf" may lie
+FROM_CHECKOUT = not (INSTALLED_CONFIG_DIR / "train.yaml").is_file() and (PROJECT_ROOT / "conf" / "train.yaml").is_file()
+CONFIG_DIR = PROJECT_ROOT / "conf" if FROM_CHECKOUT else INSTALLED_CONFIG_DIR
 
-OmegaConf.register_new_resolver("project_root", lambda: str(PROJECT_ROOT), replace=True)
+
+def workspace_root() -> Path:
+    """The folder that holds ``outputs/`` and ``data/``: the checkout, or for an installed package the working folder."""
+    return PROJECT_ROOT if FROM_CHECKOUT else Path(os.getcwd())
+
+
+OmegaConf.register_new_resolver("project_root", lambda: str(workspace_root()), replace=True)
 
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a dict-shaped config group (callbacks, loggers); entries that make None are left out."""
+    from hydra.utils import instantiate  # here, so that the Python API (inference.py) does not import Hydra
+
     made = [instantiate(entry) for entry in (group or {}).values() if entry is not None]
     return [item for item in made if item is not None]
 

@@ -1,4 +1,5 @@
-"""A web page to try a trained model: upload a photo (or draw a sketch for an sk2f model), see the result.
+"""A web page to try a trained model: upload a photo or take one with the webcam (or draw a sketch for an sk2f
+model), see the aligned face beside the result.
 
     python -m face2sketch.demo                                   # both shipped models: a photo tab and a sketch tab
     python -m face2sketch.demo ckpt=<run folder | checkpoint.ckpt | model.onnx> [server_port=7860]
@@ -22,33 +23,40 @@ from omegaconf import DictConfig
 from PIL import Image
 
 from face2sketch.config import CONFIG_DIR
-from face2sketch.data.alignment import align_if, resolve_align
-from face2sketch.data.images import normalise_image, read_image
+from face2sketch.data.alignment import AlignmentFailed
+from face2sketch.data.images import normalise_image
 from face2sketch.errors import ConfigError, DataError, one_line_user_errors
-from face2sketch.inference import Translator, load_translator, translate_regions
+from face2sketch.inference import Model, Picture, load
 from face2sketch.validation import validate_demo_settings
 
 KIND_LABELS = {"photo": "face photo", "sketch": "sketch"}
+NO_WEBCAM_PICTURE = "Take a picture with the webcam first."
+ALIGN_LABEL = "Find and align the face"
 
 
 class DemoTranslation:
-    """The page's and the API's one translation: read, align, translate; failures become one readable message."""
+    """The page's and the API's one translation, ``face2sketch.load``'s: read, align, translate; failures become one
+    readable message."""
 
-    def __init__(self, translator: Translator, align: bool) -> None:
-        self.translator, self.align = translator, align
+    def __init__(self, model: Model) -> None:
+        self.model = model
 
-    def translate_picture(self, image: np.ndarray) -> tuple[np.ndarray, np.ndarray, str]:
-        """(the region translated, the result, a status line) for a uint8 RGB picture."""
-        aligned = align_if(image, self.align)
-        (result,) = translate_regions(self.translator, [aligned.image])
-        if not self.align:
+    def translate_picture(self, picture: Picture, align: bool | None = None) -> tuple[np.ndarray, np.ndarray, str]:
+        """(the region translated, the result, a status line) for a picture; ``align`` overrides the model's setting.
+
+        A picture without a usable face raises the DataError that says why (no face, too small)."""
+        model = self.model if align is None or align == self.model.align else Model(self.model.translator, align, batch_size=1)
+        (translation,) = model.translate(picture)
+        record = translation.record()
+        if not model.align:
             status = "translated the whole picture"
-        elif aligned.face_found and aligned.crop is not None:
-            left, top, width, height = aligned.crop
-            status = f"face found: translated the crop left={left}, top={top}, {width}x{height} px"
         else:
-            status = "no face found: translated the whole picture"
-        return aligned.image, result, status
+            (left_x, left_y), (right_x, right_y) = record["eyes"]
+            eyes = f"eyes at ({left_x:.0f}, {left_y:.0f}) and ({right_x:.0f}, {right_y:.0f})"
+            status = f"face found (score {record['score']:.2f}), {eyes}: translated it upright, {record['size'][0]}x{record['size'][1]} px"
+            if record["faces_found"] > 1:
+                status += f"; {record['faces_found']} faces found, the largest translated"
+        return np.asarray(translation.aligned), np.asarray(translation.image), status
 
     def translate_file(self, path: str | None) -> np.ndarray:
         """The /translate endpoint: an image file in, the translated image out."""
@@ -57,18 +65,29 @@ class DemoTranslation:
         if not path:
             raise gr.Error("no image was sent")
         try:
-            return self.translate_picture(read_image(path))[1]
+            return self.translate_picture(path)[1]
         except DataError as err:
             raise gr.Error(f"cannot use this upload: {err}") from None
 
-    def translate_upload(self, path: str | None) -> tuple[Any, Any, str]:
+    def translate_upload(self, path: str | None, align: bool | None = None) -> tuple[Any, Any, str]:
         """The page's upload button: shows the translated region, the result and a status line, or the reason it failed."""
         if not path:
             return None, None, "Upload a picture first."
+        return self.answer(path, f"Cannot use this upload ({Path(path).name})", align)
+
+    def translate_webcam(self, frame: np.ndarray | None, align: bool | None = None) -> tuple[Any, Any, str]:
+        """The page's webcam button: the same for the picture the webcam took."""
+        if frame is None:
+            return None, None, NO_WEBCAM_PICTURE
+        return self.answer(frame, "Cannot use this webcam picture", align)
+
+    def answer(self, picture: Picture, failure: str, align: bool | None) -> tuple[Any, Any, str]:
         try:
-            return self.translate_picture(read_image(path))
+            return self.translate_picture(picture, align)
+        except AlignmentFailed as err:
+            return None, None, f"{failure}: {err.cause}; untick '{ALIGN_LABEL}' to translate the whole picture"
         except DataError as err:
-            return None, None, f"Cannot use this upload ({Path(path).name}): {err}"
+            return None, None, f"{failure}: {err}"
 
     def translate_drawing(self, drawing: dict | None) -> tuple[Any, Any, str]:
         """The page's drawing canvas (sk2f): the composite of the layers, on white."""
@@ -94,22 +113,27 @@ SELECT_BRUSH_JS = """
 """
 
 
-def model_tab(translator: Translator, align: bool, api_names: list[str]) -> None:
-    """One model's controls: upload (and, for sketch input, a drawing canvas), the region translated, the result."""
+def model_tab(model: Model, api_names: list[str]) -> None:
+    """One model's controls: upload (photos: also the webcam; sketches: also a drawing canvas), the region translated
+    (the aligned face) beside the result."""
     import gradio as gr
 
-    spec = translator.spec
+    spec = model.spec
     source, target, key = KIND_LABELS[spec.source_kind], KIND_LABELS[spec.target_kind], spec.direction
-    translation = DemoTranslation(translator, align)
+    translation = DemoTranslation(model)
     gr.Markdown(
-        f"Model `{spec.model}` ({spec.direction}, {spec.image_size} px) from `{Path(translator.origin).name}`. "
-        + ("Faces are found and cropped as in the CUHK photos the model learnt from." if align else "The whole picture is translated.")
+        f"Model `{spec.model}` ({spec.direction}, {spec.image_size} px) from `{Path(model.origin).name}`. "
+        + ("The face is found, turned upright and framed as in the CUHK photos the model learnt from." if model.align else "The whole picture is translated.")
     )
     with gr.Row():
         with gr.Column():
             upload = gr.File(label=f"Your {source} (JPEG, PNG, WebP, BMP)", file_types=["image"], type="filepath", elem_id=f"upload-{key}")
             translate_button = gr.Button("Translate", variant="primary", elem_id=f"translate-{key}")
-            if spec.source_kind == "sketch":
+            if spec.source_kind == "photo":
+                webcam = gr.Image(label="...or take one with your webcam", sources=["webcam"], type="numpy", elem_id=f"webcam-{key}")
+                webcam_button = gr.Button("Translate the webcam picture", elem_id=f"translate-webcam-{key}")
+                align = gr.Checkbox(value=model.align, label=ALIGN_LABEL, elem_id=f"align-{key}")
+            else:
                 canvas = gr.Sketchpad(
                     label="...or draw a sketch", type="numpy", image_mode="RGBA", canvas_size=(400, 500), brush=gr.Brush(**PENCIL), elem_id=f"canvas-{key}"
                 )
@@ -117,9 +141,13 @@ def model_tab(translator: Translator, align: bool, api_names: list[str]) -> None
         aligned = gr.Image(label="Input as translated", type="numpy", interactive=False, elem_id=f"aligned-{key}")
         result = gr.Image(label=f"Result: {target}", type="numpy", format="png", interactive=False, elem_id=f"result-{key}")
     status = gr.Markdown(elem_id=f"status-{key}")
-    translate_button.click(translation.translate_upload, inputs=upload, outputs=[aligned, result, status], api_name=False)
-    if spec.source_kind == "sketch":
-        draw_button.click(translation.translate_drawing, inputs=canvas, outputs=[aligned, result, status], api_name=False)
+    shown = [aligned, result, status]
+    if spec.source_kind == "photo":
+        translate_button.click(translation.translate_upload, inputs=[upload, align], outputs=shown, api_name=False)
+        webcam_button.click(translation.translate_webcam, inputs=[webcam, align], outputs=shown, api_name=False)
+    else:
+        translate_button.click(translation.translate_upload, inputs=upload, outputs=shown, api_name=False)
+        draw_button.click(translation.translate_drawing, inputs=canvas, outputs=shown, api_name=False)
     # the API endpoints: image file in, image out (hidden from the page)
     for api_name in api_names:
         api_input = gr.File(visible=False, type="filepath")
@@ -127,7 +155,7 @@ def model_tab(translator: Translator, align: bool, api_names: list[str]) -> None
         gr.Button(visible=False).click(translation.translate_file, inputs=api_input, outputs=api_output, api_name=api_name)
 
 
-def build_demo(translators: list[Translator], aligns: list[bool]) -> Any:
+def build_demo(models: list[Model]) -> Any:
     """The Gradio Blocks page: one tab per model (the shipped models: a photo tab and a sketch tab).
 
     Each model answers at ``/translate_<direction>``; the first also at ``/translate``.
@@ -137,11 +165,11 @@ def build_demo(translators: list[Translator], aligns: list[bool]) -> Any:
     with gr.Blocks(title="face2sketch") as demo:
         gr.Markdown("## face2sketch: face photo ↔ pencil sketch")
         with gr.Tabs():
-            for index, (translator, align) in enumerate(zip(translators, aligns, strict=False)):
-                spec = translator.spec
+            for index, model in enumerate(models):
+                spec = model.spec
                 label = f"{KIND_LABELS[spec.source_kind].capitalize()} → {KIND_LABELS[spec.target_kind]}"
                 with gr.Tab(label, id=spec.direction, elem_id=f"tab-{spec.direction}"):
-                    model_tab(translator, align, [f"translate_{spec.direction}", *(["translate"] if index == 0 else [])])
+                    model_tab(model, [f"translate_{spec.direction}", *(["translate"] if index == 0 else [])])
     return demo
 
 
@@ -153,11 +181,9 @@ def launch(cfg: DictConfig, block: bool = True) -> Any:
         import gradio  # noqa: F401
     except ImportError as err:
         raise ConfigError("the demo needs Gradio: pip install -e '.[demo]'") from err
-    if cfg.get("ckpt") is None:
-        translators = [load_translator(None, cfg.device, direction=direction) for direction in ("f2sk", "sk2f")]
-    else:
-        translators = [load_translator(cfg.ckpt, cfg.device)]
-    demo = build_demo(translators, [resolve_align(cfg.align, t.spec.source_kind) for t in translators])
+    names = ["f2sk", "sk2f"] if cfg.get("ckpt") is None else [cfg.ckpt]
+    models = [load(name, align=cfg.align, device=cfg.device, batch_size=1) for name in names]
+    demo = build_demo(models)
     demo.launch(
         server_name=cfg.server_name,
         server_port=cfg.server_port,

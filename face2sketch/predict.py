@@ -4,9 +4,11 @@
     python -m face2sketch.predict input=<sketch> direction=sk2f                    # the shipped sketch -> face model
     python -m face2sketch.predict ckpt=<run folder | checkpoint.ckpt | model.onnx> input=<...> output=<folder>
 
-Writes ``<output>/<input stem>.png`` (at the size of the region translated: the whole picture, or the
-aligned face crop) and ``<output>/predictions.json``; ``side_by_side=true`` adds
-``<output>/side_by_side/<stem>.png`` (input | output). Unreadable files are skipped and named.
+Writes ``<output>/<input stem>.png`` (at the size of the region translated: the whole picture, or the aligned face;
+``faces=all``: ``<stem>_face<n>.png`` for every face) and ``<output>/predictions.json`` (for every output the 2x3
+transform from the input's pixels into it, the eyes and the detection score); ``side_by_side=true`` adds
+``<output>/side_by_side/<stem>.png`` (input | output). Unreadable files, and photos without a usable face, are
+skipped and named. Pictures are translated by ``inference.Model``, the Python API's and the demo's.
 """
 
 from __future__ import annotations
@@ -27,10 +29,9 @@ from PIL import Image
 from tqdm import tqdm
 
 from face2sketch.config import CONFIG_DIR
-from face2sketch.data.alignment import align_if, resolve_align
-from face2sketch.data.images import read_image
+from face2sketch.data.alignment import FACE_CHOICES, Alignment
 from face2sketch.errors import ConfigError, DataError, one_line_user_errors
-from face2sketch.inference import Translator, load_translator, translate_regions
+from face2sketch.inference import Model, load_translator
 from face2sketch.io import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -39,21 +40,31 @@ SIDE_BY_SIDE_DIR = "side_by_side"
 
 @dataclass
 class PredictionRecord:
-    """One line of predictions.json; ``crop`` is [left, top, width, height] in the input's (upright) pixels."""
+    """One line of predictions.json: one translated face (or whole picture), or one input skipped with its reason.
+
+    ``transform`` is the 2x3 map from the input's upright pixels into the output's, ``size`` the output's (width,
+    height); ``eyes`` (image-left eye first, input pixels) and ``score`` are the detection's, ``faces_found`` how many
+    faces the picture held, ``face`` which of them this is with faces=all (1 = the largest).
+    """
 
     input: str
     output: str | None = None
     status: str = "ok"
     reason: str | None = None
     face_found: bool = False
-    crop: list[int] | None = None
+    face: int | None = None
+    faces_found: int = 0
+    transform: list[list[float]] | None = None
+    size: list[int] | None = None
+    eyes: list[list[float]] | None = None
+    score: float | None = None
 
 
 @dataclass
 class PendingImage:
     record: PredictionRecord
     name: str
-    region: np.ndarray  # the uint8 RGB region that is translated (the whole picture or the face crop)
+    alignment: Alignment  # the region that is translated (the whole picture or the aligned face)
 
 
 def list_inputs(spec: str) -> list[Path]:
@@ -94,39 +105,41 @@ def side_by_side(region: np.ndarray, prediction: np.ndarray) -> np.ndarray:
 class Predictor:
     """Reads, aligns, batches, translates and writes; every file lands in ``staging`` first."""
 
-    def __init__(self, translator: Translator, output: Path, staging: Path, align: bool, batch_size: int, write_side_by_side: bool) -> None:
-        self.translator, self.output, self.staging = translator, output, staging
-        self.align, self.batch_size, self.write_side_by_side = align, batch_size, write_side_by_side
+    def __init__(self, model: Model, output: Path, staging: Path, write_side_by_side: bool) -> None:
+        self.model, self.output, self.staging, self.write_side_by_side = model, output, staging, write_side_by_side
         self.pending: list[PendingImage] = []
         if write_side_by_side:
             (staging / SIDE_BY_SIDE_DIR).mkdir()
 
-    def add(self, path: Path, name: str) -> PredictionRecord:
-        record = PredictionRecord(input=str(path))
+    def add(self, path: Path, name: str) -> list[PredictionRecord]:
+        """Queue every region of one input (one record each), or skip it with the reason."""
         try:
-            image = read_image(path)
+            alignments = self.model.align_picture(path)
         except DataError as err:
-            record.status, record.reason = "skipped", str(err)
             log.warning("skipping %s: %s", path, err)
-            return record
-        aligned = align_if(image, self.align)
-        if self.align and not aligned.face_found:
-            log.warning("%s: no face found; translating the whole image", path)
-        record.face_found, record.crop = aligned.face_found, list(aligned.crop) if aligned.crop else None
-        self.pending.append(PendingImage(record, name, aligned.image))
-        if len(self.pending) >= self.batch_size:
+            return [PredictionRecord(input=str(path), status="skipped", reason=str(err))]
+        records = []
+        for index, alignment in enumerate(alignments, start=1):
+            face = index if self.model.faces == "all" else None
+            record = PredictionRecord(input=str(path), face_found=alignment.face is not None, face=face, **alignment.record())
+            self.pending.append(PendingImage(record, name if face is None else f"{name}_face{face}", alignment))
+            records.append(record)
+        if alignments and alignments[0].faces_found > 1 and self.model.faces == "largest":
+            log.info("%s: %d faces found; translating the largest (faces=all translates each)", path, alignments[0].faces_found)
+        if len(self.pending) >= self.model.batch_size:
             self.flush()
-        return record
+        return records
 
     def flush(self) -> None:
         if not self.pending:
             return
-        predictions = translate_regions(self.translator, [item.region for item in self.pending])
-        for item, prediction in zip(self.pending, predictions, strict=False):
-            Image.fromarray(prediction).save(self.staging / f"{item.name}.png")
+        translations = self.model.translate_aligned([item.alignment for item in self.pending])
+        for item, translation in zip(self.pending, translations, strict=True):
+            translation.image.save(self.staging / f"{item.name}.png")
             item.record.output = str(self.output / f"{item.name}.png")
             if self.write_side_by_side:
-                Image.fromarray(side_by_side(item.region, prediction)).save(self.staging / SIDE_BY_SIDE_DIR / f"{item.name}.png")
+                pair = side_by_side(item.alignment.image, np.asarray(translation.image))
+                Image.fromarray(pair).save(self.staging / SIDE_BY_SIDE_DIR / f"{item.name}.png")
         self.pending = []
 
 
@@ -142,45 +155,53 @@ def publish(staging: Path, output: Path) -> None:
 def summary_line(records: list[PredictionRecord], output: Path, aligned: bool) -> str:
     ok = [r for r in records if r.status == "ok"]
     skipped = [r for r in records if r.status == "skipped"]
-    line = f"predict: {len(ok)} of {len(records)} images translated into {output}"
+    inputs = len({r.input for r in records})
+    line = f"predict: {len({r.input for r in ok})} of {inputs} images translated into {output}"
     if aligned:
-        line += f"; {sum(r.face_found for r in ok)} with a face found"
+        line += f" ({len(ok)} faces)"
     if skipped:
         line += f"; {len(skipped)} skipped: " + ", ".join(f"{Path(r.input).name} ({r.reason})" for r in skipped)
     return line
+
+
+def load_model(cfg: DictConfig) -> Model:
+    """The model ``ckpt`` names (the shipped one for ``direction`` without it), checked against ``direction``."""
+    direction = OmegaConf.select(cfg, "direction.name")  # direction=f2sk|sk2f, the training config group
+    translator = load_translator(cfg.get("ckpt"), cfg.device, direction=direction)
+    if direction and translator.spec.direction != direction:
+        raise ConfigError(f"ckpt '{cfg.ckpt}' translates {translator.spec.direction}, not direction={direction}: drop direction= or pick a {direction} model")
+    return Model(translator, cfg.align, str(cfg.get("faces", "largest")), int(cfg.batch_size))
 
 
 def predict(cfg: DictConfig) -> dict[str, Any]:
     """Translate every input; returns what predictions.json holds. Raises a DataError if nothing could be written."""
     if int(cfg.batch_size) < 1:
         raise ConfigError(f"batch_size must be at least 1, got {cfg.batch_size}")
+    if cfg.get("faces", "largest") not in FACE_CHOICES:
+        raise ConfigError(f"faces must be largest or all, got '{cfg.faces}'")
     inputs = list_inputs(str(cfg.input))
-    direction = OmegaConf.select(cfg, "direction.name")  # direction=f2sk|sk2f, the training config group
-    translator = load_translator(cfg.get("ckpt"), cfg.device, direction=direction)
-    if direction and translator.spec.direction != direction:
-        raise ConfigError(f"ckpt '{cfg.ckpt}' translates {translator.spec.direction}, not direction={direction}: drop direction= or pick a {direction} model")
-    align = resolve_align(cfg.align, translator.spec.source_kind)
+    model = load_model(cfg)
     output = Path(str(cfg.output)).expanduser().resolve()
     if output.is_file():
         raise ConfigError(f"output '{output}' is a file: pass a folder")
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.predict.", dir=output.parent))
     try:
-        predictor = Predictor(translator, output, staging, align, int(cfg.batch_size), bool(cfg.side_by_side))
+        predictor = Predictor(model, output, staging, bool(cfg.side_by_side))
         named = list(zip(inputs, unique_names(inputs), strict=True))
-        records = [predictor.add(path, name) for path, name in tqdm(named, desc="predict", unit="image", disable=None)]
+        records = [record for path, name in tqdm(named, desc="predict", unit="image", disable=None) for record in predictor.add(path, name)]
         predictor.flush()
         if not any(r.status == "ok" for r in records):
             reasons = "; ".join(f"{Path(r.input).name}: {r.reason}" for r in records[:3])
-            raise DataError(f"nothing written: none of the {len(records)} inputs could be read ({reasons})")
-        result = {"model": translator.origin, "spec": asdict(translator.spec), "align": align, "items": [asdict(r) for r in records]}
+            raise DataError(f"nothing written: none of the {len(records)} inputs could be used ({reasons})")
+        result = {"model": model.origin, "spec": asdict(model.spec), "align": model.align, "faces": model.faces, "items": [asdict(r) for r in records]}
         write_json_atomic(staging / "predictions.json", result)
         output.mkdir(exist_ok=True)
         publish(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
-    print(summary_line(records, output, align))
+    print(summary_line(records, output, model.align))
     return result
 
 

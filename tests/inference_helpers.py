@@ -5,11 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 import torch
 from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image
 
+import face2sketch.data.alignment as alignment
+from face2sketch.data.alignment import Face
 from tests.conftest import compose_train
 
 
@@ -69,3 +72,10 @@ def assert_predict_reproduces_evaluate(run: Path, photos: Path, output: Path, ex
         expected = np.asarray(Image.open(path))
         produced = np.asarray(Image.open(output / path.name))
         assert produced.shape == expected.shape == (250, 200, 3) and np.array_equal(produced, expected), path.name
+
+
+def stub_detector(monkeypatch: pytest.MonkeyPatch, faces_by_size: dict[tuple[int, int], list[Face]]) -> None:
+    """Replace face detection: a picture of (width, height) in ``faces_by_size`` holds those faces (largest first),
+    others none; the landmark model's second look keeps the eyes as given."""
+    monkeypatch.setattr(alignment, "detect_faces", lambda image: faces_by_size.get((image.shape[1], image.shape[0]), []))
+    monkeypatch.setattr(alignment, "refine", lambda image, face, colour: face)

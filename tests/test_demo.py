@@ -19,9 +19,8 @@ from gradio_client.exceptions import AppError
 from omegaconf import OmegaConf
 from PIL import Image
 
-from face2sketch.data.alignment import cuhk_framing
-from face2sketch.demo import DemoTranslation, launch
-from face2sketch.inference import load_translator
+from face2sketch.demo import NO_WEBCAM_PICTURE, DemoTranslation, launch
+from face2sketch.inference import load
 from tests.conftest import CUHK_ROOT, PROJECT_ROOT
 from tests.inference_helpers import face_like_picture, make_run, save_picture
 
@@ -63,8 +62,8 @@ def test_translate_endpoint_answers_gradio_client_with_an_image_and_a_message_fo
     assert url.startswith("http://127.0.0.1:")
     client = Client(url, verbose=False)
     flat = save_picture(tmp_path / "flat.png", face_like_picture(90, 70))
-    with Image.open(client.predict(handle_file(str(flat)), api_name="/translate")) as result:
-        assert result.size == (90, 70)  # no face: the whole picture, at its size
+    with pytest.raises(AppError, match="cannot use this upload: no face found: pass align=false to translate the whole picture"):
+        client.predict(handle_file(str(flat)), api_name="/translate")
     (tmp_path / "notes.jpg").write_text("not a picture")
     with pytest.raises(AppError, match="cannot use this upload: not an image"):
         client.predict(handle_file(str(tmp_path / "notes.jpg")), api_name="/translate")
@@ -88,12 +87,12 @@ def test_an_upload_over_the_limit_is_refused_with_the_limit(served: tuple[str, o
         assert httpx.post(f"{url}gradio_api/upload", files={"files": ("small.png", handle, "image/png")}, timeout=60).status_code == 200
 
 
-def test_translate_endpoint_crops_a_real_cuhk_face_to_the_cuhk_framing(served: tuple[str, object], cuhk_root: Path, tmp_path: Path) -> None:
+def test_translate_endpoint_frames_a_real_cuhk_face_as_a_cuhk_photo(served: tuple[str, object], cuhk_root: Path, tmp_path: Path) -> None:
     url, _ = served
     photo, _ = pasted_face(tmp_path, cuhk_root)
     with Image.open(Client(url, verbose=False).predict(handle_file(str(photo)), api_name="/translate")) as result:
-        framing = cuhk_framing()  # the face crop keeps the CUHK photo's aspect ratio
-        assert abs(result.size[1] / result.size[0] - framing.width / framing.height) < 0.05
+        width, height = result.size  # the CUHK photo pasted at 1.5 times its size: its face framed at about 300x375
+        assert abs(width / 300 - 1) < 0.1 and abs(height / width - 1.25) < 0.01
 
 
 def test_without_ckpt_the_demo_serves_both_shipped_models(tmp_path: Path) -> None:
@@ -117,18 +116,33 @@ def test_without_ckpt_the_demo_serves_both_shipped_models(tmp_path: Path) -> Non
 
 
 def test_page_handlers_show_the_region_the_result_and_readable_messages(f2sk_run: Path, tmp_path: Path) -> None:
-    page = DemoTranslation(load_translator(f2sk_run, device="cpu"), align=True)
+    page = DemoTranslation(load(f2sk_run, align=True, device="cpu"))
     flat = save_picture(tmp_path / "flat.png", np.full((80, 60, 3), 200, np.uint8))
-    region, result, status = page.translate_upload(str(flat))
-    assert region.shape == result.shape == (80, 60, 3) and status == "no face found: translated the whole picture"
+    no_face = "no face found; untick 'Find and align the face' to translate the whole picture"
+    assert page.translate_upload(str(flat)) == (None, None, f"Cannot use this upload (flat.png): {no_face}")
+    region, result, status = page.translate_upload(str(flat), align=False)
+    assert region.shape == result.shape == (80, 60, 3) and status == "translated the whole picture"
     (tmp_path / "empty.png").write_bytes(b"")
     assert page.translate_upload(str(tmp_path / "empty.png")) == (None, None, "Cannot use this upload (empty.png): empty file (0 bytes)")
     assert page.translate_upload(None)[2] == "Upload a picture first."
 
 
+def test_a_webcam_picture_is_translated_like_an_upload(f2sk_run: Path) -> None:
+    page = DemoTranslation(load(f2sk_run, align=True, device="cpu"))
+    frame = face_like_picture(64, 48)  # what Gradio's webcam source hands over: an HxWx3 uint8 array
+    assert page.translate_webcam(frame) == (
+        None,
+        None,
+        "Cannot use this webcam picture: no face found; untick 'Find and align the face' to translate the whole picture",
+    )
+    region, result, status = page.translate_webcam(frame, align=False)
+    assert np.array_equal(region, frame) and result.shape == (48, 64, 3) and status == "translated the whole picture"
+    assert page.translate_webcam(None) == (None, None, NO_WEBCAM_PICTURE)
+
+
 def test_a_drawn_sketch_is_composited_on_white_and_translated_to_a_photo(tmp_path: Path) -> None:
     run = make_run(tmp_path / "sk2f", "data=synthetic", "data.image_size=32", "model=conv_ae", "direction=sk2f")
-    page = DemoTranslation(load_translator(run, device="cpu"), align=False)
+    page = DemoTranslation(load(run, align=False, device="cpu"))
     drawing = np.zeros((50, 40, 4), np.uint8)
     drawing[10:40, 20, 3] = 255  # one black stroke on a transparent canvas
     region, result, _ = page.translate_drawing({"background": None, "layers": [], "composite": drawing})

