@@ -36,6 +36,7 @@ from face2sketch.config import CONFIG_DIR, best_weights_label, model_label
 from face2sketch.data.conditions import Condition, apply_condition, condition_set
 from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.data.images import DIRECTIONS, to_tensor
+from face2sketch.data.photographed import Affine, carry_into, compose, photographed_scene, scale_to
 from face2sketch.data.protocols import Item
 from face2sketch.errors import ConfigError, one_line_user_errors
 from face2sketch.inference import (
@@ -201,19 +202,70 @@ class ConditionedInputs:
     conditions: dict[str, Condition]
     seed: int
 
-    def source(self, datamodule: PairedDataModule, value_range: tuple[float, float], index: int, item: Item) -> tuple[np.ndarray, torch.Tensor]:
-        """(the changed input at its stored resolution, the model's input made from it)."""
+    def source(self, datamodule: PairedDataModule, value_range: tuple[float, float], index: int, item: Item) -> ChangedInput | None:
         kind = DIRECTIONS[datamodule.direction][0]
         mask = item.full_resolution_mask() if kind == "photo" else None
         changed = apply_condition(self.condition, self.conditions, item.full_resolution(kind), mask, self.seed, index)
-        return changed, to_tensor(datamodule.fit(changed, kind), value_range)
+        return ChangedInput(changed, to_tensor(datamodule.fit(changed, kind), value_range))
 
 
-def score(subject: Subject, cfg_eval: DictConfig, staging: Path, inputs: ConditionedInputs | None = None) -> tuple[list[dict[str, Any]], ImageSetEvaluator]:
+@dataclass(frozen=True)
+class ChangedInput:
+    """One test input under a condition: the picture a user would have, the model's input made from it and, when the
+    model sees another frame than the stored photo's, the transform carrying the stored target into that frame."""
+
+    picture: np.ndarray
+    source: torch.Tensor
+    carry: Affine | None = None
+
+
+# the name of the end-to-end condition in a robustness report; seeded apart from the named set's conditions
+AS_PHOTOGRAPHED = "as_photographed"
+AS_PHOTOGRAPHED_SEED_INDEX = 1000
+
+
+@dataclass(frozen=True)
+class PhotographedInputs:
+    """The end-to-end condition: each test photo as photographed (``photographed_scene``: tilted, any size and place in
+    a larger picture of another background and light, JPEG), found and aligned by the eyes as ``predict`` does, and
+    its true target carried into the aligned frame by the recorded transforms. Pictures without a usable face are
+    counted and left out of the scores."""
+
+    seed: int
+    condition: str = AS_PHOTOGRAPHED
+
+    def source(self, datamodule: PairedDataModule, value_range: tuple[float, float], index: int, item: Item) -> ChangedInput | None:
+        from face2sketch.data.alignment import AlignmentFailed, align_faces
+
+        photo = item.full_resolution("photo")
+        rng = np.random.default_rng([self.seed, AS_PHOTOGRAPHED_SEED_INDEX, index])
+        picture, placed = photographed_scene(photo, item.full_resolution_mask(), rng)
+        try:
+            aligned = align_faces(picture)[0]
+        except AlignmentFailed:
+            return None
+        frame = (aligned.image.shape[1], aligned.image.shape[0])
+        carry = compose(scale_to(frame, (photo.shape[1], photo.shape[0])), compose(aligned.transform, placed))
+        return ChangedInput(picture, to_tensor(datamodule.fit(aligned.image, "photo"), value_range), carry)
+
+
+def stored_target(datamodule: PairedDataModule, target: np.ndarray, kind: str, carry: Affine | None) -> np.ndarray:
+    """The stored target in the model's channel layout, carried into a changed input's frame (at the stored size) when
+    ``carry`` is given; outside the photo's frame a sketch is white paper."""
+    laid_out = datamodule.sketch_layout(target) if kind == "sketch" else target
+    if carry is None:
+        return laid_out
+    carried = carry_into(laid_out, carry, (target.shape[1], target.shape[0]), fill=255)
+    return carried.reshape(laid_out.shape)  # OpenCV drops a single channel
+
+
+def score(
+    subject: Subject, cfg_eval: DictConfig, staging: Path, inputs: ConditionedInputs | PhotographedInputs | None = None
+) -> tuple[list[dict[str, Any]], ImageSetEvaluator]:
     """Predict the test split in batches and score each prediction; predictions and samples go into ``staging``.
 
-    With ``inputs`` the test inputs are changed by that condition first, and only the samples are saved (the changed
-    input and the prediction, in ``conditions/<condition>/``).
+    With ``inputs`` the test inputs are changed by that condition first (those it cannot use are left out), and only
+    the samples are saved (the changed input and the prediction, in ``conditions/<condition>/``).
     """
     translator, datamodule = subject.translator, subject.datamodule
     value_range = translator.spec.value_range
@@ -225,23 +277,33 @@ def score(subject: Subject, cfg_eval: DictConfig, staging: Path, inputs: Conditi
     for start in range(0, len(dataset), cfg_eval.batch_size):
         items = dataset.items[start : start + cfg_eval.batch_size]
         batch = [dataset[start + k] for k in range(len(items))]
-        changed = [inputs.source(datamodule, value_range, start + k, item) for k, item in enumerate(items)] if inputs else []
-        sources = [source for _, source in changed] if inputs else [b["source"] for b in batch]
+        changed = [inputs.source(datamodule, value_range, start + k, item) for k, item in enumerate(items)] if inputs else [None] * len(items)
+        kept = [k for k in range(len(items)) if inputs is None or changed[k] is not None]
+        if not kept:
+            continue
+        sources = [changed[k].source if changed[k] else batch[k]["source"] for k in kept]  # type: ignore[union-attr]
         predictions = translator.translate(torch.stack(sources))
-        for k, (item, sample, prediction) in enumerate(zip(items, batch, predictions, strict=False)):
+        for k, prediction in zip(kept, predictions, strict=True):
+            item, sample, change = items[k], batch[k], changed[k]
+            carry = change.carry if change is not None else None
             if cfg_eval.resolution == "original":
                 full = item.full_resolution(target_kind)
-                target = to_tensor(datamodule.sketch_layout(full) if target_kind == "sketch" else full, (0.0, 1.0))
+                target = to_tensor(stored_target(datamodule, full, target_kind, carry), (0.0, 1.0))
                 prediction = resize_prediction(prediction, (target.shape[-2], target.shape[-1]))
+            elif carry is not None:
+                carried = stored_target(datamodule, item.full_resolution(target_kind), target_kind, carry)
+                target = to_tensor(datamodule.fit(carried, target_kind), (0.0, 1.0))
             else:
                 target = unit_range(sample["target"], value_range)
             scores = evaluator.update(prediction[None], target[None])[0]
             rows.append({"name": item.name, "identity": item.key, "variant": item.variant, **scores})
-            if inputs is not None:
+            if change is not None and inputs is not None:
                 if item.name in sample_names:
                     folder = staging / "conditions" / inputs.condition
                     folder.mkdir(parents=True, exist_ok=True)
-                    Image.fromarray(changed[k][0]).save(folder / f"{item.name}_input.png")
+                    Image.fromarray(change.picture).save(folder / f"{item.name}_input.png")
+                    if carry is not None:
+                        save_image(folder / f"{item.name}_target.png", target)
                     save_image(folder / f"{item.name}_prediction.png", prediction)
                 continue
             if cfg_eval.save_predictions:
@@ -269,12 +331,20 @@ def robustness(subject: Subject, cfg_eval: DictConfig, staging: Path, clean: dic
         "what": "each condition changes the stored test inputs (never the targets); ratio = condition mean / clean mean",
         "conditions": {"clean": {"means": clean, "ratios": dict.fromkeys(clean, 1.0), "about": "the inputs as stored"}},
     }
-    for condition, make in conditions.items():
-        _, evaluator = score(subject, cfg_eval, staging, ConditionedInputs(condition, conditions, int(cfg_eval.condition_seed)))
-        means = means_of(evaluator)
+    runs: list[tuple[ConditionedInputs | PhotographedInputs, str]] = [
+        (ConditionedInputs(condition, conditions, int(cfg_eval.condition_seed)), (make.__doc__ or "").strip()) for condition, make in conditions.items()
+    ]
+    if source_kind == "photo" and cfg_eval.as_photographed:
+        runs.append((PhotographedInputs(int(cfg_eval.condition_seed)), " ".join((PhotographedInputs.__doc__ or "").split())))
+    for inputs, about in runs:
+        condition = inputs.condition
+        rows, evaluator = score(subject, cfg_eval, staging, inputs)
+        means = means_of(evaluator) if rows else {}
         ratios = {name: value / clean[name] for name, value in means.items() if clean.get(name)}
-        report["conditions"][condition] = {"means": means, "ratios": ratios, "about": (make.__doc__ or "").strip()}
-        log.info("%s: %s", condition, {name: f"{means[name]:.4f} ({ratios[name]:.3f} of clean)" for name in ratio_metrics(source_kind) if name in ratios})
+        pictures = len(subject.datamodule.dataset(str(cfg_eval.split)))
+        report["conditions"][condition] = {"means": means, "ratios": ratios, "about": about, "pictures": pictures, "scored": len(rows)}
+        shown = {name: f"{means[name]:.4f} ({ratios[name]:.3f} of clean)" for name in ratio_metrics(source_kind) if name in ratios}
+        log.info("%s (%d of %d scored): %s", condition, len(rows), pictures, shown)
     write_json_atomic(staging / "robustness.json", report)
     write_robustness_tables(staging, report)
     write_robustness_figure(staging, list(report["conditions"]), int(cfg_eval.figure_examples))
@@ -325,13 +395,14 @@ def write_robustness_tables(staging: Path, report: dict[str, Any]) -> None:
     names = ratio_metrics(report["input_kind"])
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow(["condition", *[f"{n}{suffix}" for n in names for suffix in ("", "_ratio")]])
-    lines = [f"| condition | {' | '.join(f'{n} | {n} / clean' for n in names)} |", "|---|" + "---|" * (2 * len(names))]
+    writer.writerow(["condition", "scored", *[f"{n}{suffix}" for n in names for suffix in ("", "_ratio")]])
+    lines = [f"| condition | scored | {' | '.join(f'{n} | {n} / clean' for n in names)} |", "|---|---|" + "---|" * (2 * len(names))]
     for condition, entry in report["conditions"].items():
         values = [(entry["means"].get(n), entry["ratios"].get(n)) for n in names]
-        writer.writerow([condition, *[f"{v:.6f}" if v is not None else "" for pair in values for v in pair]])
+        scored = f"{entry['scored']} of {entry['pictures']}" if "scored" in entry else "all"
+        writer.writerow([condition, entry.get("scored", ""), *[f"{v:.6f}" if v is not None else "" for pair in values for v in pair]])
         cells = " | ".join(f"{m:.3f} | {r:.3f}" if m is not None and r is not None else "n/a | n/a" for m, r in values)
-        lines.append(f"| {condition} | {cells} |")
+        lines.append(f"| {condition} | {scored} | {cells} |")
     (staging / "robustness.csv").write_text(buffer.getvalue())
     (staging / "robustness.md").write_text("\n".join(lines) + "\n")
 

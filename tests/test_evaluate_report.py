@@ -77,9 +77,14 @@ def test_conditions_score_the_test_split_under_each_condition_against_the_clean_
     report = json.loads((folder / "robustness.json").read_text())
     summary = json.loads((folder / "metrics.json").read_text())
     names = list(report["conditions"])
-    assert names == ["clean", *CONDITION_SETS["real"]["photo"]] and report["input_kind"] == "photo"
+    assert names == ["clean", *CONDITION_SETS["real"]["photo"], "as_photographed"] and report["input_kind"] == "photo"
     clean = report["conditions"]["clean"]["means"]
     assert clean["fsim"] == summary["metrics"]["fsim"]["mean"] and clean["scoot"] == summary["metrics"]["scoot"]["mean"]
+    # the end-to-end condition counts the pictures alignment could use (synthetic faces are not faces to a detector)
+    photographed = report["conditions"]["as_photographed"]
+    assert photographed["pictures"] == len(_test_names(folder)) and 0 <= photographed["scored"] <= photographed["pictures"]
+    assert all(report["conditions"][name]["scored"] == photographed["pictures"] for name in names[1:-1])
+    names = names[:-1]
     for name in names[1:]:
         entry = report["conditions"][name]
         assert set(entry["means"]) >= {"ssim", "mse", "fsim", "scoot"}
@@ -91,7 +96,7 @@ def test_conditions_score_the_test_split_under_each_condition_against_the_clean_
     assert changed >= {"warm_light", "cool_light", "side_light", "dim_and_noisy", "overexposed", "black_and_white", "heavy_jpeg", "small_and_soft"}
     rows = list(csv.DictReader((folder / "robustness.csv").read_text().splitlines()))
     assert [r["condition"] for r in rows] == names and float(rows[3]["fsim_ratio"]) == pytest.approx(report["conditions"][names[3]]["ratios"]["fsim"], abs=1e-6)
-    assert len((folder / "robustness.md").read_text().splitlines()) == 2 + len(names)
+    assert len((folder / "robustness.md").read_text().splitlines()) == 3 + len(names)
     assert Image.open(folder / "robustness.png").size[1] > Image.open(folder / "robustness.png").size[0], "a row per condition"
     again = _evaluate(f"runs=[{trained_run}]", "conditions=real", f"paths.output_root={tmp_path}")
     assert again.returncode == 0 and json.loads((folder / "robustness.json").read_text()) == report, "seeded: the same pictures every run"
@@ -347,3 +352,52 @@ def test_publishing_an_evaluation_never_leaves_the_run_without_a_whole_one(tmp_p
     publish(staging, output)
     assert (output / "metrics.json").read_text() == "new"
     assert not (tmp_path / ".evaluation.old").exists() and not staging.exists()
+
+
+def test_as_photographed_aligns_the_picture_and_carries_the_true_sketch_into_the_aligned_frame(monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a detector that finds the photo's eyes where the scene put them, the aligned frame is the stored photo's
+    own: the carry is the identity and the carried sketch is the stored one. A wrong order of the transforms, a missing
+    scale back to the stored size or the sketch carried on one side only would each move it."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from face2sketch.data.alignment import cuhk_eyes
+    from face2sketch.data.photographed import apply_affine, photographed_scene
+    from face2sketch.evaluate import AS_PHOTOGRAPHED_SEED_INDEX, PhotographedInputs, stored_target
+    from tests.inference_helpers import stub_detector
+    from tests.studio import studio_pair
+    from tests.test_alignment import face_at
+
+    photo, sketch, person = studio_pair(250, 200)
+    mask = person.astype(np.uint8) * 255
+    picture, placed = photographed_scene(photo, mask, np.random.default_rng([5, AS_PHOTOGRAPHED_SEED_INDEX, 3]))
+    eyes = apply_affine(placed, [cuhk_eyes().left, cuhk_eyes().right])
+    stub_detector(monkeypatch, {(picture.shape[1], picture.shape[0]): [face_at(eyes.tolist())]})
+    item = SimpleNamespace(full_resolution=lambda kind: photo, full_resolution_mask=lambda: mask)
+    datamodule = SimpleNamespace(fit=lambda image, kind: image, sketch_layout=lambda image: image[..., None])
+    changed = PhotographedInputs(seed=5).source(datamodule, (0.0, 1.0), 3, item)  # type: ignore[arg-type]
+    assert changed is not None and np.array_equal(changed.picture, picture)
+    # the identity up to the aligned frame's whole-pixel size (round(200 s) x round(250 s) for the face's scale s)
+    np.testing.assert_allclose(changed.carry, [[1, 0, 0], [0, 1, 0]], atol=2e-3)
+    channels, height, width = changed.source.shape  # the aligned face, in CUHK's frame at the picture's scale
+    assert channels == 3 and height / width == pytest.approx(250 / 200, abs=0.01)
+    carried = stored_target(datamodule, sketch, "sketch", changed.carry)  # type: ignore[arg-type]
+    difference = np.abs(carried[..., 0].astype(int) - sketch)
+    assert carried.shape == (250, 200, 1) and difference.mean() < 1.0 and np.median(difference) == 0
+
+
+def test_as_photographed_leaves_out_a_picture_without_a_usable_face(monkeypatch: pytest.MonkeyPatch) -> None:
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from face2sketch.evaluate import PhotographedInputs
+    from tests.inference_helpers import stub_detector
+    from tests.studio import studio_pair
+
+    photo, _, person = studio_pair(250, 200)
+    stub_detector(monkeypatch, {})
+    item = SimpleNamespace(full_resolution=lambda kind: photo, full_resolution_mask=lambda: person.astype(np.uint8) * 255)
+    datamodule = SimpleNamespace(fit=lambda image, kind: image)
+    assert PhotographedInputs(seed=0).source(datamodule, (0.0, 1.0), 0, item) is None  # type: ignore[arg-type]

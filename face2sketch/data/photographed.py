@@ -156,3 +156,27 @@ def check_alignment(photos: list[np.ndarray], rng: np.random.Generator, variants
             landed = apply_affine(compose(aligned.transform, placed), face.eyes) / scale
             errors.append(float(np.linalg.norm(landed - target, axis=1).max()))
     return AlignmentCheck(pictures, len(errors), errors)
+
+
+# the picture's sides over the photo's when a scene is drawn for it (before the photo is placed, shrunk to fit if it must)
+SCENE_SIDES = (1.2, 2.8)
+
+
+def photographed_scene(photo: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> tuple[np.ndarray, Affine]:
+    """The end-to-end condition of the robustness report: a CUHK photo in one of the report's lights, tilted and placed
+    at any size in a larger picture of another background (any of augmentation's kinds), saved as JPEG; and the 2x3
+    transform from the photo's pixels into that picture, to carry the true sketch into the frame alignment makes."""
+    from face2sketch.data.backgrounds import random_background
+    from face2sketch.data.conditions import CONDITION_SETS
+
+    lights = ("warm_light", "cool_light", "side_light", "dim_and_noisy", "overexposed", "black_and_white")
+    light = CONDITION_SETS["real"]["photo"][lights[int(rng.integers(len(lights)))]]
+    height, width = photo.shape[:2]
+    canvas = (round(height * rng.uniform(*SCENE_SIDES)), round(width * rng.uniform(*SCENE_SIDES)))
+    lit = light(photo, mask, rng) if rng.uniform() < 0.7 else photo
+    return as_photographed(lit, rng, background=random_background(rng, canvas), foreground_mask=mask.astype(np.float32) / 255.0)
+
+
+def scale_to(frame: tuple[int, int], size: tuple[int, int]) -> Affine:
+    """The transform from a (width, height) ``frame`` onto ``size`` by scaling alone."""
+    return np.array([[size[0] / frame[0], 0.0, 0.0], [0.0, size[1] / frame[1], 0.0]])
