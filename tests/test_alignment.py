@@ -191,3 +191,14 @@ def test_cuhk_eyes_scale_with_the_frame() -> None:
     transform, size = eyes.transform_for(np.array([[0.0, 0.0], [120.0, 0.0]]))  # twice CUHK's eye distance
     assert size == (400, 500)
     np.testing.assert_allclose(apply_affine(transform, [[0.0, 0.0], [120.0, 0.0]]), [[140.0, 240.0], [260.0, 240.0]], atol=1e-9)
+
+
+def test_a_photo_that_just_fits_the_given_background_is_placed_without_room_to_spare() -> None:
+    """A tilted photo whose scale the background limits is exactly as tall as the background: no room to move, and
+    no error from a range whose ends rounding has crossed (these draws crossed them)."""
+    from face2sketch.data.photographed import placement
+
+    for seed, height in ((9, 300), (13, 401), (34, 333)):
+        transform, size = placement((200, 250), (900, height), np.random.default_rng(seed), Photographing())
+        corners = apply_affine(transform, [[0.0, 0.0], [200.0, 0.0], [0.0, 250.0], [200.0, 250.0]])
+        assert size == (900, height) and corners[:, 1].min() >= -1e-6 and corners[:, 1].max() <= height + 1e-6

@@ -72,8 +72,9 @@ def placement(photo_size: tuple[int, int], canvas_size: tuple[int, int] | None, 
         canvas_size = (round(box_w * scale * rng.uniform(*how.margin)), round(box_h * scale * rng.uniform(*how.margin)))
     else:
         scale = min(scale, canvas_size[0] / box_w, canvas_size[1] / box_h)  # the photo must fit the given background
-    centre_x = rng.uniform(box_w * scale / 2, canvas_size[0] - box_w * scale / 2)
-    centre_y = rng.uniform(box_h * scale / 2, canvas_size[1] - box_h * scale / 2)
+    # a photo that just fits (scale limited by the canvas) leaves no room, and rounding may leave less than none
+    centre_x = rng.uniform(box_w * scale / 2, max(box_w * scale / 2, canvas_size[0] - box_w * scale / 2))
+    centre_y = rng.uniform(box_h * scale / 2, max(box_h * scale / 2, canvas_size[1] - box_h * scale / 2))
     transform = cv2.getRotationMatrix2D((width / 2, height / 2), tilt, scale)
     transform[:, 2] += (centre_x - width / 2, centre_y - height / 2)
     return transform, canvas_size
