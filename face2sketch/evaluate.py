@@ -282,36 +282,57 @@ def score(
         if not kept:
             continue
         sources = [changed[k].source if changed[k] else batch[k]["source"] for k in kept]  # type: ignore[union-attr]
-        predictions = translator.translate(torch.stack(sources))
-        for k, prediction in zip(kept, predictions, strict=True):
-            item, sample, change = items[k], batch[k], changed[k]
-            carry = change.carry if change is not None else None
-            if cfg_eval.resolution == "original":
-                full = item.full_resolution(target_kind)
-                target = to_tensor(stored_target(datamodule, full, target_kind, carry), (0.0, 1.0))
-                prediction = resize_prediction(prediction, (target.shape[-2], target.shape[-1]))
-            elif carry is not None:
-                carried = stored_target(datamodule, item.full_resolution(target_kind), target_kind, carry)
-                target = to_tensor(datamodule.fit(carried, target_kind), (0.0, 1.0))
-            else:
-                target = unit_range(sample["target"], value_range)
-            scores = evaluator.update(prediction[None], target[None])[0]
-            rows.append({"name": item.name, "identity": item.key, "variant": item.variant, **scores})
-            if change is not None and inputs is not None:
-                if item.name in sample_names:
-                    folder = staging / "conditions" / inputs.condition
-                    folder.mkdir(parents=True, exist_ok=True)
-                    Image.fromarray(change.picture).save(folder / f"{item.name}_input.png")
-                    if carry is not None:
-                        save_image(folder / f"{item.name}_target.png", target)
-                    save_image(folder / f"{item.name}_prediction.png", prediction)
-                continue
-            if cfg_eval.save_predictions:
-                save_image(staging / "predictions" / f"{item.name}.png", prediction)
-            if item.name in sample_names:
-                save_image(staging / "samples" / f"{item.name}_input.png", unit_range(sample["source"], value_range))
-                save_image(staging / "samples" / f"{item.name}_target.png", target)
+        for k, raw in zip(kept, translator.translate(torch.stack(sources)), strict=True):
+            item, change = items[k], changed[k]
+            target, prediction = scored_pair(datamodule, cfg_eval, item, batch[k], raw, change.carry if change else None)
+            rows.append({"name": item.name, "identity": item.key, "variant": item.variant, **evaluator.update(prediction[None], target[None])[0]})
+            if item.name in sample_names or (inputs is None and cfg_eval.save_predictions):
+                save_outputs(staging, inputs, item, batch[k], change, target, prediction, cfg_eval, item.name in sample_names, value_range)
     return rows, evaluator
+
+
+def scored_pair(
+    datamodule: PairedDataModule, cfg_eval: DictConfig, item: Item, sample: dict, prediction: torch.Tensor, carry: Affine | None
+) -> tuple[torch.Tensor, torch.Tensor]:
+    """(target, prediction) in [0, 1] as they are scored: at the target's stored resolution (``resolution=original``,
+    the prediction resized to it) or the model's; a changed input's target carried into its frame first."""
+    target_kind = DIRECTIONS[datamodule.direction][1]
+    if cfg_eval.resolution == "original":
+        target = to_tensor(stored_target(datamodule, item.full_resolution(target_kind), target_kind, carry), (0.0, 1.0))
+        return target, resize_prediction(prediction, (target.shape[-2], target.shape[-1]))
+    if carry is not None:
+        carried = stored_target(datamodule, item.full_resolution(target_kind), target_kind, carry)
+        return to_tensor(datamodule.fit(carried, target_kind), (0.0, 1.0)), prediction
+    return unit_range(sample["target"], datamodule.value_range), prediction
+
+
+def save_outputs(
+    staging: Path,
+    inputs: ConditionedInputs | PhotographedInputs | None,
+    item: Item,
+    sample: dict,
+    change: ChangedInput | None,
+    target: torch.Tensor,
+    prediction: torch.Tensor,
+    cfg_eval: DictConfig,
+    is_sample: bool,
+    value_range: tuple[float, float],
+) -> None:
+    """A clean prediction into predictions/ (with ``save_predictions``) and a sample's input and target into samples/;
+    under a condition, a sample's changed input, prediction and (for a changed frame) carried target."""
+    if inputs is not None and change is not None:
+        folder = staging / "conditions" / inputs.condition
+        folder.mkdir(parents=True, exist_ok=True)
+        Image.fromarray(change.picture).save(folder / f"{item.name}_input.png")
+        if change.carry is not None:
+            save_image(folder / f"{item.name}_target.png", target)
+        save_image(folder / f"{item.name}_prediction.png", prediction)
+        return
+    if cfg_eval.save_predictions:
+        save_image(staging / "predictions" / f"{item.name}.png", prediction)
+    if is_sample:
+        save_image(staging / "samples" / f"{item.name}_input.png", unit_range(sample["source"], value_range))
+        save_image(staging / "samples" / f"{item.name}_target.png", target)
 
 
 def means_of(evaluator: ImageSetEvaluator) -> dict[str, float]:
@@ -345,6 +366,7 @@ def robustness(subject: Subject, cfg_eval: DictConfig, staging: Path, clean: dic
         report["conditions"][condition] = {"means": means, "ratios": ratios, "about": about, "pictures": pictures, "scored": len(rows)}
         shown = {name: f"{means[name]:.4f} ({ratios[name]:.3f} of clean)" for name in ratio_metrics(source_kind) if name in ratios}
         log.info("%s (%d of %d scored): %s", condition, len(rows), pictures, shown)
+    report["order"] = list(report["conditions"])  # the JSON file sorts its keys; tables and figures keep this order
     write_json_atomic(staging / "robustness.json", report)
     write_robustness_tables(staging, report)
     write_robustness_figure(staging, list(report["conditions"]), int(cfg_eval.figure_examples))

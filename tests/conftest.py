@@ -72,9 +72,10 @@ class SeenTestBatches(L.Callback):
         return torch.cat([target for _, target in self.batches])
 
 
-def rescored(module: L.LightningModule, batches: list[tuple[torch.Tensor, torch.Tensor]]) -> dict[str, float]:
+def rescored(module: L.LightningModule, batches: list[tuple[torch.Tensor, torch.Tensor]], autocast: torch.dtype | None = None) -> dict[str, float]:
     """SSIM, the study's SSIM and MSE of ``module``'s predictions for ``batches``, with predictions and targets mapped from the module's
-    value range to [0, 1] and clamped here rather than by the module, averaged over images: what the test step must log."""
+    value range to [0, 1] and clamped here rather than by the module, averaged over images: what the test step must log.
+    With ``autocast`` the network runs under CPU autocast to that dtype, the metrics in float32 (as the test step does)."""
     from face2sketch.metrics import mse, ssim, ssim_study
 
     low, high = module.value_range
@@ -83,7 +84,7 @@ def rescored(module: L.LightningModule, batches: list[tuple[torch.Tensor, torch.
         return ((images.float() - low) / (high - low)).clamp(0, 1)
 
     module.enter_prediction_mode()
-    with torch.no_grad():
+    with torch.no_grad(), torch.autocast("cpu", dtype=autocast or torch.bfloat16, enabled=autocast is not None):
         predictions = torch.cat([unit(module(source)) for source, _ in batches])
     targets = torch.cat([unit(target) for _, target in batches])
     return {

@@ -53,6 +53,7 @@ def assert_predict_reproduces_evaluate(run: Path, photos: Path, output: Path, ex
                 "runs": [str(run)],
                 "expect_direction": None,
                 "resolution": "original",
+                "split": "test",
                 "data_root": None,
                 "batch_size": 16,
                 "device": "cpu",

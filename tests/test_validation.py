@@ -20,9 +20,10 @@ from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.config import CONFIG_DIR, model_label
 from face2sketch.errors import ConfigError
-from face2sketch.validation import DEMO_RULES, RULES, _learning_rate_keys, validate_demo_settings, validate_settings
+from face2sketch.validation import AUGMENTATION_PROBABILITIES, DEMO_RULES, RULES, _learning_rate_keys, validate_demo_settings, validate_settings
 from tests.conftest import compose_train, run_cli
 
+REAL_WORLD = ("augmentation=real_world",)
 PIX2PIX, SPARSE, VGG, SYNTHETIC = ("model=pix2pix",), ("model=sparse_ae",), ("model=vgg_ae", "encoder_weights=none"), ("data=synthetic",)
 
 # rule key: (the config it lives in, values refused, values accepted); each refused value is a boundary's near side
@@ -63,6 +64,11 @@ TRAIN_BOUNDARIES: dict[str, tuple[tuple[str, ...], list[Any], list[Any]]] = {
     "model.l1_weight": (SPARSE, [-1e-4], [0]),
     "callbacks.last_checkpoint.every_minutes": ((), [-1], [0]),
     "model.lr_constant_epochs": (PIX2PIX, [-1], [0, None]),
+    "data.validation_conditions": (REAL_WORLD, ["moonlight"], ["real", None]),
+    **{f"data.conditions.{name}": (REAL_WORLD, [-0.01, 1.01], [0, 1]) for name in AUGMENTATION_PROBABILITIES},
+    "data.conditions.max_rotation": (REAL_WORLD, [-1, 181], [0, 180]),
+    "data.conditions.max_shift": (REAL_WORLD, [-0.01, 0.51], [0, 0.5]),
+    "data.conditions.scale": (REAL_WORLD, [[0, 1], [1.2, 1.1], [1.0]], [[0.5, 0.5], [0.9, 1.1]]),
 }
 
 DEMO_BOUNDARIES: dict[str, tuple[list[Any], list[Any]]] = {

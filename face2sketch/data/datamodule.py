@@ -203,6 +203,18 @@ def describe_skipped(skipped: Sequence[SkippedFile], names_per_problem: int = 3)
     return ", ".join(parts)
 
 
+def check_layout(direction: str, sketch_channels: int, image_size: int, validation_conditions: str | None) -> None:
+    """A one-line ConfigError for a layout the DataModule cannot serve, before any data is read."""
+    if direction not in DIRECTIONS:
+        raise ConfigError(f"unknown direction '{direction}': use one of {', '.join(DIRECTIONS)}")
+    if sketch_channels not in (1, 3):
+        raise ConfigError(f"sketch_channels must be 1 or 3, got {sketch_channels}")
+    if image_size < 8:
+        raise ConfigError(f"data.image_size must be at least 8, got {image_size}")
+    if validation_conditions is not None:
+        condition_set(validation_conditions, DIRECTIONS[direction][0])
+
+
 class PairedDataModule(L.LightningDataModule):
     """Decodes a source's pairs once, builds the protocol's splits and serves them at ``image_size``.
 
@@ -234,12 +246,7 @@ class PairedDataModule(L.LightningDataModule):
         validation_conditions: str | None = None,
     ) -> None:
         super().__init__()
-        if direction not in DIRECTIONS:
-            raise ConfigError(f"unknown direction '{direction}': use one of {', '.join(DIRECTIONS)}")
-        if sketch_channels not in (1, 3):
-            raise ConfigError(f"sketch_channels must be 1 or 3, got {sketch_channels}")
-        if image_size < 8:
-            raise ConfigError(f"data.image_size must be at least 8, got {image_size}")
+        check_layout(direction, sketch_channels, image_size, validation_conditions)
         self.source = source
         self.direction = direction
         self.value_range = (float(value_range[0]), float(value_range[1]))
@@ -256,8 +263,6 @@ class PairedDataModule(L.LightningDataModule):
         self.num_workers, self.pin_memory, self.seed = num_workers, pin_memory, seed
         self.min_pairs = min_pairs
         self.conditions, self.validation_conditions = conditions, validation_conditions
-        if validation_conditions is not None:
-            condition_set(validation_conditions, DIRECTIONS[direction][0])  # an unknown set is named before any data is read
         self.batched_augmentation = batched_augmentation and conditions is None and is_dihedral_only(self.paired_transforms, self.input_transforms)
         if batched_augmentation and not self.batched_augmentation:
             log.info("augmentation other than D4 alone: training samples are augmented one by one")
