@@ -29,6 +29,7 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from face2sketch.data.datamodule import EpochShuffleSampler
 from face2sketch.errors import TrainingDiverged
 from face2sketch.metrics import fsim, scoot
+from face2sketch.models.base import logs_after_this_batch
 
 
 def capture_random_state() -> dict[str, Any]:
@@ -109,10 +110,37 @@ class ExactResume(L.Callback):
             wrapped.set_epoch(trainer.current_epoch)
 
 
+class LossProgressBar(TQDMProgressBar):
+    """Lightning's console progress bar, showing the training losses as the logger writes them.
+
+    Lightning's own bar shows values logged with ``prog_bar=True``, which it reads back to the host after every batch
+    (on a GPU the host then waits for the step to finish). The losses are logged without it
+    (``ImageTranslationModule.log_losses``): this bar reads their step values where the logger writes them, every
+    ``log_every_n_steps`` batches, and shows them until the next; the epoch means come with the other epoch values.
+    """
+
+    def __init__(self, refresh_rate: int = 1) -> None:
+        super().__init__(refresh_rate=refresh_rate)
+        self._step_losses: dict[str, float] = {}
+
+    def on_train_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+        super().on_train_start(trainer, pl_module)
+        self._step_losses = {}
+
+    def on_train_batch_end(self, trainer: L.Trainer, pl_module: L.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        if logs_after_this_batch(trainer):
+            logged = trainer.callback_metrics
+            self._step_losses = {name: float(value) for name, value in logged.items() if name.startswith("train/") and name.endswith("_step")}
+        super().on_train_batch_end(trainer, pl_module, outputs, batch, batch_idx)
+
+    def get_metrics(self, trainer: L.Trainer, pl_module: L.LightningModule) -> dict[str, int | str | float | dict[str, float]]:
+        return {**self._step_losses, **super().get_metrics(trainer, pl_module)}
+
+
 def progress_bar(refresh_rate: int, enabled: bool = True) -> TQDMProgressBar | None:
     """The console progress bar at ``refresh_rate`` batches, or None where ``trainer.enable_progress_bar`` is false
     (Lightning refuses a progress bar callback then)."""
-    return TQDMProgressBar(refresh_rate=refresh_rate) if enabled else None
+    return LossProgressBar(refresh_rate=refresh_rate) if enabled else None
 
 
 class ValidationFSIM(L.Callback):
@@ -162,11 +190,11 @@ class ValidationFSIM(L.Callback):
 class StopOnNonFiniteLoss(L.Callback):
     """Stops training when a training loss term is not finite, naming the step and the terms.
 
-    It reads each step's loss terms (``ImageTranslationModule.last_losses``) and raises before any checkpoint of
-    the diverged weights can be written, so the best and last checkpoints on disk are the last good ones. On the
-    CPU it checks every step. On a GPU reading a value back makes the host wait for the device, so the steps'
-    verdicts are gathered on the device and read every ``log_every_n_steps`` steps, before validation and at the
-    end of each epoch (all before any checkpoint is saved); the stop then names the steps since the last read.
+    It reads each step's loss terms (``ImageTranslationModule.last_losses``, scalars) and raises before any checkpoint
+    of the diverged weights can be written, so the best and last checkpoints on disk are the last good ones. Reading a
+    value back makes the host wait for the device, so the steps' verdicts are gathered on the device and read where
+    the logger reads the losses anyway, every ``log_every_n_steps`` steps, and before validation and at the end of
+    each epoch (all before any checkpoint is saved); the stop then names the steps since the last read.
     """
 
     def __init__(self) -> None:
@@ -182,11 +210,11 @@ class StopOnNonFiniteLoss(L.Callback):
         if list(losses) != self._names:
             self.check(trainer, pl_module)
             self._names = list(losses)
-        finite = torch.stack([torch.isfinite(value).all() for value in losses.values()])
-        self._finite = finite if self._finite is None else self._finite & finite
+        finite = torch.isfinite(torch.stack(list(losses.values())))
+        self._finite = finite if self._finite is None else self._finite.logical_and_(finite)
         self._since = self._since or (trainer.global_step, trainer.current_epoch, batch_idx)
         self._unread_batches += 1
-        if pl_module.device.type != "cuda" or (batch_idx + 1) % max(1, trainer.log_every_n_steps) == 0:
+        if logs_after_this_batch(trainer):
             self.check(trainer, pl_module)
 
     def on_validation_start(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:

@@ -1,4 +1,4 @@
-"""Where the configs live and the one resolver they use.
+"""Where the configs live and the resolvers they use.
 
 From a checkout (an editable install, or the repository on ``PYTHONPATH``) the configs are the repository's
 ``conf/``, and ``outputs/`` and ``data/`` are the checkout's. An installed wheel carries the same files as
@@ -27,7 +27,19 @@ def workspace_root() -> Path:
     return PROJECT_ROOT if FROM_CHECKOUT else Path(os.getcwd())
 
 
+def cpu_threads_per_job(jobs_at_once: int) -> int:
+    """The CPU cores this process may run on, divided by the jobs that run at once (at least 1 each).
+
+    ``jobs_at_once`` counts as joblib's ``n_jobs`` does: -1 is one job per core, -2 one fewer, and so on.
+    """
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+    jobs = jobs_at_once if jobs_at_once > 0 else cores + 1 + jobs_at_once
+    return max(1, cores // max(1, jobs))
+
+
 OmegaConf.register_new_resolver("project_root", lambda: str(workspace_root()), replace=True)
+# experiment=paper_gpu: cpu_threads: ${cpu_threads_per_job:${hydra:launcher.n_jobs}}
+OmegaConf.register_new_resolver("cpu_threads_per_job", cpu_threads_per_job, replace=True)
 
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:

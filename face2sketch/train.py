@@ -83,7 +83,7 @@ def build_model_and_data(cfg: DictConfig) -> tuple[ImageTranslationModule, Paire
     L.seed_everything(cfg.seed, workers=True, verbose=False)
     model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
     if cfg.get("compile"):
-        model.compile_networks()
+        model.compile_networks(str(cfg.get("compile_mode") or "default"))
     datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
     datamodule.prepare_data()
     datamodule.setup("fit")
@@ -196,6 +196,7 @@ class RunRecord:
             "seed": cfg.seed,
             "resumed_from": self.resume_from,
             "world_size": trainer.world_size,
+            "cpu_threads": torch.get_num_threads(),
             **extra,
         }
         if trainer.is_global_zero:
@@ -254,6 +255,8 @@ def train(cfg: DictConfig, extra_callbacks: list[L.Callback] | None = None) -> d
     A stop on a signal or a diverged loss still writes metrics.json (``status``) and then raises a TrainingStopped.
     """
     validate_settings(cfg)
+    if cfg.get("cpu_threads"):
+        torch.set_num_threads(int(cfg.cpu_threads))
     output_dir = Path(cfg.paths.output_dir)
     check_writable(output_dir)
     resume_from = resolve_resume_checkpoint(cfg.ckpt_path, output_dir)

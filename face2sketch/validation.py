@@ -29,6 +29,8 @@ if TYPE_CHECKING:
     from face2sketch.models.base import ImageTranslationModule
 
 _ABSENT = object()
+# torch.compile's modes (compile_mode); reduce-overhead records each compiled network's kernels as CUDA graphs
+COMPILE_MODES = ("default", "reduce-overhead", "max-autotune", "max-autotune-no-cudagraphs")
 
 
 def _whole(value: Any) -> bool:
@@ -138,6 +140,8 @@ RULES: tuple[Rule, ...] = (
     Rule("data.conditions.max_rotation", "a number of degrees from 0 to 180", lambda v: _number(v) and 0 <= v <= 180),
     Rule("data.conditions.max_shift", "a fraction of the side from 0 to 0.5", lambda v: _number(v) and 0 <= v <= 0.5),
     Rule("data.conditions.scale", "[smallest, largest] with 0 < smallest <= largest", _scale_range),
+    Rule("cpu_threads", "a whole number >= 1, or null (torch's default)", lambda v: _whole(v) and v >= 1, nullable=True),
+    Rule("compile_mode", f"one of {', '.join(COMPILE_MODES)}", lambda v: v in COMPILE_MODES),
 )
 
 # python -m face2sketch.demo: checked by ``validate_demo_settings`` before any model is loaded or Gradio imported

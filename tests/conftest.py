@@ -19,6 +19,13 @@ from face2sketch.config import CONFIG_DIR, PROJECT_ROOT
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
+# pytest -n N (pytest-xdist) runs N workers at once: each worker, and every command it starts, gets its share of the
+# cores, so that N workers do not run N times the cores' threads against each other
+if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
+    _threads = max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    os.environ["OMP_NUM_THREADS"] = str(_threads)
+    torch.set_num_threads(_threads)
+
 # the real-data tests' CUHK copy: $FACE2SKETCH_CUHK, else the project's shared copy beside the checkout
 CUHK_ROOT = Path(os.environ.get("FACE2SKETCH_CUHK", PROJECT_ROOT.parent / "shared" / "data" / "cuhk"))
 

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
+import subprocess
+import sys
+import tarfile
 from pathlib import Path
 
 import lightning as L
@@ -11,6 +15,7 @@ import pytest
 import torch
 from hydra.utils import instantiate
 
+from face2sketch.config import PROJECT_ROOT, cpu_threads_per_job
 from face2sketch.perf.bare import bare_training_step
 from face2sketch.perf.measure import collect_batches
 from tests.conftest import compose_train, one_batch_trainer, run_cli
@@ -105,6 +110,9 @@ def test_a_short_benchmark_writes_its_record_and_compares_against_the_other_chec
     assert (row["model"], row["image_size"], row["batch_size"], row["device"]) == ("conv_ae", 32, 2, "cpu")
     assert all(is_number(row[key]) for key in ("train_images_per_s", "bare_images_per_s", "eager_ms", "peak_train_mb"))
     assert row["ratio"] == pytest.approx(row["train_images_per_s"] / row["bare_images_per_s"])
+    # both loops step through the same batches: the ratio of their rates is that of their times per step
+    assert row["ratio"] == pytest.approx(row["bare_ms_per_step"] / row["train_ms_per_step"])
+    assert row["overhead_ms_per_step"] == pytest.approx(row["train_ms_per_step"] - row["bare_ms_per_step"])
     run = record["train_run"]
     assert run["model"] == "conv_ae" and run["batches"] == 1 and run["ratio"] == pytest.approx(run["bare_seconds"] / run["fit_seconds"])
     assert run["compare_checkout"] == str(compare.resolve()) and run["compare_fit_seconds"] == 123.0
@@ -173,3 +181,35 @@ def test_an_unknown_model_is_one_line(tmp_path: Path) -> None:
     last = done.stderr.strip().splitlines()[-1]
     assert last.startswith("face2sketch: error: cannot compose the training config for model 'nope'") and "model/nope" in last
     assert not (tmp_path / "b" / "benchmark.json").exists()
+
+
+QUICK_BENCHMARK = "trainer_preset=cpu image_size=32 batch_size=2 warmup=1 steps=2 rounds=1 data_batches=1 latency_repeats=1 inference_batch=1"
+
+
+@pytest.mark.slow  # its three parts at tiny scale, a sweep and two benchmarks: a few minutes on 2 CPU cores
+def test_the_gpu_measurement_script_runs_every_part_and_keeps_its_records_at_tiny_scale_on_the_cpu(tmp_path: Path) -> None:
+    env = {
+        **os.environ,
+        "PYTHON": sys.executable,
+        "BENCHMARK_OVERRIDES": f"{QUICK_BENCHMARK} models=[conv_ae]",
+        "CUDAGRAPHS_OVERRIDES": f"{QUICK_BENCHMARK} models=[conv_ae]",
+        "PAPER_GPU_OVERRIDES": "trainer=cpu data.num_train=4 data.num_test=2 data.image_size=32 trainer.max_epochs=1 model=conv_ae,pix2pix direction=f2sk "
+        "hydra.launcher.n_jobs=2",
+    }
+    script = PROJECT_ROOT / "docs" / "benchmark" / "gpu" / "measure.sh"
+    done = subprocess.run(["bash", str(script), "synthetic", str(tmp_path / "out")], env=env, capture_output=True, text=True, timeout=1500)
+    assert done.returncode == 0, done.stdout[-3000:]
+    records = tmp_path / "out" / "records"
+    names = ["benchmark.json", "benchmark.md", "cudagraphs.json", "cudagraphs.md", "log.txt", "paper_gpu.json", "paper_gpu_report.tar.gz"]
+    assert sorted(p.name for p in records.iterdir()) == names
+    log = (records / "log.txt").read_text()
+    assert all(f"{part}: exit status 0" in log for part in ("benchmark", "cudagraphs", "paper_gpu")), log[-3000:]
+    (plain,) = json.loads((records / "benchmark.json").read_text())["results"]
+    (graphs,) = json.loads((records / "cudagraphs.json").read_text())["results"]
+    assert plain["model"] == graphs["model"] == "conv_ae" and not plain["compiled"] and graphs["compiled"]
+    sweep = json.loads((records / "paper_gpu.json").read_text())
+    assert sweep["command_exit_status"] == 0 and is_number(sweep["wall_seconds"])
+    assert sorted((job["model"], job["protocol"]) for job in sweep["jobs"]) == [(m, p) for m in ("conv_ae", "pix2pix") for p in ("paper", "standard")]
+    assert all(job["status"] == "completed" and job["cpu_threads"] == cpu_threads_per_job(2) for job in sweep["jobs"])
+    with tarfile.open(records / "paper_gpu_report.tar.gz") as report:
+        assert {"report/report.md", "report/results.csv"} <= set(report.getnames())

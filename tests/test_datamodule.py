@@ -174,7 +174,7 @@ def test_batched_dihedral_keeps_pairs_aligned_and_uses_all_eight_symmetries() ->
         loader = dm.train_dataloader()
         loader.sampler.set_epoch(epoch)
         for raw in loader:
-            assert set(raw) == {"index", "dihedral", "name"}, "in-memory batches travel as indices, not pixels"
+            assert set(raw) == {"index", "keys"}, "in-memory batches travel as indices, not pixels"
             batch = dm.on_after_batch_transfer(raw, 0)
             assert torch.equal(batch["source"], batch["target"])
             for image in batch["source"]:
@@ -202,7 +202,7 @@ def test_other_augmentations_fall_back_to_albumentations_per_sample() -> None:
     dm = SyntheticPairsDataModule(num_train=8, num_test=2, image_size=16, paired_transforms=[A.HorizontalFlip(p=0.5)])
     assert not dm.batched_augmentation
     batch = next(iter(dm.train_dataloader()))
-    assert batch["source"].dtype == torch.float32 and "dihedral" not in batch
+    assert batch["source"].dtype == torch.float32 and "keys" not in batch
     assert dm.on_after_batch_transfer(batch, 0) is batch
 
 
@@ -214,7 +214,7 @@ def test_a_resumed_epoch_of_in_memory_batches_continues_where_it_stopped() -> No
     resumed = list(resumed_loader)
     assert len(resumed) == len(full) - 1
     for a, b in zip(full[1:], resumed, strict=True):
-        assert a["name"] == b["name"] and a["dihedral"] == b["dihedral"] and torch.equal(a["index"], b["index"])
+        assert a["keys"] == b["keys"] and torch.equal(a["index"], b["index"])
 
 
 def test_the_training_order_and_augmentation_seeds_are_new_each_epoch_and_the_same_on_a_repeat() -> None:

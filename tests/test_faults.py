@@ -203,6 +203,8 @@ def test_convertible_images_are_converted_not_clipped(tmp_path: Path) -> None:
         (["trainer.limit_train_batches=0"], "trainer.limit_train_batches=0 is not allowed"),
         (["model=vgg_ae", "trainer.max_epochs=10"], "model.finetune_epochs=10 is not allowed with trainer.max_epochs=10: use fewer"),
         (["model=pix2pix", "model.lr_constant_epochs=6"], "model.lr_constant_epochs=6 is not allowed with trainer.max_epochs=6"),
+        (["cpu_threads=0"], "cpu_threads=0 is not allowed: use a whole number >= 1, or null (torch's default)"),
+        (["compile_mode=fast"], "compile_mode=fast is not allowed: use one of default, reduce-overhead, max-autotune, max-autotune-no-cudagraphs"),
     ],
 )
 def test_bad_settings_are_named_with_value_and_what_is_allowed(tmp_path: Path, overrides: list[str], message: str) -> None:
@@ -349,7 +351,8 @@ def test_a_nan_loss_stops_naming_step_and_term_and_keeps_the_good_checkpoints(
     run = tmp_path / "run"
     extra = ["model.ngf=8", "model.ndf=8"] if model == "pix2pix" else []
     every_epoch = "callbacks.last_checkpoint.every_minutes=0"  # so that a last.ckpt of epoch 0 exists to be kept
-    cfg = compose_train(run, *TINY, f"model={model}", *extra, "trainer.max_epochs=2", every_epoch)
+    # the losses are read back where the logs are written: here after every batch, so the stop names the step itself
+    cfg = compose_train(run, *TINY, f"model={model}", *extra, "trainer.max_epochs=2", "trainer.log_every_n_steps=1", every_epoch)
     with pytest.raises(TrainingDiverged) as diverged:
         train(cfg, extra_callbacks=[PoisonWeightsAt(epoch=1, batch_idx=1)])
     steps_per_batch = 3 if model == "pix2pix" else 1  # pix2pix: two discriminator updates and one generator update

@@ -324,6 +324,24 @@ def test_one_multirun_runs_the_studys_eight_jobs(tmp_path: Path) -> None:
     assert [j.split("_", 1)[1] for j in jobs] == [f"{m}_{d}_standard" for m in MODELS for d in ("f2sk", "sk2f")]
 
 
+@pytest.mark.slow  # compiling pix2pix's networks takes a minute or more on 2 CPU cores
+def test_pix2pix_trains_the_same_with_networks_compiled_for_cuda_graphs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """compile_mode=reduce-overhead (CUDA graphs on a GPU; on the CPU Inductor alone) trains as the eager networks do,
+    and every step is marked as a new one for the graphs: the 3 training batches and the validation batch."""
+    marks: list[int] = []
+    mark_step = torch.compiler.cudagraph_mark_step_begin
+    monkeypatch.setattr(torch.compiler, "cudagraph_mark_step_begin", lambda: (marks.append(1), mark_step())[1])
+    run = (*SMALL, "model=pix2pix", "model.dropout=0", "model.ngf=8", "model.ndf=8", "trainer.max_epochs=1", "trainer.limit_train_batches=3")
+    losses = {}
+    for compiled in (False, True):
+        capture = Capture()
+        extra = ("compile=true", "compile_mode=reduce-overhead") if compiled else ()
+        train(compose_train(tmp_path / str(compiled), *run, "trainer.limit_val_batches=1", "trainer.num_sanity_val_steps=0", "test=false", *extra), [capture])
+        losses[compiled] = {name: float(value) for name, value in capture.module.last_losses.items()}
+    assert len(marks) == 3 + 1
+    assert losses[True] == pytest.approx(losses[False], rel=1e-3, abs=1e-5)
+
+
 @pytest.mark.parametrize("model_class", [SparseAE, VGGAE])
 def test_unknown_loss_is_a_config_error(model_class: type) -> None:
     with pytest.raises(ConfigError, match="model.loss 'l2'"):

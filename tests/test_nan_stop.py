@@ -1,5 +1,5 @@
-"""StopOnNonFiniteLoss on its deferred schedule (GPU runs: verdicts read every log_every_n_steps and at the epoch's end)
-and under several processes (every rank stops if one diverged), on the CPU."""
+"""StopOnNonFiniteLoss on its deferred schedule (verdicts read where Lightning writes the logs, every log_every_n_steps,
+and at the epoch's end) and under several processes (every rank stops if one diverged), on the CPU."""
 
 from __future__ import annotations
 
@@ -15,18 +15,13 @@ from face2sketch.errors import TrainingDiverged
 
 
 class LossTurnsNaN(L.LightningModule):
-    """A tiny regression whose loss is NaN at the batches in ``nan_batches``; it can report a CUDA device, which puts
-    StopOnNonFiniteLoss on the schedule it keeps on GPUs, while everything runs on the CPU."""
+    """A tiny regression whose loss is NaN at the batches in ``nan_batches``."""
 
-    def __init__(self, nan_batches: set[int], report_cuda: bool) -> None:
+    def __init__(self, nan_batches: set[int]) -> None:
         super().__init__()
         self.layer = nn.Linear(2, 1)
-        self.nan_batches, self.report_cuda = nan_batches, report_cuda
+        self.nan_batches = nan_batches
         self.trained_batches: list[int] = []
-
-    @property
-    def device(self) -> torch.device:
-        return torch.device("cuda") if self.report_cuda else torch.device("cpu")
 
     def training_step(self, batch: torch.Tensor, batch_idx: int) -> torch.Tensor:
         self.trained_batches.append(batch_idx)
@@ -58,15 +53,15 @@ def fit(module: LossTurnsNaN, batches: int, log_every_n_steps: int) -> None:
     trainer.fit(module, train_dataloaders=torch.utils.data.DataLoader(torch.rand(32, 2), batch_size=2))
 
 
-def test_on_the_cpu_every_step_is_checked() -> None:
-    module = LossTurnsNaN({5}, report_cuda=False)
+def test_with_logs_written_every_step_every_step_is_checked() -> None:
+    module = LossTurnsNaN({5})
     with pytest.raises(TrainingDiverged, match=r"^training diverged at global step 6 \(epoch 0, batch 5\): train/loss=nan$"):
-        fit(module, batches=12, log_every_n_steps=4)
+        fit(module, batches=12, log_every_n_steps=1)
     assert module.trained_batches == [0, 1, 2, 3, 4, 5]
 
 
 def test_deferred_verdicts_are_read_every_log_every_n_steps_and_name_the_unread_steps() -> None:
-    module = LossTurnsNaN({5}, report_cuda=True)  # NaN at one step only: the verdicts since the last read are combined
+    module = LossTurnsNaN({5})  # NaN at one step only: the verdicts since the last read are combined
     with pytest.raises(TrainingDiverged) as diverged:
         fit(module, batches=12, log_every_n_steps=4)
     # read after batches 3 (all finite) and 7: the stop names the steps since the read after batch 3 and the term that
@@ -77,13 +72,13 @@ def test_deferred_verdicts_are_read_every_log_every_n_steps_and_name_the_unread_
 
 
 def test_deferred_verdicts_are_read_at_the_end_of_the_epoch() -> None:
-    module = LossTurnsNaN({5}, report_cuda=True)
+    module = LossTurnsNaN({5})
     with pytest.raises(TrainingDiverged, match=r"^training diverged between global step 5 \(epoch 0, batch 4\) and global step 6: train/loss=nan$"):
         fit(module, batches=6, log_every_n_steps=4)  # the epoch ends before the next read at batch 7
 
 
 def test_a_finite_run_on_the_deferred_schedule_completes() -> None:
-    module = LossTurnsNaN(set(), report_cuda=True)
+    module = LossTurnsNaN(set())
     fit(module, batches=6, log_every_n_steps=4)
     assert module.trained_batches == list(range(6))
 
@@ -102,7 +97,8 @@ class SumOverRanks:
 @pytest.mark.parametrize(("other_rank", "stops"), [([0.0, 1.0], True), ([1.0, 1.0], False)], ids=["other_rank_diverged", "all_finite"])
 def test_under_ddp_every_rank_stops_if_any_rank_diverged(other_rank: list[float], stops: bool) -> None:
     callback = StopOnNonFiniteLoss()
-    trainer = SimpleNamespace(world_size=2, strategy=SumOverRanks(other_rank), global_step=3, current_epoch=0, log_every_n_steps=1)
+    logs_now = SimpleNamespace(should_update_logs=True)
+    trainer = SimpleNamespace(world_size=2, strategy=SumOverRanks(other_rank), global_step=3, current_epoch=0, fast_dev_run=False, _logger_connector=logs_now)
     module = SimpleNamespace(device=torch.device("cpu"), last_losses={"train/loss": torch.tensor(0.25), "train/l1": torch.tensor(0.5)})
     if stops:
         with pytest.raises(TrainingDiverged, match=r"^training diverged at global step 3 \(epoch 0, batch 2\): train/loss=0.25$"):

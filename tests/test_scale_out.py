@@ -41,6 +41,7 @@ def ddp_run(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[int, d
         "trainer=ddp_cpu",
         *TINY,
         "trainer.max_epochs=2",
+        "trainer.log_every_n_steps=1",  # the probe compares each batch's logged loss across the processes
         f"paths.output_root={root / 'out'}",
         f"+probe_dir={root / 'probe'}",
         timeout=300,

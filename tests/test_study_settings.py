@@ -5,16 +5,18 @@ from __future__ import annotations
 
 import json
 import math
+import os
 from pathlib import Path
 
 import lightning as L
 import pytest
 import torch
-import yaml
 from lightning.fabric.plugins import TorchCheckpointIO
+from omegaconf import OmegaConf
 from torch import nn
 
 from face2sketch.callbacks import BackgroundCheckpointIO
+from face2sketch.config import cpu_threads_per_job
 from face2sketch.estimate import sweep_jobs
 from face2sketch.evaluate import discover_runs, evaluate_run
 from face2sketch.models import Pix2Pix
@@ -116,35 +118,60 @@ def test_the_best_checkpoint_keeps_lightnings_state_key_so_older_runs_resume_the
 
 
 # -- the experiments' composed settings ------------------------------------------------------------------------------------
-def _job_config(*overrides: str) -> dict:
-    result = run_cli("face2sketch.train", "--cfg", "job", "--resolve", *overrides)
-    assert result.returncode == 0, result.stderr[-2000:]
-    return yaml.safe_load(result.stdout)
+def _job_config(*overrides: str, tmp_path: Path) -> dict:
+    """The job's config with every interpolation resolved, as ``train --cfg job --resolve`` prints it (composed in this
+    process: the command's own printing is tested in test_train.py)."""
+    return OmegaConf.to_container(compose_train(tmp_path / "run", *overrides), resolve=True)  # type: ignore[return-value]
 
 
 @pytest.mark.parametrize("experiment", ["paper", "paper_gpu"])
-def test_the_study_experiments_compose_its_settings(experiment: str) -> None:
-    pix2pix = _job_config(f"experiment={experiment}", "model=pix2pix")
+def test_the_study_experiments_compose_its_settings(experiment: str, tmp_path: Path) -> None:
+    pix2pix = _job_config(f"experiment={experiment}", "model=pix2pix", tmp_path=tmp_path)
     assert pix2pix["data"]["val_fraction"] == 0
     assert pix2pix["trainer"]["precision"] == "32-true"
     assert pix2pix["model"]["generator_trains_discriminator_batchnorm"] is True
     assert pix2pix["trainer"]["max_epochs"] == 6 and pix2pix["data"]["batch_size"] == 1
-    vgg = _job_config(f"experiment={experiment}", "model=vgg_ae")
+    vgg = _job_config(f"experiment={experiment}", "model=vgg_ae", tmp_path=tmp_path)
     assert vgg["encoder_weights"] == "imagenet_features" and vgg["model"]["weights"] == "imagenet_features"
     assert vgg["trainer"]["precision"] == "32-true" and vgg["data"]["image_size"] == 224 and vgg["trainer"]["max_epochs"] == 110
-    conv = _job_config(f"experiment={experiment}", "model=conv_ae", "data.split=paper")
+    conv = _job_config(f"experiment={experiment}", "model=conv_ae", "data.split=paper", tmp_path=tmp_path)
     assert conv["data"]["paired_transforms"] == [] and conv["data"]["image_size"] == 256 and conv["trainer"]["max_epochs"] == 100
+    # the 16 jobs of paper_gpu run at once and share the cores; paper's run one at a time with torch's default
+    assert conv["cpu_threads"] == (cpu_threads_per_job(16) if experiment == "paper_gpu" else None)
 
 
-def test_the_paper_recipe_of_pix2pix_keeps_its_own_behaviour() -> None:
-    paper = _job_config("experiment=paper", "model=pix2pix_paper")
+@pytest.mark.parametrize(("cores", "jobs_at_once", "threads"), [(16, 16, 1), (16, 4, 4), (16, 3, 5), (16, 32, 1), (16, -1, 1), (16, -13, 4), (2, 16, 1)])
+def test_each_job_gets_the_cores_divided_by_the_jobs_that_run_at_once(monkeypatch: pytest.MonkeyPatch, cores: int, jobs_at_once: int, threads: int) -> None:
+    """-1 and other negative counts mean what they mean to joblib's n_jobs: -1 one job per core, -13 of 16 cores 4 jobs."""
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: set(range(cores)), raising=False)
+    assert cpu_threads_per_job(jobs_at_once) == threads
+
+
+def test_a_run_trains_with_the_cpu_threads_it_is_given_and_records_them(tmp_path: Path) -> None:
+    before = torch.get_num_threads()
+    wanted = 1 if before > 1 else 2  # not torch's current count, so that the setting shows
+    seen = []
+
+    class Threads(L.Callback):
+        def on_train_batch_start(self, *args: object) -> None:
+            seen.append(torch.get_num_threads())
+
+    try:
+        summary = train(compose_train(tmp_path / "run", *SMALL, "model=conv_ae", f"cpu_threads={wanted}", "debug=fdr"), extra_callbacks=[Threads()])
+    finally:
+        torch.set_num_threads(before)
+    assert seen == [wanted] and summary["cpu_threads"] == wanted
+
+
+def test_the_paper_recipe_of_pix2pix_keeps_its_own_behaviour(tmp_path: Path) -> None:
+    paper = _job_config("experiment=paper", "model=pix2pix_paper", tmp_path=tmp_path)
     assert paper["model"]["generator_trains_discriminator_batchnorm"] is False
 
 
-def test_paper_gpu_standard_jobs_augment_on_the_fly_and_paper_jobs_do_not() -> None:
-    standard = _job_config("experiment=paper_gpu", "data.split=standard")
+def test_paper_gpu_standard_jobs_augment_on_the_fly_and_paper_jobs_do_not(tmp_path: Path) -> None:
+    standard = _job_config("experiment=paper_gpu", "data.split=standard", tmp_path=tmp_path)
     assert [t["_target_"] for t in standard["data"]["paired_transforms"]] == ["albumentations.D4"]
-    assert _job_config("experiment=paper_gpu", "data.split=paper")["data"]["paired_transforms"] == []
+    assert _job_config("experiment=paper_gpu", "data.split=paper", tmp_path=tmp_path)["data"]["paired_transforms"] == []
 
 
 # -- pix2pix: the tutorial's composite model trains the discriminator's BatchNorm -----------------------------------------------
@@ -282,6 +309,7 @@ def test_the_gpu_sweep_runs_every_job_and_writes_the_report_at_tiny_scale_on_the
     for metrics in sweep.glob("*/metrics.json"):
         trained = json.loads(metrics.read_text())
         assert trained["status"] == "completed" and trained["num_val"] == 0 and trained["epochs"] == 2
+        assert trained["cpu_threads"] == cpu_threads_per_job(2)  # hydra.launcher.n_jobs=2: two jobs share the cores
         evaluated = json.loads((metrics.parent / "evaluation" / "metrics.json").read_text())  # evaluated by its own job
         assert evaluated["resolution"] == "model" and evaluated["scored_weights"] == "final weights"
     report = (sweep / "report" / "report.md").read_text()

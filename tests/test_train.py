@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 from pathlib import Path
@@ -9,6 +10,7 @@ from pathlib import Path
 import lightning as L
 import pytest
 import torch
+from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
 from face2sketch.train import train
 from tests.conftest import SeenTestBatches, compose_train, rescored, run_cli
@@ -53,6 +55,71 @@ def test_run_folder_holds_checkpoints_events_and_metrics(tmp_path: Path) -> None
     assert list((run / "tensorboard").glob("events.out.tfevents.*"))
     assert summary["epochs"] == 2
     assert all(isinstance(summary[key], float) and math.isfinite(summary[key]) for key in ("wall_seconds", "fit_seconds"))
+
+
+def _logged_losses(run: Path) -> tuple[dict[int, dict[str, float]], list[dict[str, float]]]:
+    """(step values by logged step, epoch values in order) of the training losses in a run's csv/metrics.csv."""
+    steps: dict[int, dict[str, float]] = {}
+    epochs: list[dict[str, float]] = []
+    with open(run / "csv" / "metrics.csv", newline="") as table:
+        for row in csv.DictReader(table):
+            step_values = {k.removesuffix("_step"): float(v) for k, v in row.items() if k.startswith("train/") and k.endswith("_step") and v}
+            epoch_values = {k.removesuffix("_epoch"): float(v) for k, v in row.items() if k.startswith("train/") and k.endswith("_epoch") and v}
+            if step_values:
+                steps[int(row["step"])] = step_values
+            if epoch_values:
+                epochs.append(epoch_values)
+    return steps, epochs
+
+
+@pytest.mark.parametrize("model", ["sparse_ae", "pix2pix"])
+def test_each_step_loss_is_logged_and_each_epoch_gets_their_mean_weighted_by_batch_size(tmp_path: Path, model: str) -> None:
+    # 18 training examples in batches of 8: 8, 8 and 2 per epoch
+    overrides = ("data.num_train=20", "data.batch_size=8", "trainer.max_epochs=2", "trainer.log_every_n_steps=1", "logger=csv", "test=false")
+    train(compose_train(tmp_path / "run", *FAST, f"model={model}", *overrides))
+    steps, epochs = _logged_losses(tmp_path / "run")
+    assert sorted(steps) == list(range(6)) and len(epochs) == 2
+    terms = {"sparse_ae": {"loss", "reconstruction", "sparsity"}, "pix2pix": {"d_loss", "d_real", "d_fake", "g_loss", "g_adv", "l1"}}[model]
+    assert {name.removeprefix("train/") for name in epochs[0]} == terms
+    for epoch, means in enumerate(epochs):
+        for name, mean in means.items():
+            batch_values = [steps[3 * epoch + batch][name] for batch in range(3)]
+            assert mean == pytest.approx((8 * batch_values[0] + 8 * batch_values[1] + 2 * batch_values[2]) / 18, rel=1e-5), name
+
+
+def test_step_losses_are_logged_every_log_every_n_steps_and_shown_in_the_progress_bar(tmp_path: Path) -> None:
+    shown: list[str] = []
+
+    class LastPostfix(L.Callback):
+        def on_train_end(self, trainer: L.Trainer, pl_module: L.LightningModule) -> None:
+            shown.append(str(trainer.progress_bar_callback.train_progress_bar.postfix))
+
+    overrides = ("data.num_train=20", "data.batch_size=8", "trainer.max_epochs=2", "trainer.log_every_n_steps=2", "logger=csv", "test=false")
+    train(compose_train(tmp_path / "run", *FAST, *overrides), extra_callbacks=[LastPostfix()])
+    steps, epochs = _logged_losses(tmp_path / "run")
+    assert sorted(steps) == [1, 3, 5] and len(epochs) == 2
+    # the bar shows the last logged step's value, as Lightning's bar formats numbers
+    assert f"train/loss_step={Tqdm.format_num(steps[5]['train/loss'])}" in shown[0] and "train/loss_epoch=" in shown[0]
+
+
+def test_tensorboard_holds_every_logged_step_without_a_flush_at_each_write(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Lightning saves the logger after every write of the logs; the run's TensorBoard logger flushes the event file
+    once (with hparams.yaml) and at the end, and still every logged step's value reaches the file."""
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+    from torch.utils.tensorboard import SummaryWriter
+
+    flushes = []
+    flush = SummaryWriter.flush
+    monkeypatch.setattr(SummaryWriter, "flush", lambda writer: (flushes.append(1), flush(writer))[1])
+    # 7 training examples in batches of 2: 4 batches an epoch, each logged
+    overrides = ("trainer.max_epochs=3", "trainer.log_every_n_steps=1", "test=false", "trainer.limit_val_batches=0")
+    train(compose_train(tmp_path / "run", *FAST, *overrides))
+    assert len(flushes) == 2, "once at the first save, once when training ends"
+    assert (tmp_path / "run" / "tensorboard" / "hparams.yaml").is_file()
+    events = EventAccumulator(str(tmp_path / "run" / "tensorboard"))
+    events.Reload()
+    assert [event.step for event in events.Scalars("train/loss_step")] == list(range(12))
+    assert len(events.Scalars("train/loss_epoch")) == 3
 
 
 def test_tensorboard_gets_an_image_grid(tmp_path: Path) -> None:

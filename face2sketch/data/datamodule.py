@@ -117,12 +117,31 @@ def is_dihedral_only(paired_transforms: Sequence[A.BasicTransform], input_transf
     return not paired_transforms or (len(paired_transforms) == 1 and type(paired_transforms[0]) is A.D4 and paired_transforms[0].p == 1.0)
 
 
+class BatchKeys:
+    """The host-side part of an in-memory batch: its examples' names and its runs of D4 elements.
+
+    One object rather than lists: the DataLoader and Lightning walk every batch before it reaches the model,
+    descending into each list and tuple item by item, and pass an object of their unknown kind whole.
+    """
+
+    __slots__ = ("names", "runs")
+
+    def __init__(self, names: list[str], runs: list[tuple[int, int, int]]) -> None:
+        self.names, self.runs = names, runs
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, BatchKeys) and (self.names, self.runs) == (other.names, other.runs)
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 class InMemoryPairs(Dataset):
     """A split held as one uint8 Nx(Cs+Ct)xHxW tensor (source channels, then target channels), served as indices.
 
     A key is a list of (index, augmentation seed) pairs, as :class:`EpochShuffleSampler` yields with a batch size.
     A batch holds no pixels: the sample indices, ordered so that samples with the same D4 element (``seed % 8``)
-    are neighbours, and those runs as (element, start, end). :meth:`PairedDataModule.on_after_batch_transfer`
+    are neighbours, and (:class:`BatchKeys`) the names and those runs as (element, start, end).
+    :meth:`PairedDataModule.on_after_batch_transfer`
     gathers the pixels on the training device, where the whole split is copied once, and turns each run with one
     tensor operation; no step waits for the host.
     """
@@ -147,7 +166,7 @@ class InMemoryPairs(Dataset):
             else:
                 runs.append((elements[i], position, position + 1))
         indices = [keys[i][0] for i in order]
-        return {"index": torch.tensor(indices), "dihedral": runs, "name": [self.names[i] for i in indices]}
+        return {"index": torch.tensor(indices), "keys": BatchKeys([self.names[i] for i in indices], runs)}
 
 
 def derive_seed(*numbers: int) -> int:
@@ -392,15 +411,16 @@ class PairedDataModule(L.LightningDataModule):
     def on_after_batch_transfer(self, batch: dict, dataloader_idx: int) -> dict:
         """Make an in-memory training batch where its indices now are (the GPU when training there): gather the pairs,
         turn each run of samples by its D4 element (input and target alike), scale uint8 to the model's value range."""
-        if "dihedral" not in batch:
+        keys = batch.get("keys")
+        if not isinstance(keys, BatchKeys):
             return batch
         low, high = self.value_range
         pairs = self._resident_pairs(batch["index"].device)[batch["index"]]
-        pairs = torch.cat([dihedral(pairs[start:end], element % 4, element >= 4) for element, start, end in batch["dihedral"]])
+        pairs = torch.cat([dihedral(pairs[start:end], element % 4, element >= 4) for element, start, end in keys.runs])
         pairs = pairs.float().div_(255.0).mul_(high - low).add_(low)  # as to_tensor scales
         assert self._in_memory is not None
         split = self._in_memory.source_channels
-        return {"source": pairs[:, :split], "target": pairs[:, split:], "name": batch["name"]}
+        return {"source": pairs[:, :split], "target": pairs[:, split:], "name": keys.names}
 
     def train_dataloader(self) -> DataLoader:
         return self._loader("train")

@@ -32,6 +32,13 @@ CHECKPOINT_FORMAT = 2
 MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 
 
+def logs_after_this_batch(trainer: L.Trainer) -> bool:
+    """Whether Lightning writes the logs after the current training batch: every ``trainer.log_every_n_steps`` batches
+    (counted over the run), when training stops, and after every batch of a ``fast_dev_run``. Reading a value back
+    from the device costs nothing more at these points, since the logger reads every logged value then."""
+    return bool(trainer.fast_dev_run) or bool(trainer._logger_connector.should_update_logs)
+
+
 @dataclass(frozen=True)
 class SizeRule:
     """data.image_size must be a multiple of ``multiple_of`` and at least ``minimum`` for a model, because ``why``."""
@@ -103,14 +110,26 @@ class ImageTranslationModule(L.LightningModule):
         """Put the weights in the model's memory format on its current device (training and the benchmark's bare loop)."""
         self.to(memory_format=torch.channels_last if self.uses_channels_last() else torch.contiguous_format)
 
-    def compile_networks(self) -> None:
+    # torch.compile's mode of the networks (compile_networks), None when they run eagerly
+    compile_mode: str | None = None
+
+    def compile_networks(self, mode: str = "default") -> None:
         """``torch.compile`` each network in place: parameter names stay, so checkpoints load with or without it."""
         for child in self.children():
             if not isinstance(child, (Metric, MetricCollection)):
-                child.compile()
+                child.compile(mode=mode)
+        self.compile_mode = mode
 
     def prepare_batch(self, batch: dict) -> tuple[torch.Tensor, torch.Tensor]:
-        """(source, target) of a batch, the source in the model's memory format."""
+        """(source, target) of a batch, the source in the model's memory format.
+
+        Every training and evaluation step (and the benchmark's bare step) starts here, so with CUDA graphs
+        (``compile_mode=reduce-overhead``) this is where a new step is marked: the outputs of the previous step's
+        graphs may then be overwritten, and a network called several times in one step (pix2pix's discriminator)
+        keeps each call's outputs.
+        """
+        if self.compile_mode == "reduce-overhead":
+            torch.compiler.cudagraph_mark_step_begin()
         source, target = batch["source"], batch["target"]
         if self.uses_channels_last():
             source = source.contiguous(memory_format=torch.channels_last)
@@ -132,16 +151,42 @@ class ImageTranslationModule(L.LightningModule):
 
     # the loss terms of the latest training step, detached, under their logged names (StopOnNonFiniteLoss reads them)
     last_losses: dict[str, torch.Tensor] = {}
+    # this epoch's loss terms summed on the device, each weighted by its batch's size, and the examples summed
+    _epoch_loss_sums: torch.Tensor | None = None
+    _epoch_examples: int = 0
 
-    def remember_losses(self, losses: dict[str, torch.Tensor]) -> None:
+    def log_losses(self, losses: dict[str, torch.Tensor], batch_size: int) -> None:
+        """Keep a training step's loss terms on the device, and hand them to Lightning's log only when it writes.
+
+        ``self.log`` in every step costs host time for each value, and with ``prog_bar=True`` Lightning reads each
+        value back to the host after every batch, which on a GPU makes the host wait for the step. So the terms are
+        summed on the device and logged as ``<name>_step`` at Lightning's log steps (``log_every_n_steps``) and as
+        ``<name>_epoch`` (the mean weighted by batch size) at the epoch's end: the names and values that
+        ``self.log(on_step=True, on_epoch=True)`` gave them. Under DDP both are the mean over the processes.
+        """
         self.last_losses = {name: value.detach() for name, value in losses.items()}
+        values = torch.stack(list(self.last_losses.values())).float()
+        if self._epoch_loss_sums is None or len(self._epoch_loss_sums) != len(values):
+            self._epoch_loss_sums, self._epoch_examples = values * batch_size, 0
+        else:
+            self._epoch_loss_sums.add_(values, alpha=batch_size)
+        self._epoch_examples += batch_size
+        if logs_after_this_batch(self.trainer):
+            step_values = {f"{name}_step": value for name, value in self.last_losses.items()}
+            self.log_dict(step_values, on_step=True, on_epoch=False, batch_size=batch_size, sync_dist=True)
+
+    def on_train_epoch_end(self) -> None:
+        if self._epoch_loss_sums is not None and self._epoch_examples:
+            means = (self._epoch_loss_sums / self._epoch_examples).unbind()
+            # every process trains on as many examples, so the mean of the processes' means is the mean over all of them
+            epoch_means = {f"{name}_epoch": mean for name, mean in zip(self.last_losses, means, strict=True)}
+            self.log_dict(epoch_means, on_step=False, on_epoch=True, prog_bar=True, batch_size=1, sync_dist=True)
+        self._epoch_loss_sums, self._epoch_examples = None, 0
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         source, target = self.prepare_batch(batch)
         losses = self.compute_losses(source, target)
-        self.remember_losses({f"train/{k}": v for k, v in losses.items()})
-        # sync_dist: under DDP the logged losses are the mean over all processes
-        self.log_dict({f"train/{k}": v for k, v in losses.items()}, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0], sync_dist=True)
+        self.log_losses({f"train/{k}": v for k, v in losses.items()}, batch_size=source.shape[0])
         return losses["loss"]
 
     # -- evaluation -----------------------------------------------------------------------------

@@ -207,11 +207,10 @@ class Pix2Pix(ImageTranslationModule):
         self.toggle_optimizer(opt_g)
         g_losses = self.generator_step(source, target, fake, lambda loss: self._update(opt_g, loss))
         self.untoggle_optimizer(opt_g)
-        losses = {f"train/{name}": value for name, value in {**d_losses, **g_losses}.items()}
-        self.remember_losses(losses)
-        self.log_dict(losses, on_step=True, on_epoch=True, prog_bar=True, batch_size=source.shape[0], sync_dist=True)
+        self.log_losses({f"train/{name}": value for name, value in {**d_losses, **g_losses}.items()}, batch_size=source.shape[0])
 
     def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()
         for scheduler in self.lr_schedulers() or []:
             scheduler.step()
 

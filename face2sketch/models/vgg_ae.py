@@ -171,4 +171,8 @@ class VGGAE(AutoencoderModule):
                 for group in optimizer.param_groups:
                     group["lr"] = self.finetune_lr
             log.info("epoch %d: fine-tuning starts, VGG-16 encoder unfrozen, lr=%g", self.current_epoch, self.finetune_lr)
-        self.log("train/encoder_frozen", float(self.encoder_frozen), on_step=False, on_epoch=True)
+
+    def on_train_epoch_end(self) -> None:
+        super().on_train_epoch_end()
+        # the stage changes only at an epoch's first batch, so its value at the end is the epoch's
+        self.log("train/encoder_frozen", float(self.encoder_frozen), on_step=False, on_epoch=True, batch_size=1)

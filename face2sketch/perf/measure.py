@@ -199,10 +199,16 @@ def training_throughput(
         bare.append(bare_segment(model, batches, precision, settings))
     framework_rate = sum(n for _, n in framework) / sum(s for s, _ in framework)
     bare_rate = sum(n for _, n in bare) / sum(s for s, _ in bare)
+    # both sides step through the same batches, so their milliseconds per step compare directly
+    steps = settings.steps * len(framework)
+    framework_ms, bare_ms = 1000 * sum(s for s, _ in framework) / steps, 1000 * sum(s for s, _ in bare) / steps
     return {
         "train_images_per_s": framework_rate,
         "bare_images_per_s": bare_rate,
         "ratio": framework_rate / bare_rate,
+        "train_ms_per_step": framework_ms,
+        "bare_ms_per_step": bare_ms,
+        "overhead_ms_per_step": framework_ms - bare_ms,
         "ratio_per_round": [(nf / sf) / (nb / sb) for (sf, nf), (sb, nb) in zip(framework, bare, strict=False)],
         "peak_train_mb": framework_memory.peak_mb,
         "peak_bare_mb": bare_memory.peak_mb,

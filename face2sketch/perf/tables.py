@@ -47,6 +47,7 @@ COLUMNS = [
     ("train img/s", "train_images_per_s", "{:.1f}"),
     ("bare img/s", "bare_images_per_s", "{:.1f}"),
     ("ratio", "ratio", "{:.3f}"),
+    ("train - bare ms/step", "overhead_ms_per_step", "{:+.2f}"),
     ("data samples/s", "data_samples_per_s", "{:.0f}"),
     ("headroom", "data_headroom", "{:.0f}x"),
     ("eager ms (b1)", "eager_ms", "{:.2f}"),
