@@ -358,7 +358,7 @@ class WeightsTranslator(Translator):
             raise ConfigError(f"weights file '{path}' is incomplete or does not fit its network ({type(err).__name__}): export it again") from err
         # on the CPU oneDNN convolves channels-last (NHWC) activations faster: about 1.4x for the shipped U-Net at batch 1
         self.memory_format = torch.channels_last if device.type == "cpu" else torch.contiguous_format
-        self.network.eval().requires_grad_(False).to(device, memory_format=self.memory_format)
+        self.network.eval().requires_grad_(False).to(device).to(memory_format=self.memory_format)
         self.device, self.origin = device, str(path)
 
     def raw(self, inputs: torch.Tensor) -> torch.Tensor:

@@ -10,7 +10,7 @@ import pytest
 import torch
 
 from face2sketch.data import FolderPairsDataModule, SyntheticPairsDataModule
-from face2sketch.data.datamodule import EpochShuffleSampler
+from face2sketch.data.datamodule import EpochShuffleSampler, derive_seed, derive_seeds
 from face2sketch.data.protocols import Item, make_splits
 from face2sketch.errors import ConfigError
 
@@ -232,3 +232,10 @@ def test_the_training_order_and_augmentation_seeds_are_new_each_epoch_and_the_sa
     assert [i for i, _ in epoch(EpochShuffleSampler(10, seed=6), 0)] != [i for i, _ in first]
     batched = epoch(EpochShuffleSampler(10, seed=5, batch_size=4), 1)
     assert [len(b) for b in batched] == [4, 4, 2] and [key for b in batched for key in b] == second
+
+
+@pytest.mark.parametrize("prefix", [(42, 7), (0, 0), (2**40, 3), (1, 2, 3, 4, 5), ()], ids=["seed_epoch", "zeros", "two_word_seed", "past_the_pool", "empty"])
+def test_an_epochs_seeds_at_once_are_the_seeds_one_at_a_time(prefix: tuple[int, ...]) -> None:
+    """derive_seeds hashes (prefix, n) for many n as SeedSequence does one at a time: the same augmentation, cheaper."""
+    for indices in ([*range(120), 2**31, 2**32 - 1], [5, 2**32, 2**40]):  # one word each; then two-word numbers
+        assert derive_seeds(prefix, indices).tolist() == [derive_seed(*prefix, n) for n in indices]

@@ -69,6 +69,8 @@ TRAIN_BOUNDARIES: dict[str, tuple[tuple[str, ...], list[Any], list[Any]]] = {
     "data.conditions.max_rotation": (REAL_WORLD, [-1, 181], [0, 180]),
     "data.conditions.max_shift": (REAL_WORLD, [-0.01, 0.51], [0, 0.5]),
     "data.conditions.scale": (REAL_WORLD, [[0, 1], [1.2, 1.1], [1.0]], [[0.5, 0.5], [0.9, 1.1]]),
+    "cpu_threads": ((), [0, -1, 1.5], [1, None]),
+    "compile_mode": ((), ["fast", None], ["default", "reduce-overhead"]),
 }
 
 DEMO_BOUNDARIES: dict[str, tuple[list[Any], list[Any]]] = {
