@@ -39,19 +39,6 @@ def test_each_direction_ships_a_weights_file_under_16_mb_whose_checksum_matches(
         assert all(p.dtype == torch.float32 for p in translator.network.parameters())  # stored in half precision, run in float32
 
 
-def test_on_the_cpu_the_shipped_network_runs_channels_last_and_gives_the_contiguous_networks_output() -> None:
-    translator = load_pretrained("f2sk", "cpu")
-    weight = next(m.weight for m in translator.network.modules() if isinstance(m, torch.nn.Conv2d))
-    assert weight.is_contiguous(memory_format=torch.channels_last) and not weight.is_contiguous()
-    size = translator.spec.image_size
-    inputs = torch.rand(1, translator.spec.in_channels, size, size, generator=torch.Generator().manual_seed(0)) * 2 - 1
-    output = translator.raw(inputs)
-    assert output.is_contiguous()
-    with torch.no_grad():
-        contiguous = translator.network.to(memory_format=torch.contiguous_format)(inputs)
-    assert torch.allclose(output, contiguous, atol=1e-5)
-
-
 def test_predict_without_ckpt_sketches_a_face_photo_with_the_shipped_model(tmp_path: Path) -> None:
     result = run_cli("face2sketch.predict", f"input={portrait()}", f"output={tmp_path / 'out'}", "device=cpu", f"paths.output_root={tmp_path / 'logs'}")
     assert result.returncode == 0, result.stderr[-2000:]
