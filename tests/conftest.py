@@ -15,14 +15,14 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from face2sketch.config import CONFIG_DIR, PROJECT_ROOT
+from face2sketch.config import CONFIG_DIR, PROJECT_ROOT, cpu_threads_per_job
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 # pytest -n N (pytest-xdist) runs N workers at once: each worker, and every command it starts, gets its share of the
 # cores, so that N workers do not run N times the cores' threads against each other
 if "PYTEST_XDIST_WORKER_COUNT" in os.environ:
-    _threads = max(1, len(os.sched_getaffinity(0)) // int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
+    _threads = cpu_threads_per_job(int(os.environ["PYTEST_XDIST_WORKER_COUNT"]))
     os.environ["OMP_NUM_THREADS"] = str(_threads)
     torch.set_num_threads(_threads)
 
