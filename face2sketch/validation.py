@@ -55,6 +55,7 @@ AUGMENTATION_PROBABILITIES = (
     "p_flip",
     "p_geometry",
     "p_background",
+    "p_dark_background",
     "p_camera",
     "p_side_light",
     "p_exposure",

@@ -42,6 +42,19 @@ def test_a_new_background_changes_the_backdrop_and_leaves_the_person_and_the_ske
         assert np.abs(new_photo[mask == 0].astype(int) - photo[mask == 0]).mean() > 8, f"seed {seed}: the backdrop was replaced"
 
 
+def test_dark_backgrounds_come_as_often_as_p_dark_background_asks() -> None:
+    photo, sketch, mask = _studio()
+
+    def backdrop_brightness(p_dark: float) -> np.ndarray:
+        augmentation = RealWorldAugmentation(**{**STILL, "p_background": 1.0, "p_dark_background": p_dark})
+        return np.array([augmentation(photo, sketch, mask, "photo", seed)[0][mask == 0].max(axis=1).mean() for seed in range(40)])
+
+    never, always = backdrop_brightness(0.0), backdrop_brightness(1.0)
+    assert always.max() < 0.55 * 255, "every background dimmed to a dark room"
+    assert (never > 0.55 * 255).mean() > 0.3, "without dimming, most backgrounds keep their own brightness"
+    assert np.median(always) < 0.5 * np.median(never)
+
+
 def test_the_same_seed_gives_the_same_pair_and_another_seed_another() -> None:
     photo, sketch, mask = _studio()
     augmentation = RealWorldAugmentation()

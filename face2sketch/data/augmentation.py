@@ -101,6 +101,7 @@ class RealWorldAugmentation:
         scale: Sequence[float] = (0.85, 1.15),
         max_shift: float = 0.08,
         p_background: float = 0.8,
+        p_dark_background: float = 0.25,
         p_camera: float = 0.8,
         p_side_light: float = 0.3,
         p_exposure: float = 0.5,
@@ -113,6 +114,7 @@ class RealWorldAugmentation:
         self.p_flip, self.p_geometry, self.max_rotation = p_flip, p_geometry, max_rotation
         self.scale, self.max_shift = (float(scale[0]), float(scale[1])), max_shift
         self.p_background, self.p_camera, self.p_side_light, self.p_exposure = p_background, p_camera, p_side_light, p_exposure
+        self.p_dark_background = p_dark_background
         self.p_sketch_paper, self.p_line_drawing, self.p_pencil_weight = p_sketch_paper, p_line_drawing, p_pencil_weight
         self.p_sketch_jpeg, self.p_sketch_blur = p_sketch_jpeg, p_sketch_blur
         self.camera = photo_camera_transforms()
@@ -144,7 +146,7 @@ class RealWorldAugmentation:
     def photo_input(self, photo: np.ndarray, mask: np.ndarray, rng: np.random.Generator) -> np.ndarray:
         """Another background behind the person, then another camera and light."""
         if rng.uniform() < self.p_background:
-            photo = composite(photo, mask, random_background(rng, photo.shape[:2], self.pictures))
+            photo = composite(photo, mask, random_background(rng, photo.shape[:2], self.pictures, self.p_dark_background))
         if rng.uniform() < self.p_exposure:
             photo = exposure(photo, rng)
         if rng.uniform() < self.p_side_light:

@@ -145,13 +145,13 @@ GENERATORS: dict[str, Generator] = {
 }
 
 
-def random_background(rng: np.random.Generator, size: Size, pictures: Sequence[np.ndarray] = ()) -> np.ndarray:
-    """One background of any of the kinds above (pieces of ``pictures`` among them when given), sometimes dimmed,
-    out of focus or with sensor grain."""
+def random_background(rng: np.random.Generator, size: Size, pictures: Sequence[np.ndarray] = (), p_dim: float = 0.25) -> np.ndarray:
+    """One background of any of the kinds above (pieces of ``pictures`` among them when given), dimmed to a dark room
+    with probability ``p_dim``, sometimes out of focus or with sensor grain."""
     kinds = list(GENERATORS) + (["picture_piece"] if len(pictures) else [])
     kind = kinds[int(rng.integers(len(kinds)))]
     image = picture_piece(rng, size, pictures) if kind == "picture_piece" else GENERATORS[kind](rng, size)
-    if rng.uniform() < 0.25:  # a dim room: dark walls are where a person's dark hair is hardest to tell apart
+    if rng.uniform() < p_dim:  # a dim room: dark walls are where a person's dark hair is hardest to tell apart
         image = to_uint8(image.astype(np.float32) * rng.uniform(0.08, 0.5))
     if rng.uniform() < 0.4:
         image = cv2.GaussianBlur(image, (0, 0), rng.uniform(0.8, 6.0))
