@@ -30,6 +30,7 @@ from face2sketch.data.datamodule import EpochShuffleSampler
 from face2sketch.errors import TrainingDiverged
 from face2sketch.metrics import fsim, scoot
 from face2sketch.models.base import logs_after_this_batch
+from face2sketch.run_folder import BEST_CHECKPOINT_FILENAME, RunFolder
 
 
 def capture_random_state() -> dict[str, Any]:
@@ -299,7 +300,13 @@ class BestCheckpoint(ModelCheckpoint):
     Lightning's ModelCheckpoint forgets the best score when its folder changes, so the resumed run would keep its own
     first epoch as "best" even when the earlier run's best was better, and test that. Here the earlier best file is
     copied into the new folder and its score restored, so later epochs must beat it.
+
+    It writes into the run folder's ``checkpoints/`` as ``best-epochNNN.ckpt`` (:class:`RunFolder`), where evaluate,
+    export and predict look for it; the rest of ModelCheckpoint's settings pass through.
     """
+
+    def __init__(self, run_dir: str | Path, **settings: Any) -> None:
+        super().__init__(dirpath=RunFolder(Path(run_dir)).checkpoints_dir, filename=BEST_CHECKPOINT_FILENAME, auto_insert_metric_name=False, **settings)
 
     @property
     def state_key(self) -> str:
@@ -325,7 +332,7 @@ class BestCheckpoint(ModelCheckpoint):
 
 
 class LastCheckpoint(Checkpoint):
-    """Keeps ``<dirpath>/last.ckpt``, the full checkpoint a run resumes from, without paying for it every epoch.
+    """Keeps the run folder's ``checkpoints/last.ckpt``, the full checkpoint a run resumes from, without paying for it every epoch.
 
     A full checkpoint holds the optimiser's state too (pix2pix at 128 px: 535 MB, seconds to write on a CPU), and
     short epochs (79 batch-1 steps on the standard protocol) would spend a tenth of their time writing it. So it is
@@ -334,8 +341,8 @@ class LastCheckpoint(Checkpoint):
     :class:`CheckpointOnSignal`), so a resume from any of them is exact; a hard kill loses at most ``every_minutes``.
     """
 
-    def __init__(self, dirpath: str | Path, every_minutes: float = 10.0) -> None:
-        self.path = Path(dirpath) / "last.ckpt"
+    def __init__(self, run_dir: str | Path, every_minutes: float = 10.0) -> None:
+        self.path = RunFolder(Path(run_dir)).last_checkpoint
         self.every_seconds = 60.0 * every_minutes
         self._saved_at = time.monotonic()
         self._saved_step: int | None = None

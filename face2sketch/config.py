@@ -57,12 +57,13 @@ def model_label(cfg: DictConfig) -> str:
     return str(name or str(cfg.model.get("_target_", "the model")).rsplit(".", 1)[-1])
 
 
-# validation metrics whose names are acronyms, written in capitals where records name them
-ACRONYM_METRICS = ("ssim", "mse", "fsim", "scoot")
+def compose_config(name: str, overrides: list[str]) -> DictConfig:
+    """Another command's config (``conf/<name>.yaml`` with ``overrides``), as its command line would compose it, from
+    inside a Hydra command or from plain Python. Pass every path the config would take from Hydra's run folder."""
+    from hydra import compose, initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
 
-
-def best_weights_label(monitor: str | None) -> str:
-    """How records name a best-by-validation checkpoint: "best by validation SSIM" for monitor val/ssim, "best by
-    validation quality" for val/quality."""
-    name = str(monitor or "val/ssim").removeprefix("val/")
-    return f"best by validation {name.upper() if name in ACRONYM_METRICS else name.replace('_', ' ')}"
+    if GlobalHydra.instance().is_initialized():
+        return compose(config_name=name, overrides=overrides)
+    with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):
+        return compose(config_name=name, overrides=overrides)

@@ -32,7 +32,7 @@ from hydra.utils import instantiate
 from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from PIL import Image
 
-from face2sketch.config import CONFIG_DIR, best_weights_label, model_label
+from face2sketch.config import CONFIG_DIR, model_label
 from face2sketch.data.conditions import Condition, apply_condition, condition_set
 from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.data.images import DIRECTIONS, to_tensor
@@ -42,13 +42,10 @@ from face2sketch.errors import ConfigError, one_line_user_errors
 from face2sketch.inference import (
     TorchTranslator,
     Translator,
-    best_checkpoint,
     load_pretrained,
     load_trained_model,
-    locate_checkpoint,
     pick_device,
     pretrained_entry,
-    record_pretrained,
     resize_prediction,
     save_image,
     spec_of_run,
@@ -56,6 +53,7 @@ from face2sketch.inference import (
 )
 from face2sketch.io import write_json_atomic
 from face2sketch.metrics import HIGHER_IS_BETTER, ImageSetEvaluator
+from face2sketch.run_folder import EvaluationFolder, RunFolder, locate_run, runs_under
 
 log = logging.getLogger(__name__)
 RESOLUTIONS = ("original", "model")
@@ -67,29 +65,17 @@ PRETRAINED_PREFIX = "pretrained/"
 
 @dataclass(frozen=True)
 class RunToEvaluate:
-    run_dir: Path
+    run: RunFolder
     checkpoint: Path
 
     @property
     def output_dir(self) -> Path:
-        """``evaluation/`` for the checkpoint the run itself scores (its best, or its final weights when it has no
-        best), ``evaluation_<name>/`` for any other checkpoint named on the command line."""
-        folder, name = self.checkpoint.parent, self.checkpoint.name
-        own = folder.name != "checkpoints" or name.startswith("best-") or (name == "last.ckpt" and not any(folder.glob("best-*.ckpt")))
-        return self.run_dir / ("evaluation" if own else f"evaluation_{self.checkpoint.stem}")
+        return self.run.evaluation_dir(self.checkpoint)
 
     @property
     def weights(self) -> str:
         """Which weights are scored, in words for metrics.json and the report."""
-        if self.checkpoint.name.startswith("best-"):
-            return best_weights_label(selection_monitor(self.run_dir))
-        return "final weights" if self.checkpoint.name == "last.ckpt" else f"checkpoint {self.checkpoint.name}"
-
-
-def selection_monitor(run_dir: Path) -> str | None:
-    """The validation metric a run chose its best checkpoint by (``callbacks.model_checkpoint.monitor``)."""
-    config = OmegaConf.load(run_dir / "config.yaml") if (run_dir / "config.yaml").is_file() else OmegaConf.create()
-    return OmegaConf.select(config, "callbacks.model_checkpoint.monitor", default=None)
+        return self.run.weights_label(self.checkpoint)
 
 
 def discover_runs(paths: list[str]) -> list[RunToEvaluate]:
@@ -97,11 +83,11 @@ def discover_runs(paths: list[str]) -> list[RunToEvaluate]:
     found: list[RunToEvaluate] = []
     for raw in paths:
         path = Path(raw).expanduser()
-        located = locate_checkpoint(path)
+        located = locate_run(path)
         if located is not None:
             found.append(RunToEvaluate(*located))
-        elif path.is_dir() and (inner := sorted(p.parent for p in path.glob("*/config.yaml"))):
-            found += [RunToEvaluate(run, best_checkpoint(run)) for run in inner]
+        elif path.is_dir() and (inner := runs_under(path)):
+            found += [RunToEvaluate(run, run.checkpoint_to_score()) for run in inner]
         else:
             raise ConfigError(f"'{raw}' is not a run folder, a multirun folder or a .ckpt file: pass runs=[outputs/train/runs/<run>] or a checkpoint")
     return found
@@ -120,7 +106,7 @@ class Subject:
 
 def subject_of_run(run: RunToEvaluate, cfg_eval: DictConfig) -> Subject:
     """A trained run's model with the checkpoint's weights, and its data module, from the run's saved config."""
-    cfg, model = load_trained_model(run.run_dir, run.checkpoint)
+    cfg, model = load_trained_model(run.run, run.checkpoint)
     direction = cfg.direction.name
     expected = cfg_eval.expect_direction
     if expected and expected != direction:
@@ -138,7 +124,7 @@ def subject_of_run(run: RunToEvaluate, cfg_eval: DictConfig) -> Subject:
     L.seed_everything(cfg.seed, verbose=False)  # pix2pix in train-mode inference draws dropout masks
     translator = TorchTranslator(model, spec_of_run(cfg, model), pick_device(cfg_eval.device), origin=str(run.checkpoint))
     facts = {
-        "run": str(run.run_dir),
+        "run": str(run.run.path),
         "checkpoint": str(run.checkpoint),
         "scored_weights": run.weights,
         "model": model_label(cfg),
@@ -320,19 +306,19 @@ def save_outputs(
 ) -> None:
     """A clean prediction into predictions/ (with ``save_predictions``) and a sample's input and target into samples/;
     under a condition, a sample's changed input, prediction and (for a changed frame) carried target."""
+    folder = EvaluationFolder(staging)
     if inputs is not None and change is not None:
-        folder = staging / "conditions" / inputs.condition
-        folder.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(change.picture).save(folder / f"{item.name}_input.png")
+        folder.condition_dir(inputs.condition).mkdir(parents=True, exist_ok=True)
+        Image.fromarray(change.picture).save(folder.condition_input(inputs.condition, item.name))
         if change.carry is not None:
-            save_image(folder / f"{item.name}_target.png", target)
-        save_image(folder / f"{item.name}_prediction.png", prediction)
+            save_image(folder.condition_target(inputs.condition, item.name), target)
+        save_image(folder.condition_prediction(inputs.condition, item.name), prediction)
         return
     if cfg_eval.save_predictions:
-        save_image(staging / "predictions" / f"{item.name}.png", prediction)
+        save_image(folder.prediction(item.name), prediction)
     if is_sample:
-        save_image(staging / "samples" / f"{item.name}_input.png", unit_range(sample["source"], value_range))
-        save_image(staging / "samples" / f"{item.name}_target.png", target)
+        save_image(folder.sample_input(item.name), unit_range(sample["source"], value_range))
+        save_image(folder.sample_target(item.name), target)
 
 
 def means_of(evaluator: ImageSetEvaluator) -> dict[str, float]:
@@ -367,7 +353,7 @@ def robustness(subject: Subject, cfg_eval: DictConfig, staging: Path, clean: dic
         shown = {name: f"{means[name]:.4f} ({ratios[name]:.3f} of clean)" for name in ratio_metrics(source_kind) if name in ratios}
         log.info("%s (%d of %d scored): %s", condition, len(rows), pictures, shown)
     report["order"] = list(report["conditions"])  # the JSON file sorts its keys; tables and figures keep this order
-    write_json_atomic(staging / "robustness.json", report)
+    write_json_atomic(EvaluationFolder(staging).robustness_file("json"), report)
     write_robustness_tables(staging, report)
     write_robustness_figure(staging, list(report["conditions"]), int(cfg_eval.figure_examples))
     return report
@@ -381,13 +367,14 @@ def write_robustness_figure(staging: Path, conditions: list[str], examples: int)
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    names = sorted(p.name.removesuffix("_input.png") for p in (staging / "samples").glob("*_input.png"))[:examples]
+    folder = EvaluationFolder(staging)
+    names = folder.sample_names()[:examples]
     if not names:
         return
     Row = tuple[str, list[tuple[Path | None, Path]]]
-    rows: list[Row] = [(c, [(staging / "samples" / f"{n}_input.png", staging / "predictions" / f"{n}.png") for n in names]) for c in conditions[:1]]
-    rows += [(c, [(staging / "conditions" / c / f"{n}_input.png", staging / "conditions" / c / f"{n}_prediction.png") for n in names]) for c in conditions[1:]]
-    rows.append(("ground truth", [(None, staging / "samples" / f"{n}_target.png") for n in names]))
+    rows: list[Row] = [(c, [(folder.sample_input(n), folder.prediction(n)) for n in names]) for c in conditions[:1]]
+    rows += [(c, [(folder.condition_input(c, n), folder.condition_prediction(c, n)) for n in names]) for c in conditions[1:]]
+    rows.append(("ground truth", [(None, folder.sample_target(n)) for n in names]))
     fig, axes = plt.subplots(len(rows), 2 * len(names), figsize=(1.5 * 2 * len(names), 1.75 * len(rows)), squeeze=False)
     for r, (label, pairs) in enumerate(rows):
         for c, path in enumerate(path for pair in pairs for path in pair):
@@ -403,7 +390,7 @@ def write_robustness_figure(staging: Path, conditions: list[str], examples: int)
         axes[r][0].axis("on")
         axes[r][0].set_frame_on(r < len(rows) - 1)
     fig.tight_layout()
-    fig.savefig(staging / "robustness.png", dpi=100)
+    fig.savefig(folder.robustness_file("png"), dpi=100)
     plt.close(fig)
 
 
@@ -425,18 +412,20 @@ def write_robustness_tables(staging: Path, report: dict[str, Any]) -> None:
         writer.writerow([condition, entry.get("scored", ""), *[f"{v:.6f}" if v is not None else "" for pair in values for v in pair]])
         cells = " | ".join(f"{m:.3f} | {r:.3f}" if m is not None and r is not None else "n/a | n/a" for m, r in values)
         lines.append(f"| {condition} | {scored} | {cells} |")
-    (staging / "robustness.csv").write_text(buffer.getvalue())
-    (staging / "robustness.md").write_text("\n".join(lines) + "\n")
+    folder = EvaluationFolder(staging)
+    folder.robustness_file("csv").write_text(buffer.getvalue())
+    folder.robustness_file("md").write_text("\n".join(lines) + "\n")
 
 
 def write_scores(staging: Path, summary: dict[str, Any], rows: list[dict[str, Any]]) -> None:
-    write_json_atomic(staging / "metrics.json", summary)
+    folder = EvaluationFolder(staging)
+    write_json_atomic(folder.metrics_file, summary)
     columns = ["name", "identity", "variant", *[n for n in summary["metrics"] if rows and n in rows[0]]]
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=columns, extrasaction="ignore")
     writer.writeheader()
     writer.writerows(rows)
-    (staging / "per_image.csv").write_text(buffer.getvalue())
+    folder.per_image_file.write_text(buffer.getvalue())
 
 
 def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
@@ -451,8 +440,8 @@ def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
     output_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=".evaluation.", dir=output_dir.parent))
     try:
-        (staging / "predictions").mkdir()
-        (staging / "samples").mkdir()
+        EvaluationFolder(staging).predictions_dir.mkdir()
+        EvaluationFolder(staging).samples_dir.mkdir()
         rows, evaluator = score(subject, cfg_eval, staging)
         datamodule = subject.datamodule
         assert datamodule.splits is not None
@@ -472,8 +461,6 @@ def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
             summary["robustness"] = robustness(subject, cfg_eval, staging, means_of(evaluator))["conditions"]
         write_scores(staging, summary, rows)
         publish(staging, output_dir)
-        if cfg_eval.get("record_scores") and summary["run"] is None and cfg_eval.split == "test":
-            record_pretrained(summary["direction"], test_scores=card_scores(summary), robustness=card_robustness(summary))
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise
@@ -486,23 +473,6 @@ def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
         {k: round(v["mean"], 4) for k, v in summary["metrics"].items() if v["mean"] is not None},
     )
     return summary
-
-
-def card_scores(summary: dict[str, Any]) -> dict[str, dict[str, float]]:
-    """The scores docs/models.md quotes for a shipped model: SSIM, SSIM as the study computed it, MSE, FSIM (FSIMc for
-    photos), SCOOT for sketches."""
-    names = ("ssim", "ssim_study", "mse", "fsim", "scoot") if summary["direction"] == "f2sk" else ("ssim", "ssim_study", "mse", "fsim")
-    return {name: {"mean": summary["metrics"][name]["mean"], "std": summary["metrics"][name]["std"]} for name in names}
-
-
-def card_robustness(summary: dict[str, Any]) -> dict[str, Any] | None:
-    """What docs/models.md quotes of a shipped model's robustness: per condition, the card's metrics and their ratio to
-    clean; None when the evaluation ran without conditions."""
-    conditions = summary.get("robustness")
-    if not conditions:
-        return None
-    names = card_scores(summary)
-    return {c: {n: {"mean": e["means"][n], "ratio": e["ratios"][n]} for n in names if n in e["means"]} for c, e in conditions.items()}
 
 
 def publish(staging: Path, output_dir: Path) -> None:

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 
 import hydra
@@ -26,8 +27,6 @@ from torch import nn
 from face2sketch.config import CONFIG_DIR
 from face2sketch.errors import ConfigError, Face2SketchError, one_line_user_errors
 from face2sketch.inference import (
-    PRETRAINED_DIR,
-    PRETRAINED_INDEX,
     TORCHSCRIPT_SPEC_FILE,
     WEIGHTS_SUFFIXES,
     ModelSpec,
@@ -35,16 +34,14 @@ from face2sketch.inference import (
     inference_network,
     load_trained_model,
     load_translator,
-    locate_checkpoint,
-    pretrained_entry_of_run,
     random_batch,
-    record_pretrained,
     spec_of_run,
     write_onnx,
     write_weights,
 )
 from face2sketch.io import atomic_path
 from face2sketch.perf.timing import alternating_ms
+from face2sketch.run_folder import locate_run
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt", "weights": ".pth"}
 MAX_ABS_DIFFERENCE = 1e-4
@@ -98,7 +95,7 @@ def export_source(cfg: DictConfig) -> tuple[nn.Module, ModelSpec, str]:
         translator = load_translator(cfg.get("ckpt"), "cpu", direction=OmegaConf.select(cfg, "direction.name"))
         assert isinstance(translator, WeightsTranslator)
         return translator.network, translator.spec, translator.origin
-    located = locate_checkpoint(str(cfg.ckpt))
+    located = locate_run(str(cfg.ckpt))
     if located is None:
         raise ConfigError(f"ckpt '{cfg.ckpt}' is not a run folder, a .ckpt inside one or a weights file (.onnx and .pt files cannot be exported again)")
     cfg_run, model = load_trained_model(*located)
@@ -114,36 +111,39 @@ def allowed_difference(export_format: str, spec: ModelSpec) -> float:
     return MAX_HALF_PRECISION_DIFFERENCE * (high - low)
 
 
-def export(cfg: DictConfig) -> dict:
-    """Export, check and atomically write the file; returns what was printed as a dict."""
-    if cfg.format not in FORMATS:
-        raise ConfigError(f"unknown format '{cfg.format}': use one of {', '.join(FORMATS)}")
-    if cfg.get("ship") and (cfg.format != "weights" or cfg.get("ckpt") is None):
-        raise ConfigError("ship=true puts a trained run's pix2pix generator into the package: pass ckpt=<run folder> format=weights")
-    network, spec, origin = export_source(cfg)
-    output = PRETRAINED_DIR / f"{spec.direction}.pth" if cfg.get("ship") else Path(str(cfg.output)).expanduser().resolve()
-    if output.is_dir():
-        raise ConfigError(f"output '{output}' is a folder: pass a file name such as model{FORMATS[cfg.format]}")
-    limit = allowed_difference(cfg.format, spec)
-    entry = None
+def write_checked(
+    network: nn.Module, spec: ModelSpec, export_format: str, output: Path, opset: int | None = None, before_publish: Callable[[Path], None] | None = None
+) -> float:
+    """Write ``network`` as ``export_format`` to ``output``, check it against PyTorch and only then put it in place;
+    ``before_publish`` sees the checked file first (and can still stop the write by raising). The largest difference."""
+    limit = allowed_difference(export_format, spec)
     with atomic_path(output) as staged:  # nothing is written unless the check passes
-        if cfg.format == "onnx":
-            write_onnx(network, spec, staged, cfg.get("opset"))
-        elif cfg.format == "weights":
+        if export_format == "onnx":
+            write_onnx(network, spec, staged, opset)
+        elif export_format == "weights":
             write_weights(network, spec, staged)
         else:
             write_torchscript(network, spec, staged)
         difference = check_export(network, staged, spec)
         if not difference <= limit:
             raise ExportCheckError(
-                f"export check failed: max |{cfg.format} - pytorch| = {difference:.3g} > {limit:.3g} on a random batch of {CHECK_BATCH}; nothing written"
+                f"export check failed: max |{export_format} - pytorch| = {difference:.3g} > {limit:.3g} on a random batch of {CHECK_BATCH}; nothing written"
             )
-        if cfg.get("ship"):  # the shipped model is replaced only once its record is ready
-            run_dir, checkpoint = locate_checkpoint(str(cfg.ckpt))  # type: ignore[misc]
-            entry = pretrained_entry_of_run(run_dir, checkpoint, staged, output.name)
-    if entry is not None:
-        record_pretrained(spec.direction, entry)
-        print(f"ship: {output} ({entry['bytes'] / 1e6:.1f} MB, sha256 {entry['sha256'][:12]}...) recorded in {PRETRAINED_INDEX}")
+        if before_publish is not None:
+            before_publish(staged)
+    return difference
+
+
+def export(cfg: DictConfig) -> dict:
+    """Export, check and atomically write the file; returns what was printed as a dict."""
+    if cfg.format not in FORMATS:
+        raise ConfigError(f"unknown format '{cfg.format}': use one of {', '.join(FORMATS)}")
+    network, spec, origin = export_source(cfg)
+    output = Path(str(cfg.output)).expanduser().resolve()
+    if output.is_dir():
+        raise ConfigError(f"output '{output}' is a folder: pass a file name such as model{FORMATS[cfg.format]}")
+    limit = allowed_difference(cfg.format, spec)
+    difference = write_checked(network, spec, cfg.format, output, cfg.get("opset"))
     timings = benchmark(network, output, spec, int(cfg.benchmark)) if cfg.get("benchmark") else None
     low, high = spec.value_range
     print(

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-import re
 import warnings
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -26,7 +25,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 import torch.nn.functional as F
-from omegaconf import DictConfig, OmegaConf, open_dict
+from omegaconf import DictConfig, open_dict
 from PIL import Image
 from torch import nn
 
@@ -35,6 +34,7 @@ from face2sketch.data.alignment import FACE_CHOICES, Alignment, align_if, resolv
 from face2sketch.data.images import DIRECTIONS, MAX_PIXELS, fit_to_model, normalise_image, read_image, to_source_kind, to_tensor, unit_range
 from face2sketch.errors import ConfigError, DataError
 from face2sketch.models.unet import UNetGenerator
+from face2sketch.run_folder import RunFolder, locate_run
 
 if TYPE_CHECKING:
     from face2sketch.models.base import ImageTranslationModule
@@ -49,8 +49,6 @@ WEIGHTS_FORMAT = "face2sketch-unet-weights/1"
 # the models shipped in the package: one weights file per direction, listed with their checksums in models.json
 PRETRAINED_DIR = Path(__file__).with_name("pretrained")
 PRETRAINED_INDEX = PRETRAINED_DIR / "models.json"
-# an example's name is its identity key, plus "_r90f" and the like for the paper protocol's symmetric copies
-VARIANT_SUFFIX = r"_r\d+f?$"
 
 
 @dataclass(frozen=True)
@@ -89,44 +87,19 @@ class ModelSpec:
 
 
 # -- run folders and checkpoints ---------------------------------------------------------------------
-def best_checkpoint(run_dir: Path) -> Path:
-    """The run's best checkpoint (by its validation metric), else its last one."""
-    folder = run_dir / "checkpoints"
-    best = sorted(folder.glob("best-*.ckpt"))
-    if best:
-        return best[-1]
-    if (folder / "last.ckpt").is_file():
-        return folder / "last.ckpt"
-    raise ConfigError(f"run folder '{run_dir}' has no checkpoint in checkpoints/: it did not finish an epoch (or ran with debug=fdr)")
-
-
-def locate_checkpoint(path: str | Path) -> tuple[Path, Path] | None:
-    """(run folder, checkpoint) for a run folder or a .ckpt inside one; None if ``path`` is neither."""
-    path = Path(path).expanduser()
-    if path.is_file() and path.suffix == ".ckpt":
-        run_dir = path.parent.parent
-        if not (run_dir / "config.yaml").is_file():
-            raise ConfigError(f"checkpoint '{path}' is not inside a face2sketch run folder (no {run_dir / 'config.yaml'})")
-        return run_dir, path
-    if (path / "config.yaml").is_file():
-        return path, best_checkpoint(path)
-    return None
-
-
-def load_trained_model(run_dir: Path, checkpoint: Path) -> tuple[DictConfig, ImageTranslationModule]:
+def load_trained_model(run: RunFolder, checkpoint: Path) -> tuple[DictConfig, ImageTranslationModule]:
     """The run's saved config and its model with the checkpoint's weights (on the CPU)."""
     from hydra.utils import instantiate
 
     from face2sketch.models.base import load_checkpoint_state
 
-    cfg = OmegaConf.load(run_dir / "config.yaml")
-    assert isinstance(cfg, DictConfig)
+    cfg = run.config()
     with open_dict(cfg):
         cfg.trained_encoder_weights = cfg.model.get("weights")
         if "weights" in cfg.model:  # the checkpoint holds every weight: never fetch pretrained ones again
             cfg.model.weights = "none"
     model: ImageTranslationModule = instantiate(cfg.model, _convert_="all")
-    model.load_state_dict(load_checkpoint_state(checkpoint, model, f"use it with the run folder it was trained in, not {run_dir}"))
+    model.load_state_dict(load_checkpoint_state(checkpoint, model, f"use it with the run folder it was trained in, not {run.path}"))
     return cfg, model
 
 
@@ -318,13 +291,13 @@ def load_translator(path: str | Path | None, device: str = "auto", seed: int | N
         return OnnxTranslator(path, pick_device(device))
     if path.suffix in TORCHSCRIPT_SUFFIXES:
         return TorchScriptTranslator(path, pick_device(device))
-    located = locate_checkpoint(path)
+    located = locate_run(path)
     if located is None:
         raise ConfigError(f"'{path}' is not a run folder, a .ckpt inside one, an .onnx, a TorchScript .pt or a weights .pth file")
     import lightning as L
 
-    run_dir, checkpoint = located
-    cfg, model = load_trained_model(run_dir, checkpoint)
+    run, checkpoint = located
+    cfg, model = load_trained_model(run, checkpoint)
     L.seed_everything(cfg.seed if seed is None else seed, verbose=False)
     return TorchTranslator(model, spec_of_run(cfg, model), pick_device(device), origin=str(checkpoint))
 
@@ -402,56 +375,6 @@ def load_pretrained(direction: str, device: str = "auto") -> WeightsTranslator:
     if not path.is_file():
         raise ConfigError(f"shipped model file '{path}' is missing: reinstall face2sketch, e.g. pip install --force-reinstall -e .")
     return WeightsTranslator(path, pick_device(device), sha256=entry["sha256"])
-
-
-def pretrained_entry_of_run(run_dir: Path, checkpoint: Path, weights: Path, file_name: str) -> dict[str, Any]:
-    """What models.json records about a shipped model: its file and checksum, and how it was trained and chosen
-    (from the run's config, metrics.json and examples.json) so that evaluate can rebuild its test split."""
-    missing = [name for name in ("config.yaml", "metrics.json", "examples.json") if not (run_dir / name).is_file()]
-    if missing:
-        raise ConfigError(f"run folder '{run_dir}' has no {', '.join(missing)}: ship a run trained by this version of face2sketch")
-    cfg = OmegaConf.load(run_dir / "config.yaml")
-    summary = json.loads((run_dir / "metrics.json").read_text())
-    examples = json.loads((run_dir / "examples.json").read_text())
-    overrides_file = run_dir / ".hydra" / "overrides.yaml"
-    overrides: list[str] = [str(o) for o in OmegaConf.load(overrides_file)] if overrides_file.is_file() else []
-    kept = [o for o in overrides if not o.startswith(("data.root=", "hydra.", "ckpt_path="))]
-    data = OmegaConf.to_container(cfg.data, resolve=True)
-    assert isinstance(data, dict)
-    data.pop("root", None)
-    best = summary.get("best_checkpoint")
-    selection = summary["tested_weights"] if best and Path(best).name == checkpoint.name else f"checkpoint {checkpoint.name}"
-    return {
-        "file": file_name,
-        "sha256": file_sha256(weights),
-        "bytes": weights.stat().st_size,
-        "command": " ".join(["python -m face2sketch.train", *kept, "data.root=<cuhk>"]),
-        "seed": int(cfg.seed),
-        "selection": selection,
-        "epochs": summary["epochs"],
-        "train_seconds": summary["wall_seconds"],
-        "data": data,
-        "identities": {side: sorted({re.sub(VARIANT_SUFFIX, "", name) for name in names}) for side, names in examples.items() if side in ("train", "val")},
-    }
-
-
-def record_pretrained(
-    direction: str, entry: dict[str, Any] | None = None, test_scores: dict[str, Any] | None = None, robustness: dict[str, Any] | None = None
-) -> None:
-    """Update models.json: a new entry for ``direction`` (a new model has no test scores until it is evaluated), or the
-    test scores its evaluation measured (``evaluate ... record_scores=true``: what the model card quotes), with the
-    scores under each real-world condition when it was evaluated with ``conditions=``."""
-    from face2sketch.io import write_json_atomic
-
-    index = json.loads(PRETRAINED_INDEX.read_text()) if PRETRAINED_INDEX.is_file() else {}
-    if entry is not None:
-        index[direction] = entry
-    if test_scores is not None:
-        index[direction]["test_scores"] = test_scores
-    if robustness is not None:
-        index[direction]["robustness"] = robustness
-    write_json_atomic(PRETRAINED_INDEX, dict(sorted(index.items())))
-    pretrained_index.cache_clear()
 
 
 # -- finishing predictions ---------------------------------------------------------------------------------

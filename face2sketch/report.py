@@ -1,6 +1,6 @@
 """Tables and figures shaped like the study's, regenerated from runs.
 
-    python -m face2sketch.report outputs/train/multiruns/<time> [<more folders>] [--resolution model] [--out DIR]
+    python -m face2sketch.report folders=[outputs/train/multiruns/<time>,<more folders>] [resolution=model] [out=DIR]
 
 Evaluates every run of the folder that has no evaluation yet (see face2sketch.evaluate), then
 writes report.md, results.csv, samples_<direction>.png (rows = the same test identities,
@@ -9,30 +9,30 @@ columns = input, each model, ground truth) and curves_<direction>.png from Tenso
 
 from __future__ import annotations
 
-import argparse
 import csv
 import io
-import json
 import logging
 import statistics
 from collections import defaultdict
 from pathlib import Path
 from typing import Any
 
+import hydra
 import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 from hydra.core.utils import JobReturn, JobStatus  # noqa: E402
 from hydra.experimental.callback import Callback  # noqa: E402
-from omegaconf import DictConfig, OmegaConf  # noqa: E402
+from omegaconf import DictConfig  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from face2sketch.config import CONFIG_DIR  # noqa: E402
+from face2sketch.config import CONFIG_DIR, compose_config  # noqa: E402
 from face2sketch.errors import ConfigError, exit_on_user_error, one_line_user_errors  # noqa: E402
 from face2sketch.evaluate import discover_runs, evaluate_run  # noqa: E402
 from face2sketch.io import atomic_path, write_text_atomic  # noqa: E402
 from face2sketch.metrics import HIGHER_IS_BETTER  # noqa: E402
+from face2sketch.run_folder import EvaluationFolder, RunFolder  # noqa: E402
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +68,8 @@ STUDY_CELL = {"ssim": "ssim", "ssim_study": "ssim", "mse": "mse"}
 
 
 def evaluation_settings(resolution: str, data_root: str | None) -> DictConfig:
-    """evaluate's defaults (conf/evaluate.yaml) with this report's choices."""
-    cfg = OmegaConf.load(CONFIG_DIR / "evaluate.yaml")
-    assert isinstance(cfg, DictConfig)
-    for key in ("defaults", "hydra", "runs"):
-        cfg.pop(key, None)
+    """evaluate's settings (conf/evaluate.yaml, composed as its command line would) with this report's choices."""
+    cfg = compose_config("evaluate", [])
     cfg.resolution, cfg.data_root = resolution, data_root
     return cfg
 
@@ -88,8 +85,7 @@ def collect(folders: list[Path], resolution: str, data_root: str | None) -> list
     settings = evaluation_settings(resolution, data_root)
     summaries = []
     for run in discover_runs([str(f) for f in folders]):
-        existing = run.output_dir / "metrics.json"
-        found = json.loads(existing.read_text()) if existing.is_file() else None
+        found = EvaluationFolder(run.output_dir).metrics()
         summary = found if found is not None and is_current(found, resolution) else evaluate_run(run, settings)
         summary["evaluation_dir"] = str(run.output_dir)
         summaries.append(summary)
@@ -188,8 +184,8 @@ def leak_table(paper: list[dict], standard: list[dict]) -> str:
 def samples_figure(runs: list[dict], path: Path, rows: int = 3) -> bool:
     """Rows = the same test identities for every model; columns = input, each model, ground truth."""
     models = _models(runs)
-    by_model = {r["model"]: Path(r["evaluation_dir"]) for r in runs}
-    names = sorted(set.intersection(*[{p.name.removesuffix("_input.png") for p in (by_model[m] / "samples").glob("*_input.png")} for m in models]))[:rows]
+    by_model = {r["model"]: EvaluationFolder(Path(r["evaluation_dir"])) for r in runs}
+    names = sorted(set.intersection(*[set(by_model[m].sample_names()) for m in models]))[:rows]
     if not names:
         return False
     first = by_model[models[0]]
@@ -197,9 +193,9 @@ def samples_figure(runs: list[dict], path: Path, rows: int = 3) -> bool:
     fig, axes = plt.subplots(len(names), len(columns), figsize=(1.6 * len(columns), 2.0 * len(names)), squeeze=False)
     for r, name in enumerate(names):
         images = [
-            first / "samples" / f"{name}_input.png",
-            *[by_model[m] / "predictions" / f"{name}.png" for m in models],
-            first / "samples" / f"{name}_target.png",
+            first.sample_input(name),
+            *[by_model[m].prediction(name) for m in models],
+            first.sample_target(name),
         ]
         for c, image_path in enumerate(images):
             ax = axes[r][c]
@@ -219,7 +215,7 @@ def read_scalars(run_dir: Path) -> dict[str, list[float]]:
     """Per-epoch scalars of a run's TensorBoard events."""
     from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
 
-    events = EventAccumulator(str(run_dir / "tensorboard"), size_guidance={"scalars": 0})
+    events = EventAccumulator(str(RunFolder(run_dir).tensorboard_dir), size_guidance={"scalars": 0})
     events.Reload()
     tags = events.Tags().get("scalars", [])
     return {tag: [e.value for e in events.Scalars(tag)] for tag in tags}
@@ -387,17 +383,18 @@ class ReportCallback(Callback):
             raise
 
 
-def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m face2sketch.report", description=__doc__.splitlines()[0])
-    parser.add_argument(
-        "folders", type=Path, nargs="+", help="multirun folders (or folders of run folders); runs of one cell with several seeds get a seed-spread table"
-    )
-    parser.add_argument("--resolution", choices=("original", "model"), default="original", help="where metrics are computed (default: original)")
-    parser.add_argument("--data-root", default=None, help="the data's folder, if it moved since training")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default: <first folder>/report)")
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="[%(asctime)s][%(name)s][%(levelname)s] - %(message)s")
-    print(one_line_user_errors()(write_report)(args.folders, args.out or args.folders[0] / "report", args.resolution, args.data_root))
+def report(cfg: DictConfig) -> Path:
+    folders = [Path(str(folder)).expanduser() for folder in cfg.folders]
+    if not folders:
+        raise ConfigError("no folders to report on: pass folders=[outputs/train/multiruns/<time>]")
+    out = Path(str(cfg.out)).expanduser() if cfg.get("out") else folders[0] / "report"
+    return write_report(folders, out, str(cfg.resolution), cfg.get("data_root"))
+
+
+@hydra.main(version_base="1.3", config_path=str(CONFIG_DIR), config_name="report")
+@one_line_user_errors()
+def main(cfg: DictConfig) -> None:
+    print(report(cfg))
 
 
 if __name__ == "__main__":

@@ -27,20 +27,15 @@ from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.callbacks import BackgroundCheckpointIO, CheckpointOnSignal, ExactResume, StopOnNonFiniteLoss
-from face2sketch.config import CONFIG_DIR, best_weights_label, instantiate_all, model_label
+from face2sketch.config import CONFIG_DIR, instantiate_all, model_label
 from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.errors import ConfigError, TrainingDiverged, TrainingInterrupted, one_line_user_errors
 from face2sketch.io import write_json_atomic, write_text_atomic
 from face2sketch.models.base import ImageTranslationModule, load_checkpoint_state
+from face2sketch.run_folder import RunFolder, best_weights_label
 from face2sketch.validation import check_writable, validate_settings
 
 log = logging.getLogger(__name__)
-
-# where conf/callbacks/default.yaml's last_checkpoint writes after every epoch; also where a signal's checkpoint goes
-LAST_CHECKPOINT = Path("checkpoints") / "last.ckpt"
-# what a run writes before its first checkpoint: a folder holding nothing else can be removed after a user error
-EXAMPLES_FILE = "examples.json"
-UNFINISHED_RUN_CONTENTS = frozenset({".hydra", "train.log", "config.yaml", "skipped.json", EXAMPLES_FILE, "tensorboard", "csv"})
 
 
 def count_parameters(model: torch.nn.Module) -> dict[str, int]:
@@ -57,7 +52,7 @@ def resolve_resume_checkpoint(ckpt_path: str | None, output_dir: Path) -> str | 
     """
     if ckpt_path != "last":
         return ckpt_path
-    last = output_dir / LAST_CHECKPOINT
+    last = RunFolder(output_dir).last_checkpoint
     if last.is_file():
         log.info("resuming from %s", last)
         return str(last)
@@ -106,9 +101,11 @@ def build_run(cfg: DictConfig, resume_from: str | None = None) -> tuple[ImageTra
     model, datamodule = build_model_and_data(cfg)
     log.info("seed %d", cfg.seed)
     if resume_from:
-        load_checkpoint_state(resume_from, model, "resume with <run>/checkpoints/last.ckpt of a run with the same model, direction and sizes")
+        load_checkpoint_state(
+            resume_from, model, f"resume with <run>/{RunFolder.CHECKPOINTS}/{RunFolder.LAST} of a run with the same model, direction and sizes"
+        )
     output_dir = Path(cfg.paths.output_dir)
-    callbacks = instantiate_all(cfg.get("callbacks")) + run_callbacks(output_dir / LAST_CHECKPOINT)
+    callbacks = instantiate_all(cfg.get("callbacks")) + run_callbacks(RunFolder(output_dir).last_checkpoint)
     if not datamodule.has_validation:
         log.info("data.val_fraction=0: no validation, so no best checkpoint; the final weights are tested")
         callbacks = [c for c in callbacks if not (isinstance(c, ModelCheckpoint) and str(c.monitor or "").startswith("val/"))]
@@ -200,15 +197,16 @@ class RunRecord:
             **extra,
         }
         if trainer.is_global_zero:
-            write_json_atomic(Path(cfg.paths.output_dir) / "metrics.json", summary)
+            write_json_atomic(RunFolder(Path(cfg.paths.output_dir)).metrics_file, summary)
         return summary
 
 
 def write_run_files(cfg: DictConfig, datamodule: PairedDataModule, output_dir: Path) -> None:
     """What a run records before it trains: its resolved config, the files it skipped, and its examples per split."""
-    write_text_atomic(output_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    write_json_atomic(output_dir / "skipped.json", _skipped_record(datamodule))
-    write_json_atomic(output_dir / EXAMPLES_FILE, datamodule.example_names())
+    run = RunFolder(output_dir)
+    write_text_atomic(run.config_file, OmegaConf.to_yaml(cfg, resolve=True))
+    write_json_atomic(run.skipped_file, _skipped_record(datamodule))
+    write_json_atomic(run.examples_file, datamodule.example_names())
 
 
 def fit_and_test(cfg: DictConfig, record: RunRecord) -> tuple[dict[str, float], float, float]:
@@ -244,7 +242,7 @@ def diverged(record: RunRecord, error: TrainingDiverged, output_dir: Path) -> Tr
     wait_for_checkpoints(record.trainer)
     record.write("diverged", {}, diverged=str(error))
     return TrainingDiverged(
-        f"{error}; stopped without saving, so the checkpoints in {output_dir / 'checkpoints'} are the last good ones: "
+        f"{error}; stopped without saving, so the checkpoints in {RunFolder(output_dir).checkpoints_dir} are the last good ones: "
         "lower the learning rate, or resume from them"
     )
 
@@ -285,7 +283,7 @@ def _discard_unfinished_run(cfg: DictConfig) -> None:
         output_dir = Path(cfg.paths.output_dir)
     except Exception:
         return
-    if output_dir.is_dir() and {p.name for p in output_dir.iterdir()} <= UNFINISHED_RUN_CONTENTS:
+    if RunFolder(output_dir).is_unfinished():
         logging.shutdown()
         shutil.rmtree(output_dir, ignore_errors=True)
 

@@ -172,13 +172,13 @@ def test_multirun_then_report_with_both_protocols(tmp_path: Path) -> None:
     for figure in ("samples_f2sk.png", "samples_f2sk_paper.png", "curves_f2sk.png", "curves_f2sk_paper.png"):
         assert Image.open(folder / "report" / figure).size[0] > 300
 
-    again = run_cli("face2sketch.report", str(folder), "--out", str(tmp_path / "again"))
+    again = run_cli("face2sketch.report", f"folders=[{folder}]", f"out={tmp_path / 'again'}", f"paths.output_root={tmp_path}")
     assert again.returncode == 0, again.stderr[-2000:]
     assert (tmp_path / "again" / "report.md").read_text() == report  # same evaluations, same tables
 
 
 def test_report_of_an_empty_folder_is_one_line(tmp_path: Path) -> None:
-    result = run_cli("face2sketch.report", str(tmp_path))
+    result = run_cli("face2sketch.report", f"folders=[{tmp_path}]", f"paths.output_root={tmp_path / 'outputs'}")
     lines = [line for line in result.stderr.splitlines() if line.strip() and "INFO" not in line]
     assert result.returncode != 0 and len(lines) == 1 and "face2sketch: error" in lines[0], result.stderr
 

