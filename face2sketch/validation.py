@@ -23,7 +23,7 @@ from face2sketch.data.conditions import CONDITION_SETS
 from face2sketch.data.images import DIRECTIONS, INTERPOLATIONS
 from face2sketch.data.protocols import PROTOCOLS
 from face2sketch.errors import ConfigError, exit_on_user_error
-from face2sketch.models.heads import HEADS, LOSS_HEADS
+from face2sketch.models.choices import DISCRIMINATOR_FAKES, DISCRIMINATOR_NAMES, ENCODER_WEIGHTS, HEADS, LAYER_DEFAULTS, LOSS_HEADS, MEMORY_FORMATS
 
 if TYPE_CHECKING:
     from face2sketch.models.base import ImageTranslationModule
@@ -65,6 +65,10 @@ AUGMENTATION_PROBABILITIES = (
     "p_sketch_jpeg",
     "p_sketch_blur",
 )
+
+
+def _encoder_weights(value: Any) -> bool:
+    return value in ENCODER_WEIGHTS or (isinstance(value, str) and Path(value).expanduser().is_file())
 
 
 def _widths(value: Any, minimum_length: int) -> bool:
@@ -121,6 +125,11 @@ RULES: tuple[Rule, ...] = (
     Rule("data.interpolation", f"one of {', '.join(INTERPOLATIONS)}", lambda v: v in INTERPOLATIONS),
     Rule("model.loss", f"one of {', '.join(LOSS_HEADS)}", lambda v: v in LOSS_HEADS),
     Rule("model.head", " or ".join(HEADS), lambda v: v in HEADS),
+    Rule("model.memory_format", f"one of {', '.join(MEMORY_FORMATS)}", lambda v: v in MEMORY_FORMATS),
+    Rule("model.discriminator", f"one of {', '.join(DISCRIMINATOR_NAMES)}", lambda v: v in DISCRIMINATOR_NAMES),
+    Rule("model.discriminator_fakes", f"one of {', '.join(DISCRIMINATOR_FAKES)}", lambda v: v in DISCRIMINATOR_FAKES),
+    Rule("model.layer_defaults", f"one of {', '.join(LAYER_DEFAULTS)}", lambda v: v in LAYER_DEFAULTS),
+    Rule("model.weights", f"one of {', '.join(ENCODER_WEIGHTS)}, or a state_dict file that exists", _encoder_weights),
     Rule("model.dropout", "a number in [0, 1)", lambda v: _number(v) and 0 <= v < 1),
     # pix2pix's network widths and depth; the U-Net needs two downsamplings at least
     Rule("model.ngf", POSITIVE_WHOLE, lambda v: _whole(v) and v >= 1),
@@ -189,6 +198,9 @@ def _check_model(cfg: DictConfig, model: DictConfig) -> None:
     problem = None if cfg.trainer.get("fast_dev_run") else cls.epoch_budget_problem(model, cfg.trainer.max_epochs)
     if problem:
         raise ConfigError(problem)
+    loss, head = model.get("loss"), model.get("head")
+    if loss in LOSS_HEADS and head not in LOSS_HEADS[loss]:
+        raise ConfigError(f"model.loss={loss} needs a sigmoid output (binary cross-entropy compares probabilities): set model.head=sigmoid or model.loss=mse")
     rule = cls.image_size_rule(model)
     problem = rule.problem(cfg.data.image_size) if rule else None
     if problem:

@@ -260,8 +260,6 @@ def test_missing_vgg_weights_say_which_file_goes_where(tmp_path: Path, monkeypat
         load_vgg16_features("imagenet", download=False)
     message = str(err.value)
     assert "vgg16-397923af.pth" in message and str(tmp_path / "hub" / "checkpoints") in message and "encoder_weights=none" in message
-    with pytest.raises(ConfigError, match="neither a file"):
-        load_vgg16_features(str(tmp_path / "missing.pth"))
 
 
 def test_missing_vgg_weights_on_the_command_line_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -340,9 +338,3 @@ def test_pix2pix_trains_the_same_with_networks_compiled_for_cuda_graphs(tmp_path
         losses[compiled] = {name: float(value) for name, value in capture.module.last_losses.items()}
     assert len(marks) == 3 + 1
     assert losses[True] == pytest.approx(losses[False], rel=1e-3, abs=1e-5)
-
-
-@pytest.mark.parametrize("model_class", [SparseAE, VGGAE])
-def test_unknown_loss_is_a_config_error(model_class: type) -> None:
-    with pytest.raises(ConfigError, match="model.loss 'l2'"):
-        model_class(image_size=32, loss="l2", **({"weights": "none"} if model_class is VGGAE else {}))

@@ -8,6 +8,7 @@ epoch budgets the model classes decide are refused in ``test_faults.py``.
 
 from __future__ import annotations
 
+import ast
 import copy
 from functools import cache
 from pathlib import Path
@@ -49,8 +50,13 @@ TRAIN_BOUNDARIES: dict[str, tuple[tuple[str, ...], list[Any], list[Any]]] = {
     "data.num_test": (SYNTHETIC, [0], [1]),
     "data.split": ((), ["leaky"], ["paper", "standard"]),
     "data.interpolation": ((), ["nearest"], ["lanczos"]),
-    "model.loss": ((), ["l2"], ["mse", "bce"]),
+    "model.loss": (SPARSE, ["l2"], ["mse", "bce"]),
     "model.head": ((), ["softmax"], ["sigmoid"]),
+    "model.memory_format": ((), ["nhwc"], ["auto", "channels_last", "contiguous"]),
+    "model.discriminator": (PIX2PIX, ["patchgan16"], ["tutorial", "patchgan70"]),
+    "model.discriminator_fakes": (PIX2PIX, ["fresh"], ["predict", "detached"]),
+    "model.layer_defaults": (PIX2PIX, ["tensorflow"], ["keras", "pytorch"]),
+    "model.weights": (VGG, ["/no/such/vgg16.pth", "imagenet1k"], ["none", "imagenet", "imagenet_features"]),
     "model.dropout": (PIX2PIX, [1, -0.1], [0, 0.99]),
     "model.ngf": (PIX2PIX, [0], [1]),
     "model.ndf": (PIX2PIX, [0], [1]),
@@ -164,3 +170,25 @@ def test_a_bad_demo_setting_is_one_line_and_exit_2_before_a_model_is_loaded(tmp_
     result = run_cli("face2sketch.demo", "max_upload_mb=0", f"ckpt={tmp_path / 'absent.onnx'}", f"paths.output_root={tmp_path}")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == ["face2sketch: error: max_upload_mb=0 is not allowed: use a whole number of megabytes >= 1"]
+
+
+def test_bce_needs_the_sigmoid_head_and_says_so_in_one_line() -> None:
+    cfg = _with(_with(_composed(SPARSE), "model.loss", "bce"), "model.head", "linear")
+    with pytest.raises(ConfigError, match=r"^model.loss=bce needs a sigmoid output .*: set model.head=sigmoid or model.loss=mse$"):
+        validate_settings(cfg)
+
+
+def _raises_config_error(function: ast.AST) -> bool:
+    return any(isinstance(node, ast.Raise) and node.exc is not None and "ConfigError" in ast.unparse(node.exc) for node in ast.walk(function))
+
+
+def test_no_model_or_data_module_checks_a_setting_itself() -> None:
+    """Settings are checked once, by validate_settings, before anything is built: no LightningModule or DataModule
+    method (constructors and hooks alike) raises a ConfigError of its own."""
+    package = Path(__file__).resolve().parents[1] / "face2sketch"
+    checking = []
+    for path in [*sorted((package / "models").glob("*.py")), package / "data" / "datamodule.py", package / "data" / "sources.py"]:
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ClassDef):
+                checking += [f"{path.name}:{node.name}.{f.name}" for f in node.body if isinstance(f, ast.FunctionDef) and _raises_config_error(f)]
+    assert not checking, checking

@@ -18,7 +18,7 @@ from face2sketch.data.images import DIRECTIONS, dihedral, fit_to_model, interpol
 from face2sketch.data.pairing import SkippedFile
 from face2sketch.data.protocols import Item, Splits, make_splits
 from face2sketch.data.sources import DEFAULT_MAX_IMAGE_PIXELS, DecodedPair, FolderSource, PairSource, SyntheticSource
-from face2sketch.errors import ConfigError, DataError
+from face2sketch.errors import DataError
 
 log = logging.getLogger(__name__)
 
@@ -274,18 +274,6 @@ def describe_skipped(skipped: Sequence[SkippedFile], names_per_problem: int = 3)
     return ", ".join(parts)
 
 
-def check_layout(direction: str, sketch_channels: int, image_size: int, validation_conditions: str | None) -> None:
-    """A one-line ConfigError for a layout the DataModule cannot serve, before any data is read."""
-    if direction not in DIRECTIONS:
-        raise ConfigError(f"unknown direction '{direction}': use one of {', '.join(DIRECTIONS)}")
-    if sketch_channels not in (1, 3):
-        raise ConfigError(f"sketch_channels must be 1 or 3, got {sketch_channels}")
-    if image_size < 8:
-        raise ConfigError(f"data.image_size must be at least 8, got {image_size}")
-    if validation_conditions is not None:
-        condition_set(validation_conditions, DIRECTIONS[direction][0])
-
-
 class PairedDataModule(L.LightningDataModule):
     """Decodes a source's pairs once, builds the protocol's splits and serves them at ``image_size``.
 
@@ -317,7 +305,6 @@ class PairedDataModule(L.LightningDataModule):
         validation_conditions: str | None = None,
     ) -> None:
         super().__init__()
-        check_layout(direction, sketch_channels, image_size, validation_conditions)
         self.source = source
         self.direction = direction
         self.value_range = (float(value_range[0]), float(value_range[1]))

@@ -100,10 +100,6 @@ def make_splits(items: list[Item], release_split: dict[str, str | None], protoco
 
     ``val_fraction=0`` leaves the validation split empty: every training example trains, as in the study.
     """
-    if protocol not in PROTOCOLS:
-        raise ConfigError(f"unknown data.split '{protocol}': use one of {', '.join(PROTOCOLS)}")
-    if not 0 <= val_fraction < 1:
-        raise ConfigError(f"data.val_fraction must be at least 0 and below 1, got {val_fraction}")
     rng = np.random.default_rng(seed)
     if protocol == "standard":
         if any(release_split[i.key] is None for i in items):

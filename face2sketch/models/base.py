@@ -18,7 +18,6 @@ from torchvision.utils import make_grid
 from face2sketch.data.images import unit_range
 from face2sketch.errors import ConfigError
 from face2sketch.metrics import study_metrics, training_test_metrics
-from face2sketch.models.heads import HEADS, LOSS_HEADS
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
@@ -26,10 +25,6 @@ OptimizerFactory = Callable[..., torch.optim.Optimizer]
 # discriminator; checkpoints without it (format 1) hold weights trained for other layers and are refused.
 CHECKPOINT_FORMAT_KEY = "face2sketch_checkpoint_format"
 CHECKPOINT_FORMAT = 2
-
-# model.memory_format: channels_last keeps activations NHWC, which oneDNN (CPU) and cuDNN (GPU) convolve faster for
-# most of these networks; auto: channels-last on CUDA, contiguous (NCHW) elsewhere
-MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 
 
 def logs_after_this_batch(trainer: L.Trainer) -> bool:
@@ -77,17 +72,8 @@ class ImageTranslationModule(L.LightningModule):
         """Why stages measured in epochs do not fit in ``max_epochs`` with these settings, or None when they do."""
         return None
 
-    @classmethod
-    def require_image_size(cls, settings: Mapping[str, Any], image_size: int) -> None:
-        rule = cls.image_size_rule(settings)
-        problem = rule.problem(image_size) if rule else None
-        if problem:
-            raise ConfigError(f"data.image_size={image_size} is not allowed for {cls.__name__}: {problem}")
-
     def __init__(self, optimizer: OptimizerFactory | None = None, num_preview_images: int = 4, memory_format: str = "auto") -> None:
         super().__init__()
-        if memory_format not in MEMORY_FORMATS:
-            raise ConfigError(f"unknown model.memory_format '{memory_format}': use one of {', '.join(MEMORY_FORMATS)}")
         self.memory_format = memory_format
         self.optimizer_factory = optimizer
         self.num_preview_images = num_preview_images
@@ -271,14 +257,6 @@ class AutoencoderModule(ImageTranslationModule):
         self, loss: str = "mse", head: str = "linear", optimizer: OptimizerFactory | None = None, num_preview_images: int = 4, memory_format: str = "auto"
     ) -> None:
         super().__init__(optimizer=optimizer, num_preview_images=num_preview_images, memory_format=memory_format)
-        if loss not in LOSS_HEADS:
-            raise ConfigError(f"unknown model.loss '{loss}': use one of {', '.join(LOSS_HEADS)}")
-        if head not in HEADS:
-            raise ConfigError(f"unknown model.head '{head}': use {' or '.join(HEADS)}")
-        if head not in LOSS_HEADS[loss]:
-            raise ConfigError(
-                f"model.loss={loss} needs a sigmoid output (binary cross-entropy compares probabilities): set model.head=sigmoid or model.loss=mse"
-            )
         self.loss_kind, self.head = loss, head
 
     def raw_output(self, x: torch.Tensor) -> torch.Tensor:

@@ -60,7 +60,6 @@ class ConvAE(AutoencoderModule):
     ) -> None:
         super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images, memory_format=memory_format)
         self.save_hyperparameters(ignore=["optimizer"])
-        self.require_image_size({"widths": widths}, image_size)
         self.net = ConvAutoencoder(in_channels, out_channels, tuple(widths), kernel_size)
 
     @classmethod

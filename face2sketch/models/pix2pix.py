@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from face2sketch.errors import ConfigError
 from face2sketch.models.base import ImageTranslationModule, OptimizerFactory, SizeRule
 from face2sketch.models.layers import Conv2dSame, init_normal, keras_batch_norm
 from face2sketch.models.unet import UNetGenerator, unet_depth
@@ -126,14 +125,6 @@ class Pix2Pix(ImageTranslationModule):
         super().__init__(optimizer=None, num_preview_images=num_preview_images, memory_format=memory_format)
         self.save_hyperparameters(ignore=["generator_optimizer", "discriminator_optimizer"])
         self.automatic_optimization = False
-        for name, value, allowed in (
-            ("discriminator", discriminator, DISCRIMINATORS),
-            ("discriminator_fakes", discriminator_fakes, ("predict", "detached")),
-            ("layer_defaults", layer_defaults, ("keras", "pytorch")),
-        ):
-            if value not in allowed:
-                raise ConfigError(f"unknown model.{name} '{value}': use one of {', '.join(allowed)}")
-        self.require_image_size({"num_downs": num_downs, "discriminator": discriminator}, image_size)
         depth = num_downs or unet_depth(image_size)
         keras_layers = layer_defaults == "keras"
         self.generator = UNetGenerator(in_channels, out_channels, depth, ngf, dropout, keras_layers, normalize_input)
@@ -229,9 +220,8 @@ class Pix2Pix(ImageTranslationModule):
         if self.lr_constant_epochs is None or self.trainer.fast_dev_run:
             return [opt_g, opt_d]  # fast_dev_run runs one epoch: no schedule to follow
         total, constant = int(self.trainer.max_epochs), self.lr_constant_epochs
-        problem = self.epoch_budget_problem({"lr_constant_epochs": constant}, total)
-        if problem:
-            raise ConfigError(problem)
+        # validation.validate_settings refused a schedule whose constant epochs leave none to decay over
+        assert not self.epoch_budget_problem({"lr_constant_epochs": constant}, total)
         decay = total - constant
 
         def linear_decay(epoch: int) -> float:

@@ -10,7 +10,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from face2sketch.errors import ConfigError
 from face2sketch.models.layers import keras_batch_norm
 
 MAX_DOWNSAMPLINGS = 8
@@ -76,8 +75,8 @@ class UNetGenerator(nn.Module):
             "normalize_input": normalize_input,
         }
         self.normalize_input = normalize_input
-        if num_downs < 2:
-            raise ConfigError(f"pix2pix needs data.image_size divisible by 4 at least, giving {num_downs} downsamplings")
+        if num_downs < 2:  # validation.validate_settings refuses such sizes for pix2pix (Pix2Pix.image_size_rule)
+            raise ValueError(f"a U-Net needs 2 downsamplings at least, got {num_downs}")
         norm = keras_batch_norm if keras_layers else nn.BatchNorm2d
         widths = [min(ngf * 2**i, ngf * 8) for i in range(num_downs - 1)]
         self.encoder = nn.ModuleList()

@@ -65,8 +65,6 @@ def load_vgg16_features(weights: str, download: bool = True) -> tuple[nn.Sequent
             raise ConfigError(f"VGG-16 weights '{filename}' are not in {cached.parent} and could not be downloaded ({type(err).__name__}): {fix}") from err
     else:
         path = Path(weights).expanduser()
-        if not path.is_file():
-            raise ConfigError(f"model.weights '{weights}' is neither a file nor one of imagenet, imagenet_features, none")
         state = torch.load(path, map_location="cpu", weights_only=True)
         mean, std = IMAGENET_MEAN, IMAGENET_STD
     try:
@@ -111,9 +109,6 @@ class VGGAE(AutoencoderModule):
     ) -> None:
         super().__init__(loss=loss, head=head, optimizer=optimizer, num_preview_images=num_preview_images, memory_format=memory_format)
         self.save_hyperparameters(ignore=["optimizer"])
-        if in_channels not in (1, 3):
-            raise ConfigError(f"vgg_ae takes 1- or 3-channel input (1 is repeated to 3 for VGG), got {in_channels}")
-        self.require_image_size({}, image_size)
         self.encoder, mean, std = load_vgg16_features(weights, download)
         self.register_buffer("input_mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)
         self.register_buffer("input_std", torch.tensor(std).view(1, 3, 1, 1), persistent=False)
@@ -152,9 +147,8 @@ class VGGAE(AutoencoderModule):
 
     def on_fit_start(self) -> None:
         super().on_fit_start()
-        problem = self.epoch_budget_problem({"finetune_epochs": self.finetune_epochs}, self.trainer.max_epochs)
-        if problem and not self.trainer.fast_dev_run:
-            raise ConfigError(problem)
+        # validation.validate_settings refused a budget without room for the fine-tuning epochs
+        assert self.trainer.fast_dev_run or not self.epoch_budget_problem({"finetune_epochs": self.finetune_epochs}, self.trainer.max_epochs)
 
     def on_train_batch_start(self, batch: Any, batch_idx: int) -> None:
         """Unfreeze at the fine-tuning epoch; derived from the epoch alone and checked every batch, so a run resumed
