@@ -26,7 +26,9 @@ from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from face2sketch.callbacks import BackgroundCheckpointIO, CheckpointOnSignal, ExactResume, StopOnNonFiniteLoss
+from face2sketch.callbacks.checkpoints import BackgroundCheckpointIO
+from face2sketch.callbacks.guards import CheckpointOnSignal, StopOnNonFiniteLoss
+from face2sketch.callbacks.resume import ExactResume
 from face2sketch.config import CONFIG_DIR, instantiate_all, model_label
 from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.errors import ConfigError, TrainingDiverged, TrainingInterrupted, one_line_user_errors

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from face2sketch.callbacks import ValidationFSIM
+from face2sketch.callbacks.quality import ValidationFSIM
 from face2sketch.data import sketch_styles
 from face2sketch.data.augmentation import RealWorldAugmentation
 from face2sketch.data.conditions import CONDITION_SETS, apply_condition, condition_set

@@ -10,7 +10,7 @@ import pytest
 import torch
 from torch import nn
 
-from face2sketch.callbacks import StopOnNonFiniteLoss
+from face2sketch.callbacks.guards import StopOnNonFiniteLoss
 from face2sketch.errors import TrainingDiverged
 
 

@@ -15,7 +15,7 @@ from lightning.fabric.plugins import TorchCheckpointIO
 from omegaconf import OmegaConf
 from torch import nn
 
-from face2sketch.callbacks import BackgroundCheckpointIO
+from face2sketch.callbacks.checkpoints import BackgroundCheckpointIO
 from face2sketch.config import cpu_threads_per_job
 from face2sketch.estimate import sweep_jobs
 from face2sketch.evaluate import discover_runs, evaluate_run
@@ -111,7 +111,7 @@ def test_the_default_models_recipe_runs_under_fast_dev_run(tmp_path: Path) -> No
 
 
 def test_the_best_checkpoint_keeps_lightnings_state_key_so_older_runs_resume_their_record() -> None:
-    from face2sketch.callbacks import BestCheckpoint
+    from face2sketch.callbacks.checkpoints import BestCheckpoint
 
     callback = BestCheckpoint(run_dir="unused", monitor="val/ssim", mode="max")
     assert callback.state_key.startswith("ModelCheckpoint{") and "'monitor': 'val/ssim'" in callback.state_key
