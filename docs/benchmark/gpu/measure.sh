@@ -72,7 +72,7 @@ for name in ${PARTS:-benchmark cudagraphs paper_gpu}; do
         ;;
     cudagraphs)
         part cudagraphs "${CUDAGRAPHS_SECONDS:-150}" "$python" -m face2sketch.benchmark "${benchmark_data[@]}" trainer_preset=gpu image_size=null \
-            "models=[pix2pix]" "overrides=['compile=true','compile_mode=reduce-overhead']" steps=60 warmup=15 rounds=2 latency_repeats=3 \
+            "models=[pix2pix]" precision=32-true "overrides=['compile=true','compile_mode=reduce-overhead']" steps=60 warmup=15 rounds=2 latency_repeats=3 \
             data_batches=10 onnx=false output="$output/cudagraphs" "${cudagraphs_overrides[@]}"
         for suffix in json md; do cp "$output/cudagraphs/benchmark.$suffix" "$records/cudagraphs.$suffix" 2>/dev/null; done
         ;;
