@@ -21,7 +21,7 @@ from omegaconf import DictConfig
 
 import face2sketch.train as train_module
 from face2sketch.config import CONFIG_DIR
-from face2sketch.data.datamodule import EpochShuffleSampler
+from face2sketch.data.sampling import EpochShuffleSampler
 
 
 def parameter_sums(tensors: list[torch.Tensor]) -> list[float]:

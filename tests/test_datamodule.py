@@ -10,8 +10,8 @@ import pytest
 import torch
 
 from face2sketch.data import FolderPairsDataModule, SyntheticPairsDataModule
-from face2sketch.data.datamodule import EpochShuffleSampler, derive_seed, derive_seeds
 from face2sketch.data.protocols import Item, make_splits
+from face2sketch.data.sampling import EpochShuffleSampler, derive_seed, derive_seeds
 from face2sketch.errors import ConfigError
 
 

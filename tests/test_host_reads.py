@@ -18,7 +18,7 @@ import pytest
 import torch
 from torch.optim import optimizer
 
-from face2sketch.data.datamodule import EpochShuffleSampler
+from face2sketch.data.sampling import EpochShuffleSampler
 from face2sketch.train import train
 from tests.conftest import compose_train
 

@@ -10,7 +10,7 @@ import numpy as np
 import torch
 from lightning.pytorch.utilities import rank_zero_warn
 
-from face2sketch.data.datamodule import EpochShuffleSampler
+from face2sketch.data.sampling import EpochShuffleSampler
 
 
 def capture_random_state() -> dict[str, Any]:

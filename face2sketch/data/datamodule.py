@@ -9,14 +9,16 @@ import albumentations as A
 import lightning as L
 import numpy as np
 import torch
-from torch.utils.data import DataLoader, Dataset, Sampler
+from torch.utils.data import DataLoader, Dataset
 
 from face2sketch.data.augmentation import RealWorldAugmentation
 from face2sketch.data.conditions import apply_condition, condition_set
 from face2sketch.data.foreground import foreground_mask
 from face2sketch.data.images import DIRECTIONS, dihedral, fit_to_model, interpolation_flag, resize_image, sketch_layout, to_tensor
+from face2sketch.data.in_memory import BatchKeys, InMemoryPairs, is_dihedral_only
 from face2sketch.data.pairing import SkippedFile
 from face2sketch.data.protocols import Item, Splits, make_splits
+from face2sketch.data.sampling import EpochShuffleSampler
 from face2sketch.data.sources import DEFAULT_MAX_IMAGE_PIXELS, DecodedPair, FolderSource, PairSource, SyntheticSource
 from face2sketch.errors import DataError
 
@@ -108,158 +110,6 @@ class ConditionedPairs(Dataset):
     def __getitem__(self, index: int) -> dict:
         condition, name, source, target = self.entries[index]
         return {"source": to_tensor(source, self.value_range), "target": to_tensor(target, self.value_range), "name": name, "condition": condition}
-
-
-def is_dihedral_only(paired_transforms: Sequence[A.BasicTransform], input_transforms: Sequence[A.BasicTransform]) -> bool:
-    """Whether the augmentation is the study's (D4 with p=1, or none), which batches can apply as tensor operations."""
-    if input_transforms:
-        return False
-    return not paired_transforms or (len(paired_transforms) == 1 and type(paired_transforms[0]) is A.D4 and paired_transforms[0].p == 1.0)
-
-
-class BatchKeys:
-    """The host-side part of an in-memory batch: its examples' names and its runs of D4 elements.
-
-    One object rather than lists: the DataLoader and Lightning walk every batch before it reaches the model,
-    descending into each list and tuple item by item, and pass an object of their unknown kind whole.
-    """
-
-    __slots__ = ("names", "runs")
-
-    def __init__(self, names: list[str], runs: list[tuple[int, int, int]]) -> None:
-        self.names, self.runs = names, runs
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, BatchKeys) and (self.names, self.runs) == (other.names, other.runs)
-
-    __hash__ = None  # type: ignore[assignment]
-
-
-class InMemoryPairs(Dataset):
-    """A split held as one uint8 Nx(Cs+Ct)xHxW tensor (source channels, then target channels), served as indices.
-
-    A key is a list of (index, augmentation seed) pairs, as :class:`EpochShuffleSampler` yields with a batch size.
-    A batch holds no pixels: the sample indices, ordered so that samples with the same D4 element (``seed % 8``)
-    are neighbours, and (:class:`BatchKeys`) the names and those runs as (element, start, end).
-    :meth:`PairedDataModule.on_after_batch_transfer`
-    gathers the pixels on the training device, where the whole split is copied once, and turns each run with one
-    tensor operation; no step waits for the host.
-    """
-
-    def __init__(self, items: Sequence[Item], direction: str, augment: bool) -> None:
-        source_kind, target_kind = DIRECTIONS[direction]
-        self.source_channels = getattr(items[0], source_kind).shape[2]
-        self.pairs = torch.stack([torch.from_numpy(np.concatenate([getattr(i, source_kind), getattr(i, target_kind)], axis=2)).permute(2, 0, 1) for i in items])
-        self.names = [i.name for i in items]
-        self.augment = augment
-
-    def __len__(self) -> int:
-        return len(self.names)
-
-    def __getitem__(self, keys: list[tuple[int, int]]) -> dict:
-        elements = [seed % 8 if self.augment else 0 for _, seed in keys]
-        order = sorted(range(len(keys)), key=elements.__getitem__)  # stable: without augmentation, the sampler's order
-        runs: list[tuple[int, int, int]] = []
-        for position, i in enumerate(order):
-            if runs and runs[-1][0] == elements[i]:
-                runs[-1] = (elements[i], runs[-1][1], position + 1)
-            else:
-                runs.append((elements[i], position, position + 1))
-        indices = [keys[i][0] for i in order]
-        return {"index": torch.tensor(indices), "keys": BatchKeys([self.names[i] for i in indices], runs)}
-
-
-# numpy.random.SeedSequence's hash constants (numpy/random/bit_generator.pyx)
-_MASK = 0xFFFFFFFF
-_INIT_A, _MULT_A, _INIT_B, _MULT_B = 0x43B0D7E5, 0x931E8875, 0x8B51F9DD, 0x58F38DED
-_MIX_MULT_L, _MIX_MULT_R, _XSHIFT, _POOL_SIZE = 0xCA01F9DD, 0x4973F715, 16, 4
-
-
-def derive_seed(*numbers: int) -> int:
-    """A 32-bit seed that is a function of ``numbers`` alone (e.g. run seed, epoch, index)."""
-    return int(np.random.SeedSequence(list(numbers)).generate_state(1)[0])
-
-
-def _words(number: int) -> list[int]:
-    """The 32-bit words SeedSequence makes of a non-negative int, least significant first (0 is one word)."""
-    words = [number & _MASK]
-    number >>= 32
-    while number:
-        words.append(number & _MASK)
-        number >>= 32
-    return words
-
-
-def derive_seeds(prefix: Sequence[int], last: Sequence[int] | np.ndarray) -> np.ndarray:
-    """``derive_seed(*prefix, n)`` for every ``n`` in ``last``, in one pass of array operations: SeedSequence's hash
-    of (prefix, n) computed for all ``n`` at once, so an epoch's seeds cost one call rather than one per example."""
-    values = np.asarray(last, dtype=np.int64)
-    if values.size and (values.min() < 0 or values.max() > _MASK):
-        return np.array([derive_seed(*prefix, int(n)) for n in values], dtype=np.uint32)
-    count = values.size
-    entropy = [np.full(count, word, dtype=np.uint32) for number in prefix for word in _words(int(number))]
-    entropy.append(values.astype(np.uint32))
-    hash_const = _INIT_A
-
-    def hashmix(value: np.ndarray) -> np.ndarray:
-        nonlocal hash_const
-        value = value ^ np.uint32(hash_const)
-        hash_const = (hash_const * _MULT_A) & _MASK
-        value = value * np.uint32(hash_const)
-        return value ^ (value >> np.uint32(_XSHIFT))
-
-    def mix(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        result: np.ndarray = np.uint32(_MIX_MULT_L) * x - np.uint32(_MIX_MULT_R) * y
-        return result ^ (result >> np.uint32(_XSHIFT))
-
-    zeros = np.zeros(count, dtype=np.uint32)
-    pool = [hashmix(entropy[i] if i < len(entropy) else zeros) for i in range(_POOL_SIZE)]
-    for source in range(_POOL_SIZE):
-        for target in range(_POOL_SIZE):
-            if source != target:
-                pool[target] = mix(pool[target], hashmix(pool[source]))
-    for source in range(_POOL_SIZE, len(entropy)):
-        for target in range(_POOL_SIZE):
-            pool[target] = mix(pool[target], hashmix(entropy[source]))
-    # generate_state(1): the first pool word, hashed once more
-    state = (pool[0] ^ np.uint32(_INIT_B)) * np.uint32((_INIT_B * _MULT_B) & _MASK)
-    return state ^ (state >> np.uint32(_XSHIFT))
-
-
-class EpochShuffleSampler(Sampler[tuple[int, int]]):
-    """Shuffles by (seed, epoch) alone and gives each index its own augmentation seed (seed, epoch, index).
-
-    The order and the augmentation of an epoch therefore do not depend on any random state that came before it,
-    on the number of DataLoader workers, or on whether the run was resumed: a resumed run sees exactly the batches
-    an uninterrupted run sees. Lightning calls ``set_epoch`` before each epoch. With a ``batch_size`` it yields
-    lists of such pairs, one per batch (the last may be shorter), for datasets indexed a batch at a time.
-    """
-
-    def __init__(self, size: int, seed: int, batch_size: int | None = None) -> None:
-        self.size, self.seed, self.epoch, self.batch_size = size, seed, 0, batch_size
-        self._resume_at: tuple[int, int] | None = None
-
-    def set_epoch(self, epoch: int) -> None:
-        self.epoch = epoch
-
-    def resume_within_epoch(self, epoch: int, samples_done: int) -> None:
-        """Leave out the first ``samples_done`` samples of ``epoch``: they were trained on before a mid-epoch checkpoint."""
-        self._resume_at = (epoch, samples_done)
-
-    def __len__(self) -> int:
-        return self.size if self.batch_size is None else -(-self.size // self.batch_size)
-
-    def __iter__(self):
-        generator = torch.Generator().manual_seed(derive_seed(self.seed, self.epoch))
-        order = torch.randperm(self.size, generator=generator).tolist()
-        if self._resume_at is not None and self._resume_at[0] == self.epoch:
-            order = order[self._resume_at[1] :]
-        keys = list(zip(order, derive_seeds((self.seed, self.epoch), order).tolist(), strict=True))
-        if self.batch_size is None:
-            yield from keys
-        else:
-            for start in range(0, len(keys), self.batch_size):
-                yield keys[start : start + self.batch_size]
 
 
 def describe_skipped(skipped: Sequence[SkippedFile], names_per_problem: int = 3) -> str:
