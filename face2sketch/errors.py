@@ -7,6 +7,8 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from omegaconf.errors import MissingMandatoryValue
+
 T = TypeVar("T")
 
 
@@ -46,12 +48,16 @@ class TrainingDiverged(TrainingStopped):
 
 
 def find_user_error(err: BaseException) -> Face2SketchError | None:
-    """The user error behind an exception, also when Hydra's instantiate or Lightning wrapped it."""
+    """The user error behind an exception, also when Hydra's instantiate or Lightning wrapped it; a required setting
+    left out (``???`` in a command's config) is one too."""
     seen: set[int] = set()
     current: BaseException | None = err
     while current is not None and id(current) not in seen:
         if isinstance(current, Face2SketchError):
             return current
+        if isinstance(current, MissingMandatoryValue):  # a command's ??? setting left out
+            key = current.full_key or "a required setting"
+            return ConfigError(f"{key} has no value: pass {key}=... on the command line")
         seen.add(id(current))
         current = current.__cause__ or current.__context__
     return None

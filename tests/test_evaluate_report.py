@@ -403,3 +403,11 @@ def test_as_photographed_leaves_out_a_picture_without_a_usable_face(monkeypatch:
     item = SimpleNamespace(full_resolution=lambda kind: photo, full_resolution_mask=lambda: person.astype(np.uint8) * 255)
     datamodule = SimpleNamespace(fit=lambda image, kind: image)
     assert PhotographedInputs(seed=0).source(datamodule, (0.0, 1.0), 0, item) is None  # type: ignore[arg-type]
+
+
+@pytest.mark.parametrize("command", ["face2sketch.report", "face2sketch.evaluate"])
+def test_a_command_without_its_required_setting_says_which_in_one_line(command: str, tmp_path: Path) -> None:
+    result = run_cli(command, f"paths.output_root={tmp_path}")
+    lines = [line for line in result.stderr.splitlines() if line.strip()]
+    key = "folders" if command.endswith("report") else "runs"
+    assert result.returncode == 2 and lines == [f"face2sketch: error: {key} has no value: pass {key}=... on the command line"], result.stderr
