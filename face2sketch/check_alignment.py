@@ -17,14 +17,14 @@ from omegaconf import DictConfig
 
 from face2sketch.config import CONFIG_DIR
 from face2sketch.data.images import decode_image
-from face2sketch.data.pairing import IMAGE_SUFFIXES
+from face2sketch.data.pairing import image_files
 from face2sketch.data.photographed import AlignmentCheck, Photographing, check_alignment
 from face2sketch.errors import ConfigError, one_line_user_errors
 
 
 def check(cfg: DictConfig) -> AlignmentCheck:
     folder = Path(str(cfg.data_root)).expanduser() / str(cfg.folder)
-    photos = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    photos = image_files(folder)
     if not photos:
         raise ConfigError(f"no photos in '{folder}': pass data_root=<release folder> folder=<its photo folder>")
     how = Photographing(max_tilt=float(cfg.max_tilt))

@@ -73,7 +73,10 @@ def sketch_key(path: Path) -> str:
     return _SKETCH_PREFIX.sub(r"\1-", stem)
 
 
-def _image_files(folder: Path) -> list[Path]:
+def image_files(folder: Path) -> list[Path]:
+    """The image files directly in ``folder``, by name; none when it is not a folder."""
+    if not folder.is_dir():
+        return []
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
 
 
@@ -124,8 +127,8 @@ def _index_by_key(files: list[Path], key_of: Callable[[Path], str], kind: str) -
 
 def pair_folder(photo_dir: Path, sketch_dir: Path, split: str | None) -> tuple[list[Pair], list[SkippedFile]]:
     """Pair the images of two folders by identity key; returns the pairs and the files that could not be paired."""
-    photos, skipped = _index_by_key(_image_files(photo_dir), photo_key, "photo")
-    sketches, sketch_duplicates = _index_by_key(_image_files(sketch_dir), sketch_key, "sketch")
+    photos, skipped = _index_by_key(image_files(photo_dir), photo_key, "photo")
+    sketches, sketch_duplicates = _index_by_key(image_files(sketch_dir), sketch_key, "sketch")
     skipped += sketch_duplicates
     pairs = [Pair(key, photos[key], sketches[key], split) for key in sorted(photos.keys() & sketches.keys())]
     skipped += [

@@ -58,13 +58,13 @@ def scores(cfg: DictConfig) -> None:
 def eyes(cfg: DictConfig) -> None:
     """Where alignment's eyes sit in CUHK's training photos (never the testing ones): face2sketch/data/cuhk_eyes.json."""
     from face2sketch.data.alignment import EYES_FILE, measure_eyes
-    from face2sketch.data.pairing import IMAGE_SUFFIXES
+    from face2sketch.data.pairing import image_files
     from face2sketch.io import write_json_atomic
 
     if cfg.get("data_root") is None:
         raise ConfigError("action=eyes measures the CUHK training photos: pass data_root=/path/to/cuhk (holding 'Training photo')")
     folder = Path(str(cfg.data_root)).expanduser() / "Training photo"
-    photos = sorted(p for p in folder.glob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
+    photos = image_files(folder)
     if not photos:
         raise ConfigError(f"no photos in '{folder}': pass data_root=<the CUHK release folder>")
     stats = measure_eyes(photos)
