@@ -23,7 +23,16 @@ from face2sketch.data.conditions import CONDITION_SETS
 from face2sketch.data.images import DIRECTIONS, INTERPOLATIONS
 from face2sketch.data.protocols import PROTOCOLS
 from face2sketch.errors import ConfigError, exit_on_user_error
-from face2sketch.models.choices import DISCRIMINATOR_FAKES, DISCRIMINATOR_NAMES, ENCODER_WEIGHTS, HEADS, LAYER_DEFAULTS, LOSS_HEADS, MEMORY_FORMATS
+from face2sketch.models.choices import (
+    DISCRIMINATOR_FAKES,
+    DISCRIMINATOR_NAMES,
+    ENCODER_WEIGHTS,
+    HEADS,
+    LAYER_DEFAULTS,
+    LOSS_HEADS,
+    MEMORY_FORMATS,
+    NORM_STATISTICS,
+)
 
 if TYPE_CHECKING:
     from face2sketch.models.base import ImageTranslationModule
@@ -129,6 +138,7 @@ RULES: tuple[Rule, ...] = (
     Rule("model.discriminator", f"one of {', '.join(DISCRIMINATOR_NAMES)}", lambda v: v in DISCRIMINATOR_NAMES),
     Rule("model.discriminator_fakes", f"one of {', '.join(DISCRIMINATOR_FAKES)}", lambda v: v in DISCRIMINATOR_FAKES),
     Rule("model.layer_defaults", f"one of {', '.join(LAYER_DEFAULTS)}", lambda v: v in LAYER_DEFAULTS),
+    Rule("model.norm_statistics", f"one of {', '.join(NORM_STATISTICS)}", lambda v: v in NORM_STATISTICS),
     Rule("model.weights", f"one of {', '.join(ENCODER_WEIGHTS)}, or a state_dict file that exists", _encoder_weights),
     Rule("model.dropout", "a number in [0, 1)", lambda v: _number(v) and 0 <= v < 1),
     # pix2pix's network widths and depth; the U-Net needs two downsamplings at least

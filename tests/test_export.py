@@ -24,6 +24,7 @@ MODELS = {
     "sparse_ae": ("model=sparse_ae",),
     "conv_ae": ("model=conv_ae",),
     "pix2pix": ("model=pix2pix",),
+    "pix2pix_picture_statistics": ("model=pix2pix", "model.norm_statistics=picture"),
     "vgg_ae": ("model=vgg_ae",),
     "vgg_ae_gray_sketch_to_photo": ("model=vgg_ae", "direction=sk2f", "direction.sketch_channels=1"),
 }
@@ -40,7 +41,8 @@ def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
 
 
 @pytest.mark.parametrize(
-    ("name", "export_format"), [(name, "onnx") for name in MODELS] + [(name, "torchscript") for name in ("sparse_ae", "conv_ae", "pix2pix")]
+    ("name", "export_format"),
+    [(name, "onnx") for name in MODELS] + [(name, "torchscript") for name in ("sparse_ae", "conv_ae", "pix2pix", "pix2pix_picture_statistics")],
 )
 def test_every_model_exports_with_its_metadata_and_matches_pytorch(runs: dict[str, Path], tmp_path: Path, name: str, export_format: str) -> None:
     output = tmp_path / f"model.{'onnx' if export_format == 'onnx' else 'pt'}"
@@ -120,6 +122,19 @@ def test_the_parity_limits_are_1e_4_for_float32_files_and_two_grey_levels_for_ha
     pix2pix = ModelSpec("pix2pix", "f2sk", 32, "bilinear", 3, 3, 3, (-1.0, 1.0))
     assert export_module.allowed_difference("onnx", pix2pix) == export_module.allowed_difference("torchscript", pix2pix) == 1e-4
     assert export_module.allowed_difference("weights", pix2pix) == pytest.approx(2 / 255 * 2)  # 2/255 of [0, 1] is 4/255 of [-1, 1]
+
+
+def test_a_weights_file_keeps_the_generators_norm_statistics(runs: dict[str, Path], tmp_path: Path) -> None:
+    """A picture-statistics generator rebuilt from its weights file still normalizes each picture by itself: it
+    matches the checkpoint, and a picture comes out the same alone as in a batch."""
+    output = tmp_path / "generator.pth"
+    export(export_config(runs["pix2pix_picture_statistics"], output, "weights"))
+    weights = WeightsTranslator(output, torch.device("cpu"))
+    assert weights.network.args["norm_statistics"] == "picture"
+    inputs = random_batch(weights.spec, 4, seed=3)
+    reference = load_translator(runs["pix2pix_picture_statistics"], device="cpu").raw(inputs)
+    assert (weights.raw(inputs) - reference).abs().max() <= 4 / 255
+    torch.testing.assert_close(weights.raw(inputs[1:2]), weights.raw(inputs)[1:2], atol=1e-5, rtol=0)
 
 
 def test_a_weights_file_off_by_more_than_two_grey_levels_fails_the_check_and_writes_nothing(

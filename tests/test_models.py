@@ -215,6 +215,30 @@ def test_pix2pix_inference_mode_flag(tmp_path: Path, train_mode: bool) -> None:
     assert seen and all(flag is train_mode for flag in seen)
 
 
+def _trained_batchnorm(generator: torch.nn.Module) -> None:
+    """A few batch-1 training passes, so the running averages are those of one kind of picture (bright ones)."""
+    generator.train()
+    with torch.no_grad():
+        for seed in range(5):
+            generator(torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(seed)) * 0.5 + 0.5)
+
+
+def test_picture_statistics_predict_each_picture_as_batch_one_training_normalized_it() -> None:
+    picture = Pix2Pix(image_size=32, norm_statistics="picture", dropout=0.0).generator
+    running = Pix2Pix(image_size=32, norm_statistics="running", dropout=0.0).generator
+    _trained_batchnorm(picture)
+    running.load_state_dict(picture.state_dict())  # the same parameters and buffers: checkpoints load either way
+    dark = torch.rand(3, 3, 32, 32, generator=torch.Generator().manual_seed(9)) * 0.4 - 1.0  # far from the averages
+    with torch.no_grad():
+        as_trained = torch.cat([picture.train()(dark[i : i + 1]) for i in range(3)])
+        alone = torch.cat([picture.eval()(dark[i : i + 1]) for i in range(3)])
+        together = picture(dark)
+        from_averages = running.eval()(dark)
+    torch.testing.assert_close(alone, as_trained, atol=1e-5, rtol=0)
+    torch.testing.assert_close(together, alone, atol=1e-5, rtol=0)  # whatever else is in the batch
+    assert (from_averages - as_trained).abs().max() > 0.05  # the running averages normalize these pictures otherwise
+
+
 def test_unet_depth_follows_image_size() -> None:
     assert (unet_depth(256), unet_depth(128), unet_depth(64), unet_depth(224)) == (8, 7, 6, 5)
     generator = Pix2Pix(image_size=256).generator.eval()

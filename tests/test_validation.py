@@ -56,6 +56,7 @@ TRAIN_BOUNDARIES: dict[str, tuple[tuple[str, ...], list[Any], list[Any]]] = {
     "model.discriminator": (PIX2PIX, ["patchgan16"], ["tutorial", "patchgan70"]),
     "model.discriminator_fakes": (PIX2PIX, ["fresh"], ["predict", "detached"]),
     "model.layer_defaults": (PIX2PIX, ["tensorflow"], ["keras", "pytorch"]),
+    "model.norm_statistics": (PIX2PIX, ["instance"], ["running", "picture"]),
     "model.weights": (VGG, ["/no/such/vgg16.pth", "imagenet1k"], ["none", "imagenet", "imagenet_features"]),
     "model.dropout": (PIX2PIX, [1, -0.1], [0, 0.99]),
     "model.ngf": (PIX2PIX, [0], [1]),

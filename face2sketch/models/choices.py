@@ -18,6 +18,8 @@ MEMORY_FORMATS = ("auto", "channels_last", "contiguous")
 DISCRIMINATOR_NAMES = ("tutorial", "patchgan70")
 DISCRIMINATOR_FAKES = ("predict", "detached")
 LAYER_DEFAULTS = ("keras", "pytorch")
+# pix2pix's generator at inference: BatchNorm's running averages, or each picture's own statistics (as at batch 1 in training)
+NORM_STATISTICS = ("running", "picture")
 
 # vgg_ae's encoder weights (model.weights), besides a path to a state_dict file
 ENCODER_WEIGHTS = ("imagenet", "imagenet_features", "none")

@@ -59,9 +59,25 @@ class ConvTranspose2dSame(nn.ConvTranspose2d):
         return out
 
 
-def keras_batch_norm(channels: int) -> nn.BatchNorm2d:
+def keras_batch_norm(channels: int, norm_class: type[nn.BatchNorm2d] = nn.BatchNorm2d) -> nn.BatchNorm2d:
     """BatchNorm with Keras' defaults (momentum 0.99 in Keras' convention, epsilon 1e-3)."""
-    return nn.BatchNorm2d(channels, momentum=KERAS_BATCHNORM["momentum"], eps=KERAS_BATCHNORM["eps"])
+    return norm_class(channels, momentum=KERAS_BATCHNORM["momentum"], eps=KERAS_BATCHNORM["eps"])
+
+
+class PictureBatchNorm2d(nn.BatchNorm2d):
+    """BatchNorm that, outside training, normalizes each picture by its own statistics instead of the running averages.
+
+    Trained at batch 1, BatchNorm has only ever normalized a picture by that picture's statistics; its running
+    averages then blend pictures of every background and light, and a picture far from their mean (a dark wall
+    behind the face) is normalized wrongly at inference. Here inference does what training did, one picture at a
+    time, whatever the batch. Training is plain BatchNorm; parameters and buffers are BatchNorm's, so checkpoints of
+    either load into the other.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training:
+            return super().forward(x)
+        return F.instance_norm(x, weight=self.weight, bias=self.bias, use_input_stats=True, eps=self.eps)
 
 
 def init_keras_default(module: nn.Module) -> None:

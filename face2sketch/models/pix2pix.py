@@ -119,6 +119,7 @@ class Pix2Pix(ImageTranslationModule):
         train_mode_inference: bool = False,
         generator_trains_discriminator_batchnorm: bool = True,
         normalize_input: bool = False,
+        norm_statistics: str = "running",
         num_preview_images: int = 4,
         memory_format: str = "auto",
     ) -> None:
@@ -127,7 +128,7 @@ class Pix2Pix(ImageTranslationModule):
         self.automatic_optimization = False
         depth = num_downs or unet_depth(image_size)
         keras_layers = layer_defaults == "keras"
-        self.generator = UNetGenerator(in_channels, out_channels, depth, ngf, dropout, keras_layers, normalize_input)
+        self.generator = UNetGenerator(in_channels, out_channels, depth, ngf, dropout, keras_layers, normalize_input, norm_statistics)
         self.discriminator = PatchDiscriminator(in_channels + out_channels, ndf, discriminator)
         init = partial(init_normal, std=0.02, batchnorm_scale_std=0.0 if keras_layers else 0.02)
         self.generator.apply(init)

@@ -6,11 +6,14 @@ torchmetrics (``face2sketch.inference``).
 
 from __future__ import annotations
 
+from functools import partial
+
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from face2sketch.models.layers import keras_batch_norm
+from face2sketch.models.choices import NORM_STATISTICS
+from face2sketch.models.layers import PictureBatchNorm2d, keras_batch_norm
 
 MAX_DOWNSAMPLINGS = 8
 
@@ -50,6 +53,9 @@ class UNetGenerator(nn.Module):
     epsilon (the tutorial the study followed); otherwise the pix2pix paper's code (no bias before BatchNorm).
     ``normalize_input``: inputs pass through :func:`standardize_channels` first, so global tone changes of the input
     (exposure, contrast, colour casts, paper tone, pencil weight) do not reach the network.
+    ``norm_statistics``: how BatchNorm normalizes outside training: "running" (PyTorch's eval mode: the averages
+    gathered in training) or "picture" (each picture by its own statistics, as training at batch 1 did;
+    :class:`~face2sketch.models.layers.PictureBatchNorm2d`).
     """
 
     def __init__(
@@ -61,10 +67,11 @@ class UNetGenerator(nn.Module):
         dropout: float = 0.5,
         keras_layers: bool = True,
         normalize_input: bool = False,
+        norm_statistics: str = "running",
     ) -> None:
         super().__init__()
         # what rebuilds this network from a weights file (face2sketch.inference); files written before
-        # normalize_input existed lack it and rebuild with its default
+        # normalize_input or norm_statistics existed lack them and rebuild with their defaults
         self.args = {
             "in_channels": in_channels,
             "out_channels": out_channels,
@@ -73,11 +80,15 @@ class UNetGenerator(nn.Module):
             "dropout": dropout,
             "keras_layers": keras_layers,
             "normalize_input": normalize_input,
+            "norm_statistics": norm_statistics,
         }
         self.normalize_input = normalize_input
         if num_downs < 2:  # validation.validate_settings refuses such sizes for pix2pix (Pix2Pix.image_size_rule)
             raise ValueError(f"a U-Net needs 2 downsamplings at least, got {num_downs}")
-        norm = keras_batch_norm if keras_layers else nn.BatchNorm2d
+        if norm_statistics not in NORM_STATISTICS:  # validation.validate_settings refuses it first (model.norm_statistics)
+            raise ValueError(f"norm_statistics must be one of {', '.join(NORM_STATISTICS)}, got '{norm_statistics}'")
+        norm_class = PictureBatchNorm2d if norm_statistics == "picture" else nn.BatchNorm2d
+        norm = partial(keras_batch_norm, norm_class=norm_class) if keras_layers else norm_class
         widths = [min(ngf * 2**i, ngf * 8) for i in range(num_downs - 1)]
         self.encoder = nn.ModuleList()
         channels = in_channels
