@@ -44,7 +44,7 @@ OmegaConf.register_new_resolver("cpu_threads_per_job", cpu_threads_per_job, repl
 
 def instantiate_all(group: DictConfig | None) -> list[Any]:
     """Instantiate every entry of a dict-shaped config group (callbacks, loggers); entries that make None are left out."""
-    from hydra.utils import instantiate  # here, so that the Python API (inference.py) does not import Hydra
+    from hydra.utils import instantiate  # here, so that the Python API (face2sketch.inference) does not import Hydra
 
     made = [instantiate(entry) for entry in (group or {}).values() if entry is not None]
     return [item for item in made if item is not None]

@@ -7,8 +7,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from omegaconf.errors import MissingMandatoryValue
-
 T = TypeVar("T")
 
 
@@ -50,12 +48,14 @@ class TrainingDiverged(TrainingStopped):
 def find_user_error(err: BaseException) -> Face2SketchError | None:
     """The user error behind an exception, also when Hydra's instantiate or Lightning wrapped it; a required setting
     left out (``???`` in a command's config) is one too."""
+    # only OmegaConf raises it, so where OmegaConf was never imported (the Python API) there is none to look for
+    missing_value = getattr(sys.modules.get("omegaconf.errors"), "MissingMandatoryValue", None)
     seen: set[int] = set()
     current: BaseException | None = err
     while current is not None and id(current) not in seen:
         if isinstance(current, Face2SketchError):
             return current
-        if isinstance(current, MissingMandatoryValue):  # a command's ??? setting left out
+        if missing_value is not None and isinstance(current, missing_value):  # a command's ??? setting left out
             key = current.full_key or "a required setting"
             return ConfigError(f"{key} has no value: pass {key}=... on the command line")
         seen.add(id(current))

@@ -35,22 +35,14 @@ from PIL import Image
 from face2sketch.config import CONFIG_DIR, model_label
 from face2sketch.data.conditions import Condition, apply_condition, condition_set
 from face2sketch.data.datamodule import PairedDataModule
-from face2sketch.data.images import DIRECTIONS, to_tensor
+from face2sketch.data.images import DIRECTIONS, resize_prediction, save_image, to_tensor, unit_range
 from face2sketch.data.photographed import Affine, carry_into, compose, photographed_scene, scale_to
 from face2sketch.data.protocols import Item
 from face2sketch.errors import ConfigError, one_line_user_errors
-from face2sketch.inference import (
-    TorchTranslator,
-    Translator,
-    load_pretrained,
-    load_trained_model,
-    pick_device,
-    pretrained_entry,
-    resize_prediction,
-    save_image,
-    spec_of_run,
-    unit_range,
-)
+from face2sketch.inference.checkpoints import TorchTranslator, load_trained_model, spec_of_run
+from face2sketch.inference.shipped import load_pretrained, pretrained_entry
+from face2sketch.inference.spec import pick_device
+from face2sketch.inference.translator import Translator
 from face2sketch.io import write_json_atomic
 from face2sketch.metrics import HIGHER_IS_BETTER, ImageSetEvaluator
 from face2sketch.run_folder import EvaluationFolder, RunFolder, locate_run, runs_under

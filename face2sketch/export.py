@@ -8,14 +8,12 @@ it, and check it.
 
 The file holds the network's raw output (pix2pix: the generator in eval mode) with a dynamic batch
 axis, and its ModelSpec (direction, size, channels, value range, resize filter) as metadata; map
-outputs to [0, 1] with the value range and clamp, as ``face2sketch.inference`` does. Before the file
+outputs to [0, 1] with the value range and clamp, as ``face2sketch.inference.translator`` does. Before the file
 is written it is checked against PyTorch on a random batch.
 """
 
 from __future__ import annotations
 
-import json
-import warnings
 from collections.abc import Callable
 from pathlib import Path
 
@@ -26,19 +24,10 @@ from torch import nn
 
 from face2sketch.config import CONFIG_DIR
 from face2sketch.errors import ConfigError, Face2SketchError, one_line_user_errors
-from face2sketch.inference import (
-    TORCHSCRIPT_SPEC_FILE,
-    WEIGHTS_SUFFIXES,
-    ModelSpec,
-    WeightsTranslator,
-    inference_network,
-    load_trained_model,
-    load_translator,
-    random_batch,
-    spec_of_run,
-    write_onnx,
-    write_weights,
-)
+from face2sketch.inference.checkpoints import inference_network, load_trained_model, spec_of_run
+from face2sketch.inference.files import WEIGHTS_SUFFIXES, WeightsTranslator, write_onnx, write_torchscript, write_weights
+from face2sketch.inference.loading import load_translator
+from face2sketch.inference.spec import ModelSpec, random_batch
 from face2sketch.io import atomic_path
 from face2sketch.perf.timing import alternating_ms
 from face2sketch.run_folder import locate_run
@@ -52,15 +41,6 @@ CHECK_BATCH = 3  # the export traces batch 1; checking at another size shows the
 
 class ExportCheckError(Face2SketchError):
     """The exported network does not reproduce PyTorch's output."""
-
-
-def write_torchscript(network: nn.Module, spec: ModelSpec, path: Path) -> None:
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # TracerWarnings about shapes turned into constants that the batch axis does not touch
-        traced = torch.jit.trace(network, (random_batch(spec, 1),), check_trace=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", FutureWarning)  # torch.jit.save's deprecation notice
-        torch.jit.save(traced, str(path), _extra_files={TORCHSCRIPT_SPEC_FILE: json.dumps(spec.to_metadata())})
 
 
 def check_export(network: nn.Module, path: Path, spec: ModelSpec) -> float:

@@ -31,7 +31,8 @@ from tqdm import tqdm
 from face2sketch.config import CONFIG_DIR
 from face2sketch.data.alignment import FACE_CHOICES, Alignment
 from face2sketch.errors import ConfigError, DataError, one_line_user_errors
-from face2sketch.inference import Model, load_translator
+from face2sketch.inference.api import Model
+from face2sketch.inference.loading import load_translator
 from face2sketch.io import write_json_atomic
 
 log = logging.getLogger(__name__)

@@ -18,11 +18,12 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-from omegaconf import DictConfig, OmegaConf
+from typing import TYPE_CHECKING, Any
 
 from face2sketch.errors import ConfigError
+
+if TYPE_CHECKING:  # OmegaConf is imported where a run's config is read, so that the Python API does without it
+    from omegaconf import DictConfig
 
 # ModelCheckpoint's filename pattern for the best checkpoint (Lightning adds the suffix)
 BEST_CHECKPOINT_FILENAME = "best-epoch{epoch:03d}"
@@ -108,6 +109,8 @@ class RunFolder:
     # -- reading ----------------------------------------------------------------------------------
     def config(self) -> DictConfig:
         """The resolved config the run trained with (empty for a folder without one)."""
+        from omegaconf import DictConfig, OmegaConf
+
         cfg = OmegaConf.load(self.config_file) if self.is_run() else OmegaConf.create()
         assert isinstance(cfg, DictConfig)
         return cfg
@@ -120,10 +123,14 @@ class RunFolder:
 
     def overrides(self) -> list[str]:
         """The command line's overrides, as Hydra recorded them (none for a run started from Python)."""
+        from omegaconf import OmegaConf
+
         return [str(o) for o in OmegaConf.load(self.overrides_file)] if self.overrides_file.is_file() else []
 
     def selection_monitor(self) -> str | None:
         """The validation metric the run chose its best checkpoint by (``callbacks.model_checkpoint.monitor``)."""
+        from omegaconf import OmegaConf
+
         return OmegaConf.select(self.config(), "callbacks.model_checkpoint.monitor", default=None)
 
     # -- checkpoints ------------------------------------------------------------------------------

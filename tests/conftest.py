@@ -99,3 +99,30 @@ def rescored(module: L.LightningModule, batches: list[tuple[torch.Tensor, torch.
         "ssim_study": float(ssim_study(predictions, targets).mean()),
         "mse": float(mse(predictions, targets).mean()),
     }
+
+
+# a tiny synthetic training run that evaluate and report score (tests/test_evaluate.py, tests/test_report.py)
+EVALUATE_TINY = (
+    "data=synthetic",
+    "data.image_size=32",
+    "data.num_train=8",
+    "data.num_test=4",
+    "data.batch_size=4",
+    "trainer=cpu",
+    "debug=limit",
+    "encoder_weights=none",
+)
+
+
+@pytest.fixture(scope="module")
+def trained_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A pix2pix run predicting in train mode, trained once per test file."""
+    from face2sketch.train import train
+
+    run = tmp_path_factory.mktemp("runs") / "conv_ae_f2sk"
+    train(compose_train(run, *EVALUATE_TINY, "model=pix2pix", "model.train_mode_inference=true"))
+    return run
+
+
+def run_evaluate(*args: str) -> subprocess.CompletedProcess:
+    return run_cli("face2sketch.evaluate", *args)

@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 import face2sketch
-from face2sketch import inference
 from face2sketch.data.alignment import Face, FaceTooSmall, NoFaceFound, cuhk_eyes
 from face2sketch.errors import ConfigError, DataError
+from face2sketch.inference import api
 from tests.conftest import PROJECT_ROOT
 from tests.inference_helpers import face_like_picture, make_run, save_picture, stub_detector
 
@@ -85,7 +85,7 @@ def test_no_face_too_small_and_too_large_are_data_errors_that_say_what_to_do(run
     stub_detector(monkeypatch, {(90, 120): [tiny]})
     with pytest.raises(FaceTooSmall, match="too small to use .* use a closer or larger picture, or align=false"):
         model(flat)
-    monkeypatch.setattr(inference, "MAX_PIXELS", 1000)
+    monkeypatch.setattr(api, "MAX_PIXELS", 1000)
     for too_large in (flat, Image.fromarray(flat)):
         with pytest.raises(DataError, match=r"too large: 90x120 = 10800 pixels is over the pixel limit=1000"):
             model(too_large)
@@ -121,7 +121,8 @@ def test_the_shipped_model_sketches_a_real_face_upright_and_records_where_its_ey
 
 
 def test_the_api_loads_no_training_stack() -> None:
-    heavy = "{'lightning', 'albumentations', 'torchvision', 'torchmetrics', 'hydra'}"
+    """Nor OmegaConf, which only commands and run folders need (its import is a tenth of a second of a cold start)."""
+    heavy = "{'lightning', 'albumentations', 'torchvision', 'torchmetrics', 'hydra', 'omegaconf'}"
     probe = f"import sys, face2sketch; face2sketch.load('f2sk', device='cpu'); print(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy}))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
     assert result.stdout.strip() == "[]"

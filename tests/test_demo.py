@@ -20,7 +20,7 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from face2sketch.demo import NO_WEBCAM_PICTURE, DemoTranslation, launch
-from face2sketch.inference import load
+from face2sketch.inference.api import load
 from tests.conftest import CUHK_ROOT, PROJECT_ROOT
 from tests.inference_helpers import face_like_picture, make_run, save_picture
 

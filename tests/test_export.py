@@ -15,7 +15,9 @@ from torch import nn
 import face2sketch.export as export_module
 from face2sketch.errors import ConfigError
 from face2sketch.export import ExportCheckError, export
-from face2sketch.inference import ModelSpec, WeightsTranslator, load_translator, random_batch
+from face2sketch.inference.files import WeightsTranslator
+from face2sketch.inference.loading import load_translator
+from face2sketch.inference.spec import ModelSpec, random_batch
 from face2sketch.predict import predict
 from tests.conftest import run_cli
 from tests.inference_helpers import face_like_picture, make_run, save_picture

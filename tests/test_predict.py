@@ -11,10 +11,9 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
-from face2sketch.data.images import read_image
+from face2sketch.data.images import read_image, save_image, tensor_to_uint8
 from face2sketch.data.pairing import photo_key, sketch_key
 from face2sketch.errors import ConfigError, DataError
-from face2sketch.inference import save_image, to_uint8
 from face2sketch.predict import predict
 from tests.conftest import run_cli
 from tests.inference_helpers import assert_predict_reproduces_evaluate, face_like_picture, make_run, save_picture, stub_detector
@@ -213,9 +212,9 @@ def test_predictions_become_8_bit_pixels_rounded_half_up_and_clamped(tmp_path: P
     # 0.49 and 0.51 of a grey level round to 0 and 1; 0.5 -> 127.5 rounds up to 128; beyond [0, 1] clamps to 0 and 255
     values = torch.tensor([0.0, 0.49 / 255, 0.51 / 255, 0.5, 1.0, 1.5, -0.2])
     grey = [0, 0, 1, 128, 255, 255, 0]
-    assert to_uint8(values.view(1, 1, 7)).tolist() == [grey]
+    assert tensor_to_uint8(values.view(1, 1, 7)).tolist() == [grey]
     colour = torch.stack([values, torch.full_like(values, 0.25), torch.ones_like(values)]).view(3, 1, 7)  # 0.25 -> 63.75 -> 64
-    assert to_uint8(colour)[0].tolist() == [[g, 64, 255] for g in grey]
+    assert tensor_to_uint8(colour)[0].tolist() == [[g, 64, 255] for g in grey]
     save_image(tmp_path / "grey.png", values.view(1, 1, 7))
     with Image.open(tmp_path / "grey.png") as saved:
         assert saved.mode == "L" and np.asarray(saved).tolist() == [grey]

@@ -12,9 +12,12 @@ import pytest
 import torch
 from PIL import Image
 
-from face2sketch import inference
 from face2sketch.errors import ConfigError
-from face2sketch.inference import PRETRAINED_DIR, PRETRAINED_INDEX, WeightsTranslator, file_sha256, load_pretrained, pretrained_index
+from face2sketch.inference import shipped
+from face2sketch.inference.files import WeightsTranslator, file_sha256
+from face2sketch.inference.loading import load_translator
+from face2sketch.inference.shipped import PRETRAINED_DIR, PRETRAINED_INDEX, load_pretrained, pretrained_index
+from face2sketch.inference.spec import random_batch
 from tests.conftest import run_cli
 from tests.inference_helpers import make_run
 
@@ -86,7 +89,7 @@ def test_a_damaged_shipped_file_is_named_in_one_line(tmp_path: Path, monkeypatch
     damaged = bytearray((PRETRAINED_DIR / "f2sk.pth").read_bytes())
     damaged[len(damaged) // 2] ^= 0xFF
     (tmp_path / "f2sk.pth").write_bytes(bytes(damaged))
-    monkeypatch.setattr(inference, "PRETRAINED_DIR", tmp_path)
+    monkeypatch.setattr(shipped, "PRETRAINED_DIR", tmp_path)
     with pytest.raises(ConfigError, match=r"model file '.*f2sk\.pth' is damaged .*reinstall face2sketch") as raised:
         load_pretrained("f2sk", "cpu")
     assert "\n" not in str(raised.value)
@@ -110,7 +113,7 @@ def test_export_without_ckpt_exports_the_shipped_model(tmp_path: Path) -> None:
     result = run_cli("face2sketch.export", "direction=sk2f", "format=onnx", f"output={tmp_path / 'sk2f.onnx'}", f"paths.output_root={tmp_path / 'logs'}")
     assert result.returncode == 0, result.stderr[-2000:]
     assert "from " + str(PRETRAINED_DIR / "sk2f.pth") in result.stdout
-    exported = inference.load_translator(tmp_path / "sk2f.onnx", "cpu")
+    exported = load_translator(tmp_path / "sk2f.onnx", "cpu")
     assert exported.spec == load_pretrained("sk2f", "cpu").spec
 
 
@@ -118,10 +121,10 @@ def test_half_precision_weights_predict_within_two_grey_levels_of_the_trained_mo
     run = make_run(tmp_path / "run", "model=pix2pix", "data=synthetic", "data.image_size=64", "model.ngf=8", "model.ndf=8", seed=3)
     result = run_cli("face2sketch.export", f"ckpt={run}", "format=weights", f"output={tmp_path / 'g.pth'}", f"paths.output_root={tmp_path / 'logs'}")
     assert result.returncode == 0, result.stderr[-2000:]
-    full, half = inference.load_translator(run, "cpu"), inference.load_translator(tmp_path / "g.pth", "cpu")
+    full, half = load_translator(run, "cpu"), load_translator(tmp_path / "g.pth", "cpu")
     float32_bytes = sum(p.numel() * 4 for p in full.model.generator.parameters())
     assert (tmp_path / "g.pth").stat().st_size < 0.6 * float32_bytes  # half precision
-    inputs = inference.random_batch(full.spec, 4, seed=5)
+    inputs = random_batch(full.spec, 4, seed=5)
     difference = (full.translate(inputs) - half.translate(inputs)).abs().max()
     assert 0 < difference <= 2 / 255
 

@@ -12,9 +12,11 @@ import pytest
 from omegaconf import OmegaConf
 
 import face2sketch
-from face2sketch import inference
 from face2sketch.errors import ConfigError
-from face2sketch.inference import PRETRAINED_DIR, WeightsTranslator, file_sha256
+from face2sketch.inference import shipped as shipped_models
+from face2sketch.inference.files import WeightsTranslator, file_sha256
+from face2sketch.inference.shipped import PRETRAINED_DIR
+from face2sketch.inference.spec import pick_device
 from face2sketch.release import __main__ as release_command
 from face2sketch.release.actions import ship
 from face2sketch.run_folder import RunFolder
@@ -39,11 +41,11 @@ def shipped_copy(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Pa
     shipped.mkdir()
     for name in ("f2sk.pth", "models.json"):
         (shipped / name).write_bytes((PRETRAINED_DIR / name).read_bytes())
-    monkeypatch.setattr(inference, "PRETRAINED_DIR", shipped)
-    monkeypatch.setattr(inference, "PRETRAINED_INDEX", shipped / "models.json")
-    inference.pretrained_index.cache_clear()
+    monkeypatch.setattr(shipped_models, "PRETRAINED_DIR", shipped)
+    monkeypatch.setattr(shipped_models, "PRETRAINED_INDEX", shipped / "models.json")
+    shipped_models.pretrained_index.cache_clear()
     yield shipped
-    inference.pretrained_index.cache_clear()
+    shipped_models.pretrained_index.cache_clear()
 
 
 def test_shipping_a_run_without_its_records_changes_no_shipped_file(shipped_copy: Path, tmp_path: Path) -> None:
@@ -65,7 +67,7 @@ def test_shipping_a_run_writes_its_generator_and_a_record_that_rebuilds_its_spli
     assert entry["identities"] == {"train": ["a", "b"], "val": ["c"]}, "the paper protocol's copies count as their identity"
     assert entry["selection"] == "checkpoint last.ckpt" and entry["epochs"] == 3 and entry["data"]["image_size"] == 64
     assert "test_scores" not in entry, "a new model has no scores until action=scores measures them"
-    shipped = WeightsTranslator(shipped_copy / "f2sk.pth", inference.pick_device("cpu"), sha256=entry["sha256"])
+    shipped = WeightsTranslator(shipped_copy / "f2sk.pth", pick_device("cpu"), sha256=entry["sha256"])
     assert shipped.spec.image_size == 64 and shipped.spec.direction == "f2sk"
 
 

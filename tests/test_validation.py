@@ -3,7 +3,7 @@ naming it, the nearest good value is accepted.
 
 A rule that disappears or is loosened fails its refused case; a rule that is tightened fails its accepted case; a
 rule added without a case here fails ``test_every_rule_has_a_boundary_case``. The learning rates, image sizes and
-epoch budgets the model classes decide are refused in ``test_faults.py``.
+epoch budgets the model classes decide are refused below, as the train command meets them.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.config import CONFIG_DIR, model_label
 from face2sketch.errors import ConfigError
-from face2sketch.validation import AUGMENTATION_PROBABILITIES, DEMO_RULES, RULES, _learning_rate_keys, validate_demo_settings, validate_settings
+from face2sketch.validation import AUGMENTATION_PROBABILITIES, DEMO_RULES, RULES, _learning_rate_keys, check_writable, validate_demo_settings, validate_settings
 from tests.conftest import compose_train, run_cli
 
 REAL_WORLD = ("augmentation=real_world",)
@@ -193,3 +193,77 @@ def test_no_model_or_data_module_checks_a_setting_itself() -> None:
             if isinstance(node, ast.ClassDef):
                 checking += [f"{path.name}:{node.name}.{f.name}" for f in node.body if isinstance(f, ast.FunctionDef) and _raises_config_error(f)]
     assert not checking, checking
+
+
+# -- settings as the train command meets them ----------------------------------------------------------------------
+QUIET = ("trainer=cpu", "logger=csv", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
+TINY = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", *QUIET)
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (["trainer.max_epochs=0"], "trainer.max_epochs=0 is not allowed: use a whole number >= 1"),
+        (["trainer.max_epochs=-1"], "trainer.max_epochs=-1 is not allowed: use a whole number >= 1"),
+        (["data.batch_size=0"], "data.batch_size=0 is not allowed: use a whole number >= 1"),
+        (["data.eval_batch_size=-2"], "data.eval_batch_size=-2 is not allowed"),
+        (["model.optimizer.lr=-1"], "model.optimizer.lr=-1 is not allowed: use a learning rate > 0"),
+        (["model.optimizer.lr=0"], "model.optimizer.lr=0 is not allowed: use a learning rate > 0"),
+        (["model=pix2pix", "model.discriminator_optimizer.lr=-0.1"], "model.discriminator_optimizer.lr=-0.1 is not allowed"),
+        (["model=vgg_ae", "model.finetune_lr=0"], "model.finetune_lr=0 is not allowed: use a learning rate > 0"),
+        (["data.num_workers=-3"], "data.num_workers=-3 is not allowed: use a whole number >= 0"),
+        (["data.val_fraction=1.5"], "data.val_fraction=1.5 is not allowed: use a number from 0 (no validation: the final weights are tested) to 1, 1 excluded"),
+        (["data.val_fraction=-0.1"], "data.val_fraction=-0.1 is not allowed"),
+        (["data.val_fraction=1"], "data.val_fraction=1 is not allowed"),
+        (["data.test_fraction=1"], "data.test_fraction=1 is not allowed"),
+        (
+            ["callbacks.last_checkpoint.every_minutes=-1"],
+            "callbacks.last_checkpoint.every_minutes=-1 is not allowed: use a number of minutes >= 0 (0: every epoch)",
+        ),
+        (["data.image_size=30"], "data.image_size=30 is not allowed for conv_ae: use a multiple of 8 of at least 8"),
+        (["model=pix2pix", "data.image_size=24"], "data.image_size=24 is not allowed for pix2pix: use a multiple of 16 of at least 16"),
+        (["model=pix2pix_paper", "data.image_size=16"], "data.image_size=16 is not allowed for pix2pix_paper: use a multiple of 4 of at least 24"),
+        (["model.head=softmax"], "model.head=softmax is not allowed: use linear or sigmoid"),
+        (["model=vgg_ae", "data.image_size=100"], "data.image_size=100 is not allowed for vgg_ae: use a multiple of 32 of at least 32"),
+        (["data.image_size=4"], "data.image_size=4 is not allowed: use a whole number >= 8"),
+        (["model.loss=l2"], "model.loss=l2 is not allowed: use one of mse, bce"),
+        (["data.split=leaky"], "data.split=leaky is not allowed: use one of standard, paper"),
+        (["data.interpolation=nearest"], "data.interpolation=nearest is not allowed"),
+        (["data.min_pairs=0"], "data.min_pairs=0 is not allowed: use a whole number >= 1"),
+        (["direction.sketch_channels=2"], "direction.sketch_channels=2 is not allowed: use 1 or 3"),
+        (["seed=-1"], "seed=-1 is not allowed: use a whole number >= 0"),
+        (["trainer.limit_train_batches=0"], "trainer.limit_train_batches=0 is not allowed"),
+        (["model=vgg_ae", "trainer.max_epochs=10"], "model.finetune_epochs=10 is not allowed with trainer.max_epochs=10: use fewer"),
+        (["model=pix2pix", "model.lr_constant_epochs=6"], "model.lr_constant_epochs=6 is not allowed with trainer.max_epochs=6"),
+        (["cpu_threads=0"], "cpu_threads=0 is not allowed: use a whole number >= 1, or null (torch's default)"),
+        (["compile_mode=fast"], "compile_mode=fast is not allowed: use one of default, reduce-overhead, max-autotune, max-autotune-no-cudagraphs"),
+    ],
+)
+def test_bad_settings_are_named_with_value_and_what_is_allowed(tmp_path: Path, overrides: list[str], message: str) -> None:
+    cfg = compose_train(tmp_path / "run", "data=synthetic", *overrides)
+    with pytest.raises(ConfigError) as err:
+        validate_settings(cfg)
+    assert str(err.value).startswith(message) and "\n" not in str(err.value)
+
+
+@pytest.mark.parametrize("model", ["sparse_ae", "conv_ae", "pix2pix", "vgg_ae"])
+def test_every_model_default_and_the_experiments_pass_the_check(tmp_path: Path, model: str) -> None:
+    for extra in ([], ["experiment=demo"], ["experiment=paper_cpu"], ["debug=fdr"]):
+        validate_settings(compose_train(tmp_path / "run", f"model={model}", *extra))
+
+
+def test_a_bad_setting_is_one_line_exit_2_before_the_data_is_read(tmp_path: Path) -> None:
+    result = run_cli("face2sketch.train", "data=cuhk", f"data.root={tmp_path / 'absent'}", "data.batch_size=0", f"paths.output_root={tmp_path}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines() == ["face2sketch: error: data.batch_size=0 is not allowed: use a whole number >= 1"]
+    assert not list(tmp_path.glob("train/runs/*"))
+
+
+def test_an_unwritable_output_folder_is_named_before_training(tmp_path: Path) -> None:
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    with pytest.raises(ConfigError, match="the output folder .* cannot be written .*'.*a_file' is a file"):
+        check_writable(blocker / "runs" / "x")
+    result = run_cli("face2sketch.train", *TINY, "debug=fdr", f"paths.output_root={blocker / 'out'}")
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert result.stderr.strip().splitlines()[-1].startswith(f"face2sketch: error: the output folder '{blocker}/out/train/runs/")

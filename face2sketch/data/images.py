@@ -13,6 +13,7 @@ from typing import TypeVar
 import cv2
 import numpy as np
 import torch
+import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from face2sketch.errors import ConfigError, DataError
@@ -156,3 +157,22 @@ def dihedral(images: ImageArray, rotations: int, flip: bool) -> ImageArray:
         return turned.flip(-1) if flip else turned
     turned_array = np.rot90(images, rotations, axes=(0, 1))
     return np.ascontiguousarray(turned_array[:, ::-1] if flip else turned_array)
+
+
+# -- finishing predictions --------------------------------------------------------------------------------
+def resize_prediction(prediction: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
+    """A CxHxW [0, 1] prediction resized (bicubic) to ``size`` = (height, width) and clamped; unchanged if already that size."""
+    if tuple(prediction.shape[-2:]) == tuple(size):
+        return prediction
+    return F.interpolate(prediction[None], size=size, mode="bicubic", align_corners=False)[0].clamp(0, 1)
+
+
+def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
+    """A CxHxW [0, 1] tensor as an 8-bit HxW (1 channel) or HxWx3 array."""
+    array = (image.detach().float().clamp(0, 1) * 255.0 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
+    return array[..., 0] if array.shape[2] == 1 else array
+
+
+def save_image(path: Path, image: torch.Tensor) -> None:
+    """A CxHxW [0, 1] tensor as an 8-bit PNG (L for 1 channel, RGB for 3)."""
+    Image.fromarray(tensor_to_uint8(image)).save(path)

@@ -6,6 +6,7 @@ torchmetrics (``face2sketch.inference``).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from functools import partial
 
 import torch
@@ -44,6 +45,15 @@ def standardize_channels(x: torch.Tensor) -> torch.Tensor:
     return (x - mean) / (std + FLAT_STD) * STANDARDIZED_STD
 
 
+def batch_norm_layer(keras_layers: bool, norm_statistics: str) -> Callable[[int], nn.BatchNorm2d]:
+    """The U-Net's BatchNorm for a number of channels: Keras' or PyTorch's defaults, normalizing at inference by the
+    running averages or by each picture's own statistics."""
+    if norm_statistics not in NORM_STATISTICS:  # validation.validate_settings refuses it first (model.norm_statistics)
+        raise ValueError(f"norm_statistics must be one of {', '.join(NORM_STATISTICS)}, got '{norm_statistics}'")
+    norm_class = PictureBatchNorm2d if norm_statistics == "picture" else nn.BatchNorm2d
+    return partial(keras_batch_norm, norm_class=norm_class) if keras_layers else norm_class
+
+
 class UNetGenerator(nn.Module):
     """Encoder C64 (no norm) - C128 - C256 - C512..., a ReLU bottleneck, and a mirrored decoder.
 
@@ -70,7 +80,7 @@ class UNetGenerator(nn.Module):
         norm_statistics: str = "running",
     ) -> None:
         super().__init__()
-        # what rebuilds this network from a weights file (face2sketch.inference); files written before
+        # what rebuilds this network from a weights file (face2sketch.inference.files); files written before
         # normalize_input or norm_statistics existed lack them and rebuild with their defaults
         self.args = {
             "in_channels": in_channels,
@@ -85,10 +95,7 @@ class UNetGenerator(nn.Module):
         self.normalize_input = normalize_input
         if num_downs < 2:  # validation.validate_settings refuses such sizes for pix2pix (Pix2Pix.image_size_rule)
             raise ValueError(f"a U-Net needs 2 downsamplings at least, got {num_downs}")
-        if norm_statistics not in NORM_STATISTICS:  # validation.validate_settings refuses it first (model.norm_statistics)
-            raise ValueError(f"norm_statistics must be one of {', '.join(NORM_STATISTICS)}, got '{norm_statistics}'")
-        norm_class = PictureBatchNorm2d if norm_statistics == "picture" else nn.BatchNorm2d
-        norm = partial(keras_batch_norm, norm_class=norm_class) if keras_layers else norm_class
+        norm = batch_norm_layer(keras_layers, norm_statistics)
         widths = [min(ngf * 2**i, ngf * 8) for i in range(num_downs - 1)]
         self.encoder = nn.ModuleList()
         channels = in_channels

@@ -27,7 +27,9 @@ from omegaconf import DictConfig
 from face2sketch.config import instantiate_all
 from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.data.sampling import EpochShuffleSampler
-from face2sketch.inference import OnnxTranslator, inference_network, random_batch, spec_of_run, write_onnx
+from face2sketch.inference.checkpoints import inference_network, spec_of_run
+from face2sketch.inference.files import OnnxTranslator, write_onnx
+from face2sketch.inference.spec import random_batch
 from face2sketch.models.base import ImageTranslationModule
 from face2sketch.perf.bare import autocast_for, bare_training_step
 from face2sketch.perf.timing import alternating_ms, synchronize

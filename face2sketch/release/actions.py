@@ -8,12 +8,12 @@ from typing import Any
 
 from omegaconf import DictConfig
 
-from face2sketch import inference
 from face2sketch.config import compose_config
 from face2sketch.errors import ConfigError
 from face2sketch.evaluate import evaluate
 from face2sketch.export import write_checked
-from face2sketch.inference import inference_network, load_trained_model, spec_of_run
+from face2sketch.inference import shipped
+from face2sketch.inference.checkpoints import inference_network, load_trained_model, spec_of_run
 from face2sketch.release.models_index import card_robustness, card_scores, entry_of_run, record
 from face2sketch.run_folder import locate_run
 
@@ -30,7 +30,7 @@ def ship(cfg: DictConfig) -> None:
     run, checkpoint = located
     cfg_run, model = load_trained_model(run, checkpoint)
     network, spec = inference_network(model).cpu(), spec_of_run(cfg_run, model)
-    output = inference.PRETRAINED_DIR / f"{spec.direction}.pth"
+    output = shipped.PRETRAINED_DIR / f"{spec.direction}.pth"
     entries: list[dict[str, Any]] = []
     difference = write_checked(
         network, spec, "weights", output, before_publish=lambda staged: entries.append(entry_of_run(run, checkpoint, staged, output.name))
@@ -38,7 +38,7 @@ def ship(cfg: DictConfig) -> None:
     (entry,) = entries
     record(spec.direction, entry)
     size, checksum = entry["bytes"] / 1e6, entry["sha256"][:12]
-    print(f"ship: {output} ({size:.1f} MB, sha256 {checksum}..., export check {difference:.2e}) recorded in {inference.PRETRAINED_INDEX}")
+    print(f"ship: {output} ({size:.1f} MB, sha256 {checksum}..., export check {difference:.2e}) recorded in {shipped.PRETRAINED_INDEX}")
 
 
 def scores(cfg: DictConfig) -> None:
@@ -52,7 +52,7 @@ def scores(cfg: DictConfig) -> None:
         cfg_eval.conditions, cfg_eval.device = cfg.get("conditions"), cfg.device
         (summary,) = evaluate(cfg_eval)
         record(direction, test_scores=card_scores(summary), robustness=card_robustness(summary))
-        print(f"scores: {direction} recorded in {inference.PRETRAINED_INDEX}")
+        print(f"scores: {direction} recorded in {shipped.PRETRAINED_INDEX}")
 
 
 def eyes(cfg: DictConfig) -> None:

@@ -1,4 +1,4 @@
-"""models.json, the record of the shipped models: written here, read by ``face2sketch.inference``."""
+"""models.json, the record of the shipped models: written here, read by ``face2sketch.inference.shipped``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from face2sketch import inference
 from face2sketch.errors import ConfigError
-from face2sketch.inference import file_sha256
+from face2sketch.inference import shipped
+from face2sketch.inference.files import file_sha256
 from face2sketch.io import write_json_atomic
 from face2sketch.run_folder import RunFolder
 
@@ -68,7 +68,7 @@ def card_robustness(summary: dict[str, Any]) -> dict[str, Any] | None:
 def record(direction: str, entry: dict[str, Any] | None = None, test_scores: dict[str, Any] | None = None, robustness: dict[str, Any] | None = None) -> None:
     """Update models.json: a new entry for ``direction`` (a new model has no test scores until it is scored), or the
     test scores its evaluation measured (what the model card quotes), with the scores under each real-world condition."""
-    index_file = inference.PRETRAINED_INDEX
+    index_file = shipped.PRETRAINED_INDEX
     index = json.loads(index_file.read_text()) if index_file.is_file() else {}
     if entry is not None:
         index[direction] = entry
@@ -77,4 +77,4 @@ def record(direction: str, entry: dict[str, Any] | None = None, test_scores: dic
     if robustness is not None:
         index[direction]["robustness"] = robustness
     write_json_atomic(index_file, dict(sorted(index.items())))
-    inference.pretrained_index.cache_clear()
+    shipped.pretrained_index.cache_clear()

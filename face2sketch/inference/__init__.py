@@ -1,0 +1,14 @@
+"""Use a trained model: load it from a run folder, a checkpoint, an ONNX, TorchScript or weights file, or the
+models shipped in the package, and run it on pictures.
+
+- ``spec``: what a caller must know to feed a model (``ModelSpec``), stored with every exported file;
+- ``translator``: the one interface every loaded model has (prepare a picture, translate a batch);
+- ``checkpoints``: a run's checkpoint rebuilt as its LightningModule, and the network export writes;
+- ``files``: the ONNX, TorchScript and weights files, each read and written in one place;
+- ``shipped``: the models installed with the package (read only: ``face2sketch.release`` writes them);
+- ``loading``: any of those from a path; ``api``: ``face2sketch.load`` and ``Model`` for apps.
+
+evaluate, predict, export and demo all load models here, so a picture is treated the same way whichever command
+sees it. Lightning, Hydra's instantiation and torchmetrics are imported only where a checkpoint is loaded, so that a
+shipped or exported model predicts without them.
+"""

@@ -1,0 +1,146 @@
+"""The Python API for apps: ``face2sketch.load`` returns a ``Model`` that translates pictures (a path, PIL image or
+uint8 array), aligning photos by the eyes first. predict and the demo translate through it too."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from PIL import Image
+
+from face2sketch.data.alignment import FACE_CHOICES, Alignment, align_if, resolve_align
+from face2sketch.data.images import DIRECTIONS, MAX_PIXELS, normalise_image, read_image, resize_prediction, tensor_to_uint8
+from face2sketch.errors import ConfigError, DataError
+from face2sketch.inference.loading import load_translator
+from face2sketch.inference.shipped import load_pretrained
+from face2sketch.inference.spec import ModelSpec
+from face2sketch.inference.translator import Translator
+
+
+def translate_regions(translator: Translator, regions: list[np.ndarray]) -> list[np.ndarray]:
+    """uint8 RGB pictures (whole images or aligned crops) -> uint8 predictions, each at its picture's size.
+
+    predict (in batches) and the demo (one at a time) both translate here.
+    """
+    predictions = translator.translate(torch.stack([translator.prepare(region) for region in regions]))
+    return [tensor_to_uint8(resize_prediction(prediction, region.shape[:2])) for prediction, region in zip(predictions, regions, strict=False)]
+
+
+Picture = str | Path | Image.Image | np.ndarray
+SHIPPED_NAMES = tuple(DIRECTIONS)  # load("f2sk") and load("sk2f"): the shipped models
+
+
+def check_pixel_count(width: int, height: int) -> None:
+    if width * height > MAX_PIXELS:
+        raise DataError(f"the picture is too large: {width}x{height} = {width * height} pixels is over the pixel limit={MAX_PIXELS}; shrink it first")
+
+
+def as_rgb_array(picture: Picture) -> np.ndarray:
+    """A path, PIL image or uint8 array (HxW, HxWx3 RGB or HxWx4 RGBA) as an upright uint8 RGB array.
+
+    Unreadable files and oversized pictures are DataErrors with the reason; other types are a TypeError.
+    """
+    if isinstance(picture, (str, Path)):
+        return read_image(picture)
+    if isinstance(picture, Image.Image):
+        check_pixel_count(*picture.size)
+        return normalise_image(picture)
+    if isinstance(picture, np.ndarray):
+        if picture.dtype != np.uint8 or picture.ndim not in (2, 3) or (picture.ndim == 3 and picture.shape[2] not in (1, 3, 4)):
+            raise DataError(f"a picture array must be uint8 HxW, HxWx3 (RGB) or HxWx4 (RGBA), got {picture.dtype} with shape {picture.shape}")
+        check_pixel_count(picture.shape[1], picture.shape[0])
+        plane = picture[..., 0] if picture.ndim == 3 and picture.shape[2] == 1 else picture
+        mode = "L" if plane.ndim == 2 else ("RGB" if plane.shape[2] == 3 else "RGBA")
+        return normalise_image(Image.fromarray(np.ascontiguousarray(plane), mode))
+    raise TypeError(f"a picture is a file path, a PIL image or a uint8 numpy array, not {type(picture).__name__}")
+
+
+@dataclass(frozen=True)
+class Translation:
+    """One translated face (or whole picture): the result, the region that was translated, and how it was aligned
+    (``alignment.transform``: the 2x3 map from the picture's upright pixels into the result's; its face's eyes and
+    detection score)."""
+
+    image: Image.Image
+    aligned: Image.Image
+    alignment: Alignment
+
+    def record(self) -> dict[str, Any]:
+        return self.alignment.record()
+
+
+class Model:
+    """A trained model behind an app: ``model(picture)`` returns the translation as a PIL image.
+
+    Photos are aligned by default (the largest face found, turned and cropped as CUHK frames its faces); sketches
+    are not. ``faces="all"`` translates every face, largest first. ``translate`` also returns the alignment record.
+    """
+
+    def __init__(self, translator: Translator, align: object = "auto", faces: str = "largest", batch_size: int = 16) -> None:
+        if batch_size < 1:
+            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+        if faces not in FACE_CHOICES:
+            raise ConfigError(f"faces must be largest or all, got '{faces}'")
+        self.translator, self.faces, self.batch_size = translator, faces, batch_size
+        self.align = resolve_align(align, translator.spec.source_kind)
+
+    @property
+    def spec(self) -> ModelSpec:
+        return self.translator.spec
+
+    @property
+    def origin(self) -> str:
+        return self.translator.origin
+
+    def __call__(self, picture: Picture) -> Image.Image:
+        """The translation of ``picture`` (a path, PIL image or uint8 array): the largest face's, or the whole picture's."""
+        return self.translate(picture, faces="largest")[0].image
+
+    def batch(self, pictures: list[Picture]) -> list[Image.Image]:
+        """``model(picture)`` for each picture, translated in batches."""
+        return [found[0].image for found in self.translate_batch(pictures, faces="largest")]
+
+    def align_picture(self, picture: Picture, faces: str | None = None) -> list[Alignment]:
+        """The regions ``translate`` would translate: a DataError says why there is none (no face, too small, unreadable)."""
+        return align_if(as_rgb_array(picture), self.align, faces or self.faces)
+
+    def translate(self, picture: Picture, faces: str | None = None) -> list[Translation]:
+        """Every face translated (one with ``faces="largest"``, the default), each with its alignment record."""
+        return self.translate_aligned(self.align_picture(picture, faces))
+
+    def translate_batch(self, pictures: list[Picture], faces: str | None = None) -> list[list[Translation]]:
+        """``translate`` for each picture, all faces batched together; a DataError names the picture it is about (1 = the first)."""
+        alignments = []
+        for index, picture in enumerate(pictures, start=1):
+            try:
+                alignments.append(self.align_picture(picture, faces))
+            except DataError as err:
+                raise DataError(f"picture {index} ({picture if isinstance(picture, (str, Path)) else type(picture).__name__}): {err}") from err
+        translated = iter(self.translate_aligned([region for found in alignments for region in found]))
+        return [[next(translated) for _ in found] for found in alignments]
+
+    def translate_aligned(self, alignments: list[Alignment]) -> list[Translation]:
+        """Translate aligned regions in batches of ``batch_size``."""
+        results = []
+        for start in range(0, len(alignments), self.batch_size):
+            chunk = alignments[start : start + self.batch_size]
+            for alignment, prediction in zip(chunk, translate_regions(self.translator, [a.image for a in chunk]), strict=True):
+                results.append(Translation(Image.fromarray(prediction), Image.fromarray(alignment.image), alignment))
+        return results
+
+
+def load(model: str | Path = "f2sk", align: object = "auto", faces: str = "largest", device: str = "auto", batch_size: int = 16) -> Model:
+    """A trained model to call on pictures: "f2sk" or "sk2f" (the shipped models), or a run folder, a ``.ckpt`` inside
+    one, or a file written by ``face2sketch.export`` (``.onnx``, ``.pt``, ``.pth``).
+
+        model = face2sketch.load("f2sk")
+        sketch = model("me.jpg")  # a PIL image
+
+    ``align``: "auto" (photos yes, sketches no), True or False; ``faces``: "largest" or "all".
+    """
+    if str(model) in SHIPPED_NAMES:
+        return Model(load_pretrained(str(model), device), align, faces, batch_size)
+    return Model(load_translator(model, device), align, faces, batch_size)
