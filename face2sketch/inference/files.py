@@ -25,9 +25,6 @@ WEIGHTS_SUFFIXES = (".pth",)
 TORCHSCRIPT_SPEC_FILE = "face2sketch.json"
 # a weights file: {"format": WEIGHTS_FORMAT, "spec": ModelSpec fields, "network_args": UNetGenerator's, "state_dict": ...}
 WEIGHTS_FORMAT = "face2sketch-unet-weights/1"
-# the models shipped in the package: one weights file per direction, listed with their checksums in models.json
-# the file the shipped models' checksums are listed in (face2sketch.inference.shipped)
-PRETRAINED_INDEX_NAME = "models.json"
 
 
 # -- ONNX ----------------------------------------------------------------------------------------------------
@@ -117,7 +114,7 @@ class WeightsTranslator(Translator):
         content = path.read_bytes()  # read once: checked, then loaded
         if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256:
             raise ConfigError(
-                f"model file '{path}' is damaged (its SHA-256 differs from {PRETRAINED_INDEX_NAME}): "
+                f"model file '{path}' is damaged (its SHA-256 differs from the one recorded for it): "
                 "reinstall face2sketch, e.g. pip install --force-reinstall -e ."
             )
         try:

@@ -9,11 +9,12 @@ from pathlib import Path
 from typing import Any
 
 from face2sketch.errors import ConfigError
-from face2sketch.inference.files import PRETRAINED_INDEX_NAME, WeightsTranslator
+from face2sketch.inference.files import WeightsTranslator
 from face2sketch.inference.spec import pick_device
 
+# one weights file per direction, listed with its checksum in models.json
 PRETRAINED_DIR = Path(__file__).parent.parent / "pretrained"
-PRETRAINED_INDEX = PRETRAINED_DIR / PRETRAINED_INDEX_NAME
+PRETRAINED_INDEX = PRETRAINED_DIR / "models.json"
 
 
 @lru_cache(maxsize=1)
