@@ -14,7 +14,7 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 __version__ = "0.1.0"
 
-# the API loads torch on first use, so that ``import face2sketch.config`` and the like stay light
+# the API's modules load on first use, so that ``import face2sketch.config`` and the like stay light
 _NAMES = {"load": "face2sketch.inference.api", "Model": "face2sketch.inference.api", "Translation": "face2sketch.inference.api"}
 __all__ = list(_NAMES)
 __getattr__ = lazy_attributes(__name__, _NAMES)

@@ -35,9 +35,10 @@ from PIL import Image
 from face2sketch.config import CONFIG_DIR, model_label
 from face2sketch.data.conditions import Condition, apply_condition, condition_set
 from face2sketch.data.datamodule import PairedDataModule
-from face2sketch.data.images import DIRECTIONS, resize_prediction, save_image, to_tensor, unit_range
+from face2sketch.data.images import DIRECTIONS
 from face2sketch.data.photographed import Affine, carry_into, compose, photographed_scene, scale_to
 from face2sketch.data.protocols import Item
+from face2sketch.data.tensors import resize_prediction, save_image, to_tensor, unit_range
 from face2sketch.errors import ConfigError, one_line_user_errors
 from face2sketch.inference.checkpoints import TorchTranslator, load_trained_model, spec_of_run
 from face2sketch.inference.shipped import load_pretrained, pretrained_entry
@@ -260,7 +261,8 @@ def score(
         if not kept:
             continue
         sources = [changed[k].source if changed[k] else batch[k]["source"] for k in kept]  # type: ignore[union-attr]
-        for k, raw in zip(kept, translator.translate(torch.stack(sources)), strict=True):
+        predictions = torch.from_numpy(translator.translate(torch.stack(sources).numpy()))
+        for k, raw in zip(kept, predictions, strict=True):
             item, change = items[k], changed[k]
             target, prediction = scored_pair(datamodule, cfg_eval, item, batch[k], raw, change.carry if change else None)
             rows.append({"name": item.name, "identity": item.key, "variant": item.variant, **evaluator.update(prediction[None], target[None])[0]})

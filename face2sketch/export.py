@@ -25,9 +25,11 @@ from torch import nn
 from face2sketch.config import CONFIG_DIR
 from face2sketch.errors import ConfigError, Face2SketchError, one_line_user_errors
 from face2sketch.inference.checkpoints import inference_network, load_trained_model, spec_of_run
-from face2sketch.inference.files import WEIGHTS_SUFFIXES, WeightsTranslator, write_onnx, write_torchscript, write_weights
+from face2sketch.inference.files import WEIGHTS_SUFFIXES, write_onnx
 from face2sketch.inference.loading import load_translator
+from face2sketch.inference.shipped import load_pretrained_weights
 from face2sketch.inference.spec import ModelSpec, random_batch
+from face2sketch.inference.torch_files import WeightsTranslator, write_torchscript, write_weights
 from face2sketch.io import atomic_path
 from face2sketch.perf.timing import alternating_ms
 from face2sketch.run_folder import locate_run
@@ -51,7 +53,7 @@ def check_export(network: nn.Module, path: Path, spec: ModelSpec) -> float:
     translator = load_translator(path, device="cpu")
     if translator.spec != spec:
         raise ExportCheckError(f"the metadata read back from '{path}' differs from the model's: {translator.spec} != {spec}")
-    produced = translator.raw(inputs).float()
+    produced = torch.from_numpy(translator.raw(inputs.numpy()))
     if produced.shape != expected.shape:
         raise ExportCheckError(f"the exported network gives shape {tuple(produced.shape)} for a batch of {CHECK_BATCH}, PyTorch {tuple(expected.shape)}")
     return float((produced - expected).abs().max())
@@ -65,16 +67,19 @@ def benchmark(network: nn.Module, path: Path, spec: ModelSpec, repeats: int) -> 
     inputs = random_batch(spec, 1, seed=2)
     translator = load_translator(path, device="cpu")
     with torch.inference_mode():
-        result = alternating_ms({"pytorch_ms": lambda: network(inputs), "exported_ms": lambda: translator.raw(inputs)}, repeats, torch.device("cpu"))
+        arrays = inputs.numpy()
+        result = alternating_ms({"pytorch_ms": lambda: network(inputs), "exported_ms": lambda: translator.raw(arrays)}, repeats, torch.device("cpu"))
     return {**result, "speedup": result["pytorch_ms"] / result["exported_ms"]}
 
 
 def export_source(cfg: DictConfig) -> tuple[nn.Module, ModelSpec, str]:
     """(network, spec, origin) of what is exported: a run's checkpoint, a weights file, or the shipped model."""
     if cfg.get("ckpt") is None or Path(str(cfg.ckpt)).suffix in WEIGHTS_SUFFIXES:
-        translator = load_translator(cfg.get("ckpt"), "cpu", direction=OmegaConf.select(cfg, "direction.name"))
-        assert isinstance(translator, WeightsTranslator)
-        return translator.network, translator.spec, translator.origin
+        weights = (
+            load_pretrained_weights(OmegaConf.select(cfg, "direction.name") or "f2sk", "cpu") if cfg.get("ckpt") is None else load_translator(cfg.ckpt, "cpu")
+        )
+        assert isinstance(weights, WeightsTranslator)
+        return weights.network, weights.spec, weights.origin
     located = locate_run(str(cfg.ckpt))
     if located is None:
         raise ConfigError(f"ckpt '{cfg.ckpt}' is not a run folder, a .ckpt inside one or a weights file (.onnx and .pt files cannot be exported again)")
@@ -82,24 +87,33 @@ def export_source(cfg: DictConfig) -> tuple[nn.Module, ModelSpec, str]:
     return inference_network(model, bool(cfg.eval_mode)).cpu(), spec_of_run(cfg_run, model), str(located[1])
 
 
-def allowed_difference(export_format: str, spec: ModelSpec) -> float:
-    """The largest raw-output difference the check accepts: float32 formats 1e-4; half-precision weights 2/255 of the
-    [0, 1] range, in the network's own value range."""
-    if export_format != "weights":
+def allowed_difference(export_format: str, spec: ModelSpec, half: bool = False) -> float:
+    """The largest raw-output difference the check accepts: float32 weights 1e-4; half-precision weights (weights files,
+    ONNX with ``half``) 2/255 of the [0, 1] range, in the network's own value range."""
+    if export_format != "weights" and not half:
         return MAX_ABS_DIFFERENCE
     low, high = spec.value_range
     return MAX_HALF_PRECISION_DIFFERENCE * (high - low)
 
 
 def write_checked(
-    network: nn.Module, spec: ModelSpec, export_format: str, output: Path, opset: int | None = None, before_publish: Callable[[Path], None] | None = None
+    network: nn.Module,
+    spec: ModelSpec,
+    export_format: str,
+    output: Path,
+    opset: int | None = None,
+    before_publish: Callable[[Path], None] | None = None,
+    half: bool = False,
 ) -> float:
-    """Write ``network`` as ``export_format`` to ``output``, check it against PyTorch and only then put it in place;
-    ``before_publish`` sees the checked file first (and can still stop the write by raising). The largest difference."""
-    limit = allowed_difference(export_format, spec)
+    """Write ``network`` as ``export_format`` to ``output`` (ONNX with float16 weights if ``half``), check it against
+    PyTorch and only then put it in place; ``before_publish`` sees the checked file first (and can still stop the
+    write by raising). The largest difference."""
+    if half and export_format != "onnx":
+        raise ConfigError(f"half=true is for format=onnx (weights files are always half precision), not format={export_format}")
+    limit = allowed_difference(export_format, spec, half)
     with atomic_path(output) as staged:  # nothing is written unless the check passes
         if export_format == "onnx":
-            write_onnx(network, spec, staged, opset)
+            write_onnx(network, spec, staged, opset, half)
         elif export_format == "weights":
             write_weights(network, spec, staged)
         else:
@@ -122,15 +136,17 @@ def export(cfg: DictConfig) -> dict:
     output = Path(str(cfg.output)).expanduser().resolve()
     if output.is_dir():
         raise ConfigError(f"output '{output}' is a folder: pass a file name such as model{FORMATS[cfg.format]}")
-    limit = allowed_difference(cfg.format, spec)
-    difference = write_checked(network, spec, cfg.format, output, cfg.get("opset"))
+    half = bool(cfg.get("half", False))
+    limit = allowed_difference(cfg.format, spec, half)
+    difference = write_checked(network, spec, cfg.format, output, cfg.get("opset"), half=half)
     timings = benchmark(network, output, spec, int(cfg.benchmark)) if cfg.get("benchmark") else None
     low, high = spec.value_range
     print(
         f"export: {output} ({cfg.format}) from {origin}: {spec.model} {spec.direction}, {spec.image_size} px, "
         f"{spec.in_channels} -> {spec.out_channels} channels, value range [{low:g}, {high:g}] (map outputs from it to [0, 1] and clamp)"
     )
-    print(f"export check: max |{cfg.format} - pytorch| = {difference:.2e} on a random batch of {CHECK_BATCH} (limit {limit:.3g}): ok")
+    stored = f"{cfg.format} (float16 weights)" if half else cfg.format
+    print(f"export check: max |{stored} - pytorch| = {difference:.2e} on a random batch of {CHECK_BATCH} (limit {limit:.3g}): ok")
     if timings:
         print(
             f"latency per image at batch 1 on the CPU (median of {cfg.benchmark}, {torch.get_num_threads()} torch threads): "

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import torch
 from hydra.core.hydra_config import HydraConfig
 from hydra.experimental.callback import Callback
 from hydra.utils import get_class
@@ -87,8 +86,10 @@ def _widths(value: Any, minimum_length: int) -> bool:
 
 def _device(value: Any) -> bool:
     """auto, or a device name torch knows (cpu, cuda, cuda:1, ...)."""
-    if value == "auto":
-        return True
+    if value in ("auto", "cpu"):
+        return True  # without importing torch, which the shipped models on the CPU never need
+    import torch
+
     try:
         torch.device(value)
     except (RuntimeError, TypeError):

@@ -15,9 +15,9 @@ from torch import nn
 import face2sketch.export as export_module
 from face2sketch.errors import ConfigError
 from face2sketch.export import ExportCheckError, export
-from face2sketch.inference.files import WeightsTranslator
 from face2sketch.inference.loading import load_translator
 from face2sketch.inference.spec import ModelSpec, random_batch
+from face2sketch.inference.torch_files import WeightsTranslator
 from face2sketch.predict import predict
 from tests.conftest import run_cli
 from tests.inference_helpers import face_like_picture, make_run, save_picture
@@ -58,8 +58,8 @@ def test_every_model_exports_with_its_metadata_and_matches_pytorch(runs: dict[st
         metadata = {p.key: p.value for p in onnx.load(str(output), load_external_data=False).metadata_props}
         assert ModelSpec.from_metadata(metadata, output) == spec
     # a batch size the export never saw: the batch axis is dynamic
-    inputs = random_batch(spec, 5, seed=7)
-    assert torch.allclose(exported.raw(inputs), reference.raw(inputs), atol=1e-4, rtol=0)
+    inputs = random_batch(spec, 5, seed=7).numpy()
+    np.testing.assert_allclose(exported.raw(inputs), reference.raw(inputs), atol=1e-4, rtol=0)
 
 
 def test_onnx_predictions_through_predict_match_pytorch_within_2_of_255(runs: dict[str, Path], tmp_path: Path) -> None:
@@ -133,10 +133,10 @@ def test_a_weights_file_keeps_the_generators_norm_statistics(runs: dict[str, Pat
     export(export_config(runs["pix2pix_picture_statistics"], output, "weights"))
     weights = WeightsTranslator(output, torch.device("cpu"))
     assert weights.network.args["norm_statistics"] == "picture"
-    inputs = random_batch(weights.spec, 4, seed=3)
+    inputs = random_batch(weights.spec, 4, seed=3).numpy()
     reference = load_translator(runs["pix2pix_picture_statistics"], device="cpu").raw(inputs)
-    assert (weights.raw(inputs) - reference).abs().max() <= 4 / 255
-    torch.testing.assert_close(weights.raw(inputs[1:2]), weights.raw(inputs)[1:2], atol=1e-5, rtol=0)
+    assert np.abs(weights.raw(inputs) - reference).max() <= 4 / 255
+    np.testing.assert_allclose(weights.raw(inputs[1:2]), weights.raw(inputs)[1:2], atol=1e-5, rtol=0)
 
 
 def test_a_weights_file_off_by_more_than_two_grey_levels_fails_the_check_and_writes_nothing(
@@ -154,3 +154,26 @@ def test_a_weights_file_off_by_more_than_two_grey_levels_fails_the_check_and_wri
     monkeypatch.setattr(WeightsTranslator, "raw", original)
     result = export(export_config(runs["pix2pix"], out / "generator.pth", "weights"))  # the file as written passes
     assert 0 < result["max_abs_difference"] <= 4 / 255 and (out / "generator.pth").is_file()
+
+
+@pytest.mark.parametrize("name", ["conv_ae", "pix2pix_picture_statistics"])
+def test_an_onnx_file_with_half_precision_weights_is_about_half_the_bytes_and_within_the_half_precision_limit(
+    runs: dict[str, Path], tmp_path: Path, name: str
+) -> None:
+    full, half = tmp_path / "full.onnx", tmp_path / "half.onnx"
+    export(export_config(runs[name], full))
+    result = export(export_config(runs[name], half, half=True))
+    assert half.stat().st_size < 0.6 * full.stat().st_size
+    assert result["max_abs_difference"] <= export_module.allowed_difference("onnx", result["spec"], half=True)
+    stored = {initializer.data_type for initializer in onnx.load(str(half)).graph.initializer}
+    assert onnx.TensorProto.FLOAT16 in stored
+    inputs = random_batch(result["spec"], 3, seed=9).numpy()
+    reference = load_translator(runs[name], device="cpu").raw(inputs)
+    low, high = result["spec"].value_range
+    assert 0 < np.abs(load_translator(half, device="cpu").raw(inputs) - reference).max() <= 2 / 255 * (high - low)
+
+
+def test_half_precision_is_refused_for_torchscript(runs: dict[str, Path], tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="half=true is for format=onnx"):
+        export(export_config(runs["conv_ae"], tmp_path / "model.pt", "torchscript", half=True))
+    assert not (tmp_path / "model.pt").exists()

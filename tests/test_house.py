@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import matplotlib.cbook
+
 from tests.conftest import PROJECT_ROOT
 
 MAX_FUNCTION_LINES = 50
@@ -30,6 +32,19 @@ def test_predict_imports_neither_lightning_nor_albumentations_nor_torchvision() 
     probe = f"import sys, face2sketch.predict; print(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy}))"
     result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
     assert result.stdout.strip() == "[]"
+
+
+def test_predict_with_the_shipped_model_on_the_cpu_never_imports_torch(tmp_path: Path) -> None:
+    """The whole command, Hydra's callbacks and the settings check included: ONNX Runtime runs the model."""
+    photo = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
+    argv = ["predict", f"input={photo}", f"output={tmp_path / 'out'}", "device=cpu", f"paths.output_root={tmp_path / 'logs'}"]
+    probe = (
+        f"import runpy, sys; sys.argv = {argv!r}; runpy.run_module('face2sketch.predict', run_name='__main__'); "
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'lightning'}))"
+    )
+    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]" and (tmp_path / "out" / "grace_hopper.png").is_file()
 
 
 # -- the layers of docs/architecture.md against the imports ------------------------------------------------------------

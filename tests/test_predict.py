@@ -11,8 +11,9 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
-from face2sketch.data.images import read_image, save_image, tensor_to_uint8
+from face2sketch.data.images import read_image
 from face2sketch.data.pairing import photo_key, sketch_key
+from face2sketch.data.tensors import save_image, tensor_to_uint8
 from face2sketch.errors import ConfigError, DataError
 from face2sketch.predict import predict
 from tests.conftest import run_cli

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.cbook
@@ -12,12 +14,14 @@ import pytest
 import torch
 from PIL import Image
 
+import face2sketch.inference.api
 from face2sketch.errors import ConfigError
 from face2sketch.inference import shipped
-from face2sketch.inference.files import WeightsTranslator, file_sha256
+from face2sketch.inference.files import OnnxTranslator, file_sha256
 from face2sketch.inference.loading import load_translator
-from face2sketch.inference.shipped import PRETRAINED_DIR, PRETRAINED_INDEX, load_pretrained, pretrained_index
+from face2sketch.inference.shipped import PRETRAINED_DIR, PRETRAINED_INDEX, load_pretrained, load_pretrained_weights, pretrained_index
 from face2sketch.inference.spec import random_batch
+from face2sketch.inference.torch_files import WeightsTranslator
 from tests.conftest import run_cli
 from tests.inference_helpers import make_run
 
@@ -30,23 +34,50 @@ def portrait() -> Path:
     return Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
 
 
-def test_each_direction_ships_a_weights_file_under_16_mb_whose_checksum_matches() -> None:
+def test_each_direction_ships_a_weights_file_and_its_onnx_twin_under_16_mb_whose_checksums_match() -> None:
     index = pretrained_index()
     assert sorted(index) == list(DIRECTIONS)
     for direction, entry in index.items():
-        path = PRETRAINED_DIR / entry["file"]
-        assert path.stat().st_size == entry["bytes"] <= MAX_WEIGHTS_BYTES
-        assert file_sha256(path) == entry["sha256"]
-        translator = load_pretrained(direction, "cpu")
-        assert translator.spec.direction == direction
-        assert all(p.dtype == torch.float32 for p in translator.network.parameters())  # stored in half precision, run in float32
+        for record in (entry, entry["onnx"]):
+            path = PRETRAINED_DIR / record["file"]
+            assert path.stat().st_size == record["bytes"] <= MAX_WEIGHTS_BYTES
+            assert file_sha256(path) == record["sha256"]
+        weights = load_pretrained_weights(direction, "cpu")
+        assert weights.spec.direction == direction
+        assert all(p.dtype == torch.float32 for p in weights.network.parameters())  # stored in half precision, run in float32
+        runtime = load_pretrained(direction, "cpu")
+        assert isinstance(runtime, OnnxTranslator) and runtime.spec == weights.spec
+        # the same network: the ONNX file holds the weights file's float16 values, and both compute in float32
+        inputs = random_batch(weights.spec, 2, seed=11).numpy()
+        assert np.abs(runtime.raw(inputs) - weights.raw(inputs)).max() <= 1e-4
+
+
+def test_the_shipped_model_on_the_cpu_translates_through_the_api_without_importing_torch(tmp_path: Path) -> None:
+    """An app's cold start: ONNX Runtime runs the shipped model, so neither torch nor Lightning is imported, and the
+    sketch equals the weights file's within one grey level."""
+    reference = tmp_path / "weights.png"
+    face2sketch.inference.api.Model(load_pretrained_weights("f2sk", "cpu"))(portrait()).save(reference)
+    script = (
+        "import sys, face2sketch\n"
+        "from face2sketch.inference.spec import gpu_driver_present\n"
+        f"face2sketch.load('f2sk', device='cpu')({str(portrait())!r}).save({str(tmp_path / 'cpu.png')!r})\n"
+        "assert 'torch' not in sys.modules and 'lightning' not in sys.modules, 'torch imported'\n"
+        f"face2sketch.load('f2sk')({str(portrait())!r}).save({str(tmp_path / 'auto.png')!r})\n"
+        "assert gpu_driver_present() or 'torch' not in sys.modules, 'torch imported for device=auto on a machine without a GPU driver'\n"
+    )
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    expected = np.asarray(Image.open(reference), dtype=int)
+    for name in ("cpu.png", "auto.png"):
+        sketch = np.asarray(Image.open(tmp_path / name), dtype=int)
+        assert sketch.shape == expected.shape and np.abs(sketch - expected).max() <= 1
 
 
 def test_predict_without_ckpt_sketches_a_face_photo_with_the_shipped_model(tmp_path: Path) -> None:
     result = run_cli("face2sketch.predict", f"input={portrait()}", f"output={tmp_path / 'out'}", "device=cpu", f"paths.output_root={tmp_path / 'logs'}")
     assert result.returncode == 0, result.stderr[-2000:]
     record = json.loads((tmp_path / "out" / "predictions.json").read_text())
-    assert Path(record["model"]) == PRETRAINED_DIR / "f2sk.pth"
+    assert Path(record["model"]) == PRETRAINED_DIR / "f2sk.onnx"  # on the CPU the shipped model runs by ONNX Runtime
     assert record["spec"]["direction"] == "f2sk" and record["align"] is True
     (item,) = record["items"]
     assert item["status"] == "ok" and item["face_found"], item
@@ -86,13 +117,15 @@ def test_a_ckpt_that_translates_the_other_way_than_direction_is_refused(tmp_path
 
 def test_a_damaged_shipped_file_is_named_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copy(PRETRAINED_INDEX, tmp_path / PRETRAINED_INDEX.name)
-    damaged = bytearray((PRETRAINED_DIR / "f2sk.pth").read_bytes())
-    damaged[len(damaged) // 2] ^= 0xFF
-    (tmp_path / "f2sk.pth").write_bytes(bytes(damaged))
     monkeypatch.setattr(shipped, "PRETRAINED_DIR", tmp_path)
-    with pytest.raises(ConfigError, match=r"model file '.*f2sk\.pth' is damaged .*reinstall face2sketch") as raised:
-        load_pretrained("f2sk", "cpu")
-    assert "\n" not in str(raised.value)
+    for name, load in (("f2sk.onnx", load_pretrained), ("f2sk.pth", load_pretrained_weights)):
+        damaged_file = bytearray((PRETRAINED_DIR / name).read_bytes())
+        damaged_file[len(damaged_file) // 2] ^= 0xFF
+        (tmp_path / name).write_bytes(bytes(damaged_file))
+        with pytest.raises(ConfigError, match=rf"model file '.*{name}' is damaged .*reinstall face2sketch") as raised:
+            load("f2sk", "cpu")
+        assert "\n" not in str(raised.value)
+    damaged = bytearray((PRETRAINED_DIR / "f2sk.pth").read_bytes())
     (tmp_path / "truncated.pth").write_bytes(bytes(damaged[: len(damaged) // 3]))
     with pytest.raises(ConfigError, match=r"cannot load weights file '.*truncated\.pth'"):
         WeightsTranslator(tmp_path / "truncated.pth", torch.device("cpu"))
@@ -122,10 +155,10 @@ def test_half_precision_weights_predict_within_two_grey_levels_of_the_trained_mo
     result = run_cli("face2sketch.export", f"ckpt={run}", "format=weights", f"output={tmp_path / 'g.pth'}", f"paths.output_root={tmp_path / 'logs'}")
     assert result.returncode == 0, result.stderr[-2000:]
     full, half = load_translator(run, "cpu"), load_translator(tmp_path / "g.pth", "cpu")
-    float32_bytes = sum(p.numel() * 4 for p in full.model.generator.parameters())
+    float32_bytes = sum(p.numel() * 4 for p in full.network.generator.parameters())
     assert (tmp_path / "g.pth").stat().st_size < 0.6 * float32_bytes  # half precision
-    inputs = random_batch(full.spec, 4, seed=5)
-    difference = (full.translate(inputs) - half.translate(inputs)).abs().max()
+    inputs = random_batch(full.spec, 4, seed=5).numpy()
+    difference = np.abs(full.translate(inputs) - half.translate(inputs)).max()
     assert 0 < difference <= 2 / 255
 
 

@@ -8,15 +8,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import matplotlib.cbook
+import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
 import face2sketch
 from face2sketch.errors import ConfigError
 from face2sketch.inference import shipped as shipped_models
-from face2sketch.inference.files import WeightsTranslator, file_sha256
+from face2sketch.inference.files import OnnxTranslator, file_sha256
 from face2sketch.inference.shipped import PRETRAINED_DIR
-from face2sketch.inference.spec import pick_device
+from face2sketch.inference.spec import pick_device, random_batch
+from face2sketch.inference.torch_files import WeightsTranslator
 from face2sketch.release import __main__ as release_command
 from face2sketch.release.actions import ship
 from face2sketch.run_folder import RunFolder
@@ -69,13 +71,19 @@ def test_shipping_a_run_writes_its_generator_and_a_record_that_rebuilds_its_spli
     assert "test_scores" not in entry, "a new model has no scores until action=scores measures them"
     shipped = WeightsTranslator(shipped_copy / "f2sk.pth", pick_device("cpu"), sha256=entry["sha256"])
     assert shipped.spec.image_size == 64 and shipped.spec.direction == "f2sk"
+    # its ONNX twin: recorded with its checksum, the same spec, the same outputs
+    assert entry["onnx"] == {"file": "f2sk.onnx", "sha256": file_sha256(shipped_copy / "f2sk.onnx"), "bytes": (shipped_copy / "f2sk.onnx").stat().st_size}
+    runtime = shipped_models.load_pretrained("f2sk", "cpu")
+    assert isinstance(runtime, OnnxTranslator) and runtime.spec == shipped.spec
+    inputs = random_batch(shipped.spec, 2, seed=4).numpy()
+    assert np.abs(runtime.raw(inputs) - shipped.raw(inputs)).max() <= 1e-4
 
 
 def test_release_refuses_to_write_into_an_installed_package(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(release_command, "FROM_CHECKOUT", False)
     with pytest.raises(ConfigError, match="runs from a source checkout only"):
         release_command.release(OmegaConf.create({"action": "ship", "ckpt": "anything"}))
-    with pytest.raises(ConfigError, match="unknown action 'publish': use one of ship, scores, eyes"):
+    with pytest.raises(ConfigError, match="unknown action 'publish': use one of ship, onnx, scores, eyes"):
         release_command.release(OmegaConf.create({"action": "publish"}))
 
 

@@ -72,7 +72,14 @@ def test_the_wheel_holds_every_module_every_config_and_the_package_data(wheel: P
     names = set(zipfile.ZipFile(wheel).namelist())
     modules = {str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "face2sketch").rglob("*.py")}
     configs = {f"face2sketch/conf/{p.relative_to(PROJECT_ROOT / 'conf')}" for p in (PROJECT_ROOT / "conf").rglob("*.yaml")}
-    data = {"face2sketch/data/cuhk_eyes.json", "face2sketch/pretrained/f2sk.pth", "face2sketch/pretrained/sk2f.pth", "face2sketch/pretrained/models.json"}
+    data = {
+        "face2sketch/data/cuhk_eyes.json",
+        "face2sketch/pretrained/f2sk.pth",
+        "face2sketch/pretrained/sk2f.pth",
+        "face2sketch/pretrained/f2sk.onnx",
+        "face2sketch/pretrained/sk2f.onnx",
+        "face2sketch/pretrained/models.json",
+    }
     assert not (modules | configs | data) - names, sorted((modules | configs | data) - names)
 
 

@@ -14,12 +14,13 @@ from torch.utils.data import DataLoader, Dataset
 from face2sketch.data.augmentation import RealWorldAugmentation
 from face2sketch.data.conditions import apply_condition, condition_set
 from face2sketch.data.foreground import foreground_mask
-from face2sketch.data.images import DIRECTIONS, dihedral, fit_to_model, interpolation_flag, resize_image, sketch_layout, to_tensor
+from face2sketch.data.images import DIRECTIONS, dihedral, fit_to_model, interpolation_flag, resize_image, sketch_layout
 from face2sketch.data.in_memory import BatchKeys, InMemoryPairs, is_dihedral_only
 from face2sketch.data.pairing import SkippedFile
 from face2sketch.data.protocols import Item, Splits, make_splits
 from face2sketch.data.sampling import EpochShuffleSampler
 from face2sketch.data.sources import DEFAULT_MAX_IMAGE_PIXELS, DecodedPair, FolderSource, PairSource, SyntheticSource
+from face2sketch.data.tensors import to_tensor
 from face2sketch.errors import DataError
 
 log = logging.getLogger(__name__)

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import cv2
 import numpy as np
-import torch
-import torch.nn.functional as F
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from face2sketch.errors import ConfigError, DataError
+
+if TYPE_CHECKING:
+    import torch
 
 # decompression-bomb guard: PIL warns above ~89 M pixels; refuse beyond this many
 MAX_PIXELS = 100_000_000
@@ -126,24 +127,21 @@ def fit_to_model(image: np.ndarray, kind: str, image_size: int, interpolation: s
     return sketch_layout(resized, sketch_channels) if kind == "sketch" else resized
 
 
-def to_tensor(image: np.ndarray, value_range: tuple[float, float]) -> torch.Tensor:
-    """HxWxC uint8 -> CxHxW float scaled to ``value_range``."""
+def model_input(image: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """HxWxC uint8 -> CxHxW float32 scaled to ``value_range``: what every model is fed (``tensors.to_tensor`` wraps it)."""
     low, high = value_range
-    tensor = torch.from_numpy(np.ascontiguousarray(image)).permute(2, 0, 1).float().div_(255.0)
-    return tensor.mul_(high - low).add_(low)
+    planes = np.ascontiguousarray(image.transpose(2, 0, 1), dtype=np.float32) / np.float32(255.0)
+    return planes * np.float32(high - low) + np.float32(low)
 
 
-def unit_range(images: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
-    """Images (or raw network outputs) mapped from ``value_range`` to [0, 1] and clamped, as contiguous float NCHW.
-
-    The one place outputs are clamped: every prediction that is shown, saved or scored passes through here (a linear
-    head's raw output can leave the value range).
-    """
+def unit_range_array(images: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """Network outputs mapped from ``value_range`` to [0, 1] and clamped, as float32: ``tensors.unit_range`` for arrays
+    (what a translator returns)."""
     low, high = value_range
-    return ((images.float() - low) / (high - low)).clamp_(0.0, 1.0).contiguous()
+    return np.clip((images.astype(np.float32) - np.float32(low)) / np.float32(high - low), 0.0, 1.0)
 
 
-ImageArray = TypeVar("ImageArray", np.ndarray, torch.Tensor)
+ImageArray = TypeVar("ImageArray", np.ndarray, "torch.Tensor")
 
 
 def dihedral(images: ImageArray, rotations: int, flip: bool) -> ImageArray:
@@ -152,27 +150,26 @@ def dihedral(images: ImageArray, rotations: int, flip: bool) -> ImageArray:
     On an HxW[xC] array (the paper protocol's static copies) or on ...xHxW tensors (training batches turned on the
     training device); both turn the same way.
     """
-    if isinstance(images, torch.Tensor):
-        turned = torch.rot90(images, rotations, dims=(-2, -1)) if rotations % 4 else images
-        return turned.flip(-1) if flip else turned
-    turned_array = np.rot90(images, rotations, axes=(0, 1))
-    return np.ascontiguousarray(turned_array[:, ::-1] if flip else turned_array)
+    if isinstance(images, np.ndarray):
+        turned_array = np.rot90(images, rotations, axes=(0, 1))
+        return np.ascontiguousarray(turned_array[:, ::-1] if flip else turned_array)
+    turned = images.rot90(rotations, dims=(-2, -1)) if rotations % 4 else images  # a tensor: turned where it lies
+    return turned.flip(-1) if flip else turned
 
 
 # -- finishing predictions --------------------------------------------------------------------------------
-def resize_prediction(prediction: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:
-    """A CxHxW [0, 1] prediction resized (bicubic) to ``size`` = (height, width) and clamped; unchanged if already that size."""
+def resize_planes(prediction: np.ndarray, size: tuple[int, int]) -> np.ndarray:
+    """A CxHxW [0, 1] float prediction resized (bicubic) to ``size`` = (height, width) and clamped; unchanged if already
+    that size. The one resizer of predictions: ``tensors.resize_prediction`` runs it on tensors."""
     if tuple(prediction.shape[-2:]) == tuple(size):
         return prediction
-    return F.interpolate(prediction[None], size=size, mode="bicubic", align_corners=False)[0].clamp(0, 1)
+    height, width = size
+    resized = cv2.resize(np.ascontiguousarray(prediction.transpose(1, 2, 0)), (width, height), interpolation=cv2.INTER_CUBIC)
+    resized = resized[..., None] if resized.ndim == 2 else resized
+    return np.clip(resized, 0.0, 1.0).transpose(2, 0, 1)
 
 
-def tensor_to_uint8(image: torch.Tensor) -> np.ndarray:
-    """A CxHxW [0, 1] tensor as an 8-bit HxW (1 channel) or HxWx3 array."""
-    array = (image.detach().float().clamp(0, 1) * 255.0 + 0.5).byte().permute(1, 2, 0).cpu().numpy()
-    return array[..., 0] if array.shape[2] == 1 else array
-
-
-def save_image(path: Path, image: torch.Tensor) -> None:
-    """A CxHxW [0, 1] tensor as an 8-bit PNG (L for 1 channel, RGB for 3)."""
-    Image.fromarray(tensor_to_uint8(image)).save(path)
+def to_uint8(image: np.ndarray) -> np.ndarray:
+    """A CxHxW [0, 1] float array as an 8-bit HxW (1 channel) or HxWx3 array, rounded to the nearest grey level."""
+    array = (np.clip(image, 0.0, 1.0) * np.float32(255.0) + np.float32(0.5)).astype(np.uint8).transpose(1, 2, 0)
+    return np.ascontiguousarray(array[..., 0] if array.shape[2] == 1 else array)

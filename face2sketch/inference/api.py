@@ -1,5 +1,9 @@
 """The Python API for apps: ``face2sketch.load`` returns a ``Model`` that translates pictures (a path, PIL image or
-uint8 array), aligning photos by the eyes first. predict and the demo translate through it too."""
+uint8 array), aligning photos by the eyes first. predict and the demo translate through it too.
+
+Pictures stay numpy arrays from decoding to the finished result, so a model run by ONNX Runtime (the shipped models
+on the CPU, any .onnx file) starts and runs without torch.
+"""
 
 from __future__ import annotations
 
@@ -8,11 +12,10 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 from PIL import Image
 
 from face2sketch.data.alignment import FACE_CHOICES, Alignment, align_if, resolve_align
-from face2sketch.data.images import DIRECTIONS, MAX_PIXELS, normalise_image, read_image, resize_prediction, tensor_to_uint8
+from face2sketch.data.images import DIRECTIONS, MAX_PIXELS, normalise_image, read_image, resize_planes, to_uint8
 from face2sketch.errors import ConfigError, DataError
 from face2sketch.inference.loading import load_translator
 from face2sketch.inference.shipped import load_pretrained
@@ -25,8 +28,8 @@ def translate_regions(translator: Translator, regions: list[np.ndarray]) -> list
 
     predict (in batches) and the demo (one at a time) both translate here.
     """
-    predictions = translator.translate(torch.stack([translator.prepare(region) for region in regions]))
-    return [tensor_to_uint8(resize_prediction(prediction, region.shape[:2])) for prediction, region in zip(predictions, regions, strict=False)]
+    predictions = translator.translate(np.stack([translator.prepare(region) for region in regions]))
+    return [to_uint8(resize_planes(prediction, region.shape[:2])) for prediction, region in zip(predictions, regions, strict=True)]
 
 
 Picture = str | Path | Image.Image | np.ndarray
@@ -139,7 +142,8 @@ def load(model: str | Path = "f2sk", align: object = "auto", faces: str = "large
         model = face2sketch.load("f2sk")
         sketch = model("me.jpg")  # a PIL image
 
-    ``align``: "auto" (photos yes, sketches no), True or False; ``faces``: "largest" or "all".
+    ``align``: "auto" (photos yes, sketches no), True or False; ``faces``: "largest" or "all". ``device``: "auto"
+    (the GPU when there is one), "cpu" or "cuda"; on the CPU the shipped models run by ONNX Runtime, without torch.
     """
     if str(model) in SHIPPED_NAMES:
         return Model(load_pretrained(str(model), device), align, faces, batch_size)

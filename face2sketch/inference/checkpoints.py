@@ -10,8 +10,8 @@ import torch
 from torch import nn
 
 from face2sketch.errors import ConfigError
+from face2sketch.inference.networks import NetworkTranslator
 from face2sketch.inference.spec import ModelSpec, pick_device
-from face2sketch.inference.translator import Translator
 from face2sketch.run_folder import RunFolder
 
 if TYPE_CHECKING:
@@ -90,20 +90,12 @@ def inference_network(model: ImageTranslationModule, eval_mode: bool = False) ->
     return generator if isinstance(generator, nn.Module) else InferenceNetwork(model)
 
 
-class TorchTranslator(Translator):
+class TorchTranslator(NetworkTranslator):
     """A LightningModule in its inference mode (``enter_prediction_mode``: pix2pix's own choice of eval or train mode)."""
 
     def __init__(self, model: ImageTranslationModule, spec: ModelSpec, device: torch.device, origin: str = "") -> None:
-        self.model, self.spec, self.device, self.origin = model, spec, device, origin
+        self.network, self.spec, self.device, self.origin = model, spec, device, origin
         model.to(device).enter_prediction_mode()
-
-    def raw(self, inputs: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return self.model(inputs.to(self.device))
-
-    def translate(self, inputs: torch.Tensor) -> torch.Tensor:
-        with torch.no_grad():
-            return self.model.to_unit_range(self.model(inputs.to(self.device))).cpu()
 
 
 def run_translator(run: RunFolder, checkpoint: Path, device: str = "auto", seed: int | None = None) -> TorchTranslator:

@@ -1,13 +1,13 @@
-"""One interface over every way a model runs (PyTorch, ONNX Runtime, TorchScript, a weights file)."""
+"""One interface over every way a model runs (ONNX Runtime, PyTorch, TorchScript, a weights file): numpy arrays in
+and out, so that a model run by ONNX Runtime needs no torch at all."""
 
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
 
 import numpy as np
-import torch
 
-from face2sketch.data.images import fit_to_model, to_source_kind, to_tensor, unit_range
+from face2sketch.data.images import fit_to_model, model_input, to_source_kind, unit_range_array
 from face2sketch.inference.spec import ModelSpec
 
 
@@ -17,16 +17,16 @@ class Translator(ABC):
     spec: ModelSpec
     origin: str
 
-    def prepare(self, image: np.ndarray) -> torch.Tensor:
-        """A uint8 RGB picture -> the model's input (CxSxS in its value range), as training prepared CUHK's."""
+    def prepare(self, image: np.ndarray) -> np.ndarray:
+        """A uint8 RGB picture -> the model's input (CxSxS float32 in its value range), as training prepared CUHK's."""
         spec = self.spec
         fitted = fit_to_model(to_source_kind(image, spec.source_kind), spec.source_kind, spec.image_size, spec.interpolation, spec.sketch_channels)
-        return to_tensor(fitted, spec.value_range)
+        return model_input(fitted, spec.value_range)
 
     @abstractmethod
-    def raw(self, inputs: torch.Tensor) -> torch.Tensor:
-        """The network's output for a batch of prepared inputs, in its own value range (unclamped)."""
+    def raw(self, inputs: np.ndarray) -> np.ndarray:
+        """The network's float32 output for a batch of prepared inputs (NxCxSxS), in its own value range (unclamped)."""
 
-    def translate(self, inputs: torch.Tensor) -> torch.Tensor:
-        """Predictions for a batch of prepared inputs: NxCxSxS in [0, 1], on the CPU."""
-        return unit_range(self.raw(inputs).cpu(), self.spec.value_range)
+    def translate(self, inputs: np.ndarray) -> np.ndarray:
+        """Predictions for a batch of prepared inputs: NxCxSxS float32 in [0, 1]."""
+        return unit_range_array(self.raw(inputs), self.spec.value_range)

@@ -15,7 +15,7 @@ from torch import nn
 from torchmetrics import Metric, MetricCollection
 from torchvision.utils import make_grid
 
-from face2sketch.data.images import unit_range
+from face2sketch.data.tensors import unit_range
 from face2sketch.errors import ConfigError
 from face2sketch.metrics import study_metrics, training_test_metrics
 

@@ -258,7 +258,7 @@ def inference_speed(cfg: DictConfig, model: ImageTranslationModule, device: torc
             onnx_runtime = _onnx_translator(inference_network(model), spec, Path(folder) / "model.onnx", device)
             model.to(device)  # keeps each weight's memory format
         if onnx_runtime is not None:
-            cpu_single, cpu_many = single.float().cpu(), many.float().cpu()
+            cpu_single, cpu_many = single.float().cpu().numpy(), many.float().cpu().numpy()
             latency["onnx"] = lambda: onnx_runtime.raw(cpu_single)
             throughput["onnx"] = lambda: onnx_runtime.raw(cpu_many)
         with PeakMemory(device) as memory:
@@ -288,7 +288,7 @@ def _onnx_translator(network: torch.nn.Module, spec: Any, path: Path, device: to
         log.warning("ONNX Runtime is not installed (pip install -e '.[onnx]'): ONNX latency is left out")
         return None
     write_onnx(network, spec, path, opset=None)
-    return OnnxTranslator(path, device)
+    return OnnxTranslator(path, device.type)
 
 
 # -- building a model's run -----------------------------------------------------------------------------------

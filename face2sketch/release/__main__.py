@@ -1,6 +1,7 @@
 """Write the package's own data, from a source checkout only (conf/release.yaml).
 
 python -m face2sketch.release action=ship ckpt=outputs/train/runs/<run>     # a run's generator becomes the shipped model
+python -m face2sketch.release action=onnx                                   # the shipped models' ONNX files, from their weights
 python -m face2sketch.release action=scores data_root=/path/to/cuhk         # the shipped models' test scores, into models.json
 python -m face2sketch.release action=eyes data_root=/path/to/cuhk           # CUHK's eye positions, for alignment
 """

@@ -14,6 +14,7 @@ from face2sketch.evaluate import evaluate
 from face2sketch.export import write_checked
 from face2sketch.inference import shipped
 from face2sketch.inference.checkpoints import inference_network, load_trained_model, spec_of_run
+from face2sketch.inference.files import file_sha256
 from face2sketch.release.models_index import card_robustness, card_scores, entry_of_run, record
 from face2sketch.run_folder import locate_run
 
@@ -39,6 +40,23 @@ def ship(cfg: DictConfig) -> None:
     record(spec.direction, entry)
     size, checksum = entry["bytes"] / 1e6, entry["sha256"][:12]
     print(f"ship: {output} ({size:.1f} MB, sha256 {checksum}..., export check {difference:.2e}) recorded in {shipped.PRETRAINED_INDEX}")
+    ship_onnx(spec.direction)
+
+
+def ship_onnx(direction: str) -> None:
+    """The shipped weights file's network as ONNX with the same float16 weights, which the shipped model runs as on
+    the CPU (by ONNX Runtime, without torch), checked against the weights file and recorded in models.json."""
+    weights = shipped.load_pretrained_weights(direction, "cpu")
+    output = shipped.PRETRAINED_DIR / f"{direction}.onnx"
+    difference = write_checked(weights.network, weights.spec, "onnx", output, half=True)
+    record(direction, onnx={"file": output.name, "sha256": file_sha256(output), "bytes": output.stat().st_size})
+    print(f"ship: {output} ({output.stat().st_size / 1e6:.1f} MB, max |onnx - weights file| = {difference:.2e}) recorded in {shipped.PRETRAINED_INDEX}")
+
+
+def onnx(cfg: DictConfig) -> None:
+    """The ONNX files of the shipped models written again from their weights files (after a change to the export)."""
+    for direction in cfg.directions:
+        ship_onnx(direction)
 
 
 def scores(cfg: DictConfig) -> None:
@@ -72,4 +90,4 @@ def eyes(cfg: DictConfig) -> None:
     print(f"eyes: {stats['faces_found']}/{stats['photos']} faces; median eyes {stats['median']} -> {EYES_FILE}")
 
 
-ACTIONS: dict[str, Callable[[DictConfig], None]] = {"ship": ship, "scores": scores, "eyes": eyes}
+ACTIONS: dict[str, Callable[[DictConfig], None]] = {"ship": ship, "onnx": onnx, "scores": scores, "eyes": eyes}

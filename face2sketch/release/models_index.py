@@ -65,9 +65,16 @@ def card_robustness(summary: dict[str, Any]) -> dict[str, Any] | None:
     return {c: {n: {"mean": e["means"][n], "ratio": e["ratios"][n]} for n in names if n in e["means"]} for c, e in conditions.items()}
 
 
-def record(direction: str, entry: dict[str, Any] | None = None, test_scores: dict[str, Any] | None = None, robustness: dict[str, Any] | None = None) -> None:
-    """Update models.json: a new entry for ``direction`` (a new model has no test scores until it is scored), or the
-    test scores its evaluation measured (what the model card quotes), with the scores under each real-world condition."""
+def record(
+    direction: str,
+    entry: dict[str, Any] | None = None,
+    test_scores: dict[str, Any] | None = None,
+    robustness: dict[str, Any] | None = None,
+    onnx: dict[str, Any] | None = None,
+) -> None:
+    """Update models.json: a new entry for ``direction`` (a new model has no ONNX file or test scores until they are
+    made), its ONNX file, or the test scores its evaluation measured (what the model card quotes), with the scores
+    under each real-world condition."""
     index_file = shipped.PRETRAINED_INDEX
     index = json.loads(index_file.read_text()) if index_file.is_file() else {}
     if entry is not None:
@@ -76,5 +83,7 @@ def record(direction: str, entry: dict[str, Any] | None = None, test_scores: dic
         index[direction]["test_scores"] = test_scores
     if robustness is not None:
         index[direction]["robustness"] = robustness
+    if onnx is not None:
+        index[direction]["onnx"] = onnx
     write_json_atomic(index_file, dict(sorted(index.items())))
     shipped.pretrained_index.cache_clear()
