@@ -8,7 +8,7 @@ Writes ``<output>/<input stem>.png`` (at the size of the region translated: the 
 ``faces=all``: ``<stem>_face<n>.png`` for every face) and ``<output>/predictions.json`` (for every output the 2x3
 transform from the input's pixels into it, the eyes and the detection score); ``side_by_side=true`` adds
 ``<output>/side_by_side/<stem>.png`` (input | output). Unreadable files, and photos without a usable face, are
-skipped and named. Pictures are translated by ``inference.Model``, the Python API's and the demo's.
+skipped and named. Pictures are translated by ``inference.api.Model``, the Python API's and the demo's.
 """
 
 from __future__ import annotations

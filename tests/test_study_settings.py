@@ -101,7 +101,7 @@ def test_the_shipped_recipe_keeps_the_checkpoint_with_the_best_validation_qualit
 
 
 def test_the_default_models_recipe_runs_under_fast_dev_run(tmp_path: Path) -> None:
-    """debug=fdr runs one batch of everything: the recipe's 100 constant-rate epochs must not refuse that one epoch."""
+    """debug=fdr runs one batch of everything: the recipe's 75 constant-rate epochs must not refuse that one epoch."""
     summary = train(
         compose_train(
             tmp_path / "run", "experiment=default_sk2f", "data=synthetic", "data.image_size=32", "trainer=cpu", "model.ngf=8", "model.ndf=8", "debug=fdr"

@@ -83,7 +83,7 @@ class ImageTranslationModule(L.LightningModule):
 
     # -- value ranges ---------------------------------------------------------------------------
     def to_unit_range(self, images: torch.Tensor) -> torch.Tensor:
-        """Map images from the model's value range to [0, 1], clamped (``data.images.unit_range``)."""
+        """Map images from the model's value range to [0, 1], clamped (``data.tensors.unit_range``)."""
         return unit_range(images, self.value_range)
 
     # -- memory format --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The benchmark's records: the machine it ran on, benchmark.json and the Markdown table the README shows."""
+"""The benchmark's records: the machine it ran on, benchmark.json and the Markdown table docs/performance.md shows."""
 
 from __future__ import annotations
 
@@ -60,7 +60,7 @@ COLUMNS = [
 
 
 def markdown(record: dict[str, Any]) -> str:
-    """benchmark.json as the Markdown the README shows: the machine, the command, a row per model."""
+    """benchmark.json as the Markdown docs/performance.md shows: the machine, the command, a row per model."""
     m = record["machine"]
     inference_batch = record["settings"]["inference_batch"]
     lines = [
