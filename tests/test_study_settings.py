@@ -388,3 +388,16 @@ def test_the_estimate_expands_the_sweep_as_the_basic_sweeper_does() -> None:
     assert {tuple(sorted(o for o in job if o.startswith(("model=", "seed=")))) for job in jobs} == {
         (f"model={m}", f"seed={s}") for m in ("conv_ae", "sparse_ae") for s in (1, 2)
     }
+
+
+MODEL_CHOICES = sorted(p.stem for p in (Path(__file__).parent.parent / "conf" / "model").glob("*.yaml"))
+EXPERIMENT_CHOICES = sorted(p.stem for p in (Path(__file__).parent.parent / "conf" / "experiment").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("experiment", EXPERIMENT_CHOICES)
+def test_every_experiment_resolves_with_every_model_on_both_protocols(experiment: str, tmp_path: Path) -> None:
+    """An experiment combined with any model choice composes and resolves (no interpolation names a model it lacks)."""
+    for model in MODEL_CHOICES:
+        for split in ("standard", "paper"):
+            job = _job_config(f"experiment={experiment}", f"model={model}", f"data.split={split}", tmp_path=tmp_path)
+            assert job["model_name"] == model and int(job["trainer"]["max_epochs"]) >= 1, (experiment, model, split)
