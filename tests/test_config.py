@@ -1,5 +1,6 @@
-"""The study's own settings: no validation carve-out, the tutorial's discriminator BatchNorm, the experiments that
-compose them, checkpoints that short epochs do not pay for, and the one-window GPU sweep proven at tiny scale."""
+"""The composition of conf/: the study's own settings (no validation carve-out, the tutorial's discriminator
+BatchNorm), the experiments that compose them with every model, checkpoints that short epochs do not pay for, and
+the one-window GPU sweep proven at tiny scale."""
 
 from __future__ import annotations
 
