@@ -32,7 +32,10 @@ def file_sha256(path: Path) -> str:
 
 def checked_bytes(path: Path, sha256: str | None) -> bytes:
     """The file's bytes, read once; with ``sha256`` (the shipped models'), a mismatch is a damaged file."""
-    content = path.read_bytes()
+    try:
+        content = path.read_bytes()
+    except OSError as err:  # a folder, an unreadable file
+        raise ConfigError(f"cannot read model file '{path}': {err.strerror or type(err).__name__}") from err
     if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256:
         raise ConfigError(
             f"model file '{path}' is damaged (its SHA-256 differs from the one recorded for it): reinstall face2sketch, e.g. pip install --force-reinstall -e ."
@@ -86,20 +89,32 @@ def write_onnx(network: nn.Module, spec: ModelSpec, path: Path, opset: int | Non
     onnx.save(exported, str(path))
 
 
+def onnx_providers(device: str, available: list[str]) -> list[str | tuple[str, dict[str, int]]]:
+    """ONNX Runtime's execution providers for a device name: "cpu" (or "cpu:N") the CPU alone; "cuda" or "cuda:N" that
+    GPU first when ONNX Runtime has CUDA (onnxruntime-gpu), else the CPU; any other name is a ConfigError."""
+    kind, _, index = device.partition(":")
+    if kind not in ("cpu", "cuda") or (index and not index.isdigit()):
+        raise ConfigError(f"unknown device '{device}' for an ONNX model: use auto, cpu, cuda or cuda:N")
+    if kind == "cuda" and "CUDAExecutionProvider" in available:
+        return [("CUDAExecutionProvider", {"device_id": int(index or 0)}), "CPUExecutionProvider"]
+    return ["CPUExecutionProvider"]
+
+
 class OnnxTranslator(Translator):
-    """An ONNX file run by ONNX Runtime (its CUDA provider when installed and ``device`` is not "cpu"); its ModelSpec
-    comes from its metadata. ``sha256``: the checksum the file must have (the shipped models')."""
+    """An ONNX file run by ONNX Runtime on ``device`` (``onnx_providers``); its ModelSpec comes from its metadata.
+    ``sha256``: the checksum the file must have (the shipped models')."""
 
     def __init__(self, path: Path, device: str = "cpu", sha256: str | None = None) -> None:
         try:
             import onnxruntime as ort
         except ImportError as err:
             raise ConfigError("running .onnx files needs ONNX Runtime: pip install onnxruntime") from err
-        content = checked_bytes(path, sha256)
-        wanted = ("CPUExecutionProvider",) if device == "cpu" else ("CUDAExecutionProvider", "CPUExecutionProvider")
-        providers = [p for p in wanted if p in ort.get_available_providers()]
+        # a checked file is handed over as the bytes that were checked; any other by its path, so that ONNX Runtime
+        # finds an external-data file beside it
+        model: bytes | str = checked_bytes(path, sha256) if sha256 is not None else str(path)
+        providers = onnx_providers(device, ort.get_available_providers())
         try:
-            self.session = ort.InferenceSession(content, providers=providers)
+            self.session = ort.InferenceSession(model, providers=providers)
         except Exception as err:  # onnxruntime raises its own exception types for unreadable files
             raise ConfigError(f"cannot load ONNX file '{path}': {str(err).splitlines()[0]}") from err
         self.spec = ModelSpec.from_metadata(self.session.get_modelmeta().custom_metadata_map, path)

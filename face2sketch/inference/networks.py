@@ -18,5 +18,5 @@ class NetworkTranslator(Translator):
 
     def raw(self, inputs: np.ndarray) -> np.ndarray:
         with torch.no_grad():
-            outputs = self.network(torch.from_numpy(np.ascontiguousarray(inputs, dtype=np.float32)).to(self.device))
+            outputs = self.network(torch.from_numpy(np.require(inputs, np.float32, ["C", "W"])).to(self.device))
         return outputs.float().cpu().numpy()

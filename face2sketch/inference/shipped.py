@@ -1,6 +1,7 @@
 """The models installed with the package, listed with their checksums in models.json. Each direction has a weights
-file (PyTorch, half precision: what was trained and scored) and the same network as ONNX with the same half-precision
-weights, which ONNX Runtime runs on the CPU without torch. Read here; only ``face2sketch.release`` (a developer's
+file (PyTorch, half precision: what was trained; the model card's scores were measured through it) and the same
+network as ONNX with the same half-precision weights, which ONNX Runtime runs on the CPU without torch (evaluate
+included: its scores agree with the weights file's to five decimals, docs/models.md). Read here; only ``face2sketch.release`` (a developer's
 action in a checkout) writes them."""
 
 from __future__ import annotations
@@ -54,7 +55,8 @@ def load_pretrained(direction: str, device: str = "auto") -> Translator:
         record = pretrained_entry(direction).get("onnx")
         if record is None:
             raise ConfigError(
-                f"models.json lists no ONNX file for the shipped {direction} model: reinstall face2sketch, e.g. pip install --force-reinstall -e ."
+                f"models.json lists no ONNX file for the shipped {direction} model: in a source checkout run "
+                "python -m face2sketch.release action=onnx, otherwise reinstall face2sketch"
             )
         return OnnxTranslator(shipped_file(direction, record), "cpu", sha256=record["sha256"])
     return load_pretrained_weights(direction, device)

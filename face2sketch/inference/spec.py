@@ -17,8 +17,8 @@ if TYPE_CHECKING:
     import torch
 
 # device nodes and driver files that exist wherever a GPU driver torch could use is loaded: NVIDIA (also inside
-# containers), WSL 2's GPU bridge, AMD ROCm
-GPU_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/dxg", "/dev/kfd")
+# containers), NVIDIA Jetson boards, WSL 2's GPU bridge, AMD ROCm
+GPU_DRIVER_FILES = ("/proc/driver/nvidia/version", "/dev/nvidiactl", "/dev/nvhost-ctrl-gpu", "/etc/nv_tegra_release", "/dev/dxg", "/dev/kfd")
 
 
 @dataclass(frozen=True)
@@ -57,7 +57,10 @@ class ModelSpec:
 
 
 def gpu_driver_present() -> bool:
-    """False where no GPU driver is loaded, so that no GPU can be used; True where torch must be asked."""
+    """False where no GPU driver is loaded, so that no GPU can be used; True where torch must be asked (and wherever
+    torch is imported already, when asking it costs nothing)."""
+    if "torch" in sys.modules:
+        return True
     if sys.platform == "darwin":
         return False  # no CUDA builds of torch for macOS
     if sys.platform.startswith("linux"):

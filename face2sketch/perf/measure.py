@@ -285,7 +285,7 @@ def _onnx_translator(network: torch.nn.Module, spec: Any, path: Path, device: to
         import onnx  # noqa: F401
         import onnxruntime  # noqa: F401
     except ImportError:
-        log.warning("ONNX Runtime is not installed (pip install -e '.[onnx]'): ONNX latency is left out")
+        log.warning("the onnx package, which writes .onnx files, is not installed (pip install -e '.[onnx]'): ONNX latency is left out")
         return None
     write_onnx(network, spec, path, opset=None)
     return OnnxTranslator(path, device.type)
