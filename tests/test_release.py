@@ -14,6 +14,7 @@ from omegaconf import OmegaConf
 
 import face2sketch
 from face2sketch.errors import ConfigError
+from face2sketch.export import ExportCheckError
 from face2sketch.inference import shipped as shipped_models
 from face2sketch.inference.files import OnnxTranslator, file_sha256
 from face2sketch.inference.shipped import PRETRAINED_DIR
@@ -77,6 +78,21 @@ def test_shipping_a_run_writes_its_generator_and_a_record_that_rebuilds_its_spli
     assert isinstance(runtime, OnnxTranslator) and runtime.spec == shipped.spec
     inputs = random_batch(shipped.spec, 2, seed=4).numpy()
     assert np.abs(runtime.raw(inputs) - shipped.raw(inputs)).max() <= 1e-4
+
+
+def test_a_ship_whose_onnx_twin_fails_its_check_changes_no_shipped_file(shipped_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The weights file and its ONNX twin are shipped together or not at all: models.json never lists a weights file
+    without the ONNX file that the CPU runs."""
+    (shipped_copy / "f2sk.onnx").write_bytes((PRETRAINED_DIR / "f2sk.onnx").read_bytes())
+    before = {p.name: p.read_bytes() for p in shipped_copy.iterdir()}
+    run = RunFolder(make_run(tmp_path / "run", *TINY_PIX2PIX))
+    run.metrics_file.write_text(json.dumps({"best_checkpoint": None, "tested_weights": "final weights", "epochs": 3, "wall_seconds": 9.5}))
+    run.examples_file.write_text(json.dumps({"train": ["a"], "val": ["c"], "test": ["d"]}))
+    original = OnnxTranslator.raw
+    monkeypatch.setattr(OnnxTranslator, "raw", lambda self, inputs: original(self, inputs) + 0.5)
+    with pytest.raises(ExportCheckError, match=r"max \|onnx - pytorch\|"):
+        ship(OmegaConf.create({"ckpt": str(run.path)}))
+    assert {p.name: p.read_bytes() for p in shipped_copy.iterdir()} == before
 
 
 def test_release_refuses_to_write_into_an_installed_package(monkeypatch: pytest.MonkeyPatch) -> None:

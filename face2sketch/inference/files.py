@@ -66,7 +66,10 @@ def half_precision_initializers(model: ModelProto) -> None:
 
 def write_onnx(network: nn.Module, spec: ModelSpec, path: Path, opset: int | None, half: bool = False) -> None:
     """The network as ONNX with a dynamic batch axis and the spec in its metadata; ``half``: float16 weights."""
-    import onnx
+    try:
+        import onnx
+    except ImportError as err:
+        raise ConfigError("writing .onnx files needs the onnx package: pip install -e '.[onnx]'") from err
     import torch
 
     with warnings.catch_warnings():

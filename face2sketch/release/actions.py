@@ -6,6 +6,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import torch
 from omegaconf import DictConfig
 
 from face2sketch.config import compose_config
@@ -15,14 +16,15 @@ from face2sketch.export import write_checked
 from face2sketch.inference import shipped
 from face2sketch.inference.checkpoints import inference_network, load_trained_model, spec_of_run
 from face2sketch.inference.files import file_sha256
+from face2sketch.inference.torch_files import WeightsTranslator
 from face2sketch.release.models_index import card_robustness, card_scores, entry_of_run, record
 from face2sketch.run_folder import locate_run
 
 
 def ship(cfg: DictConfig) -> None:
     """A pix2pix run's generator, in half precision, becomes the shipped model of its direction, recorded in
-    models.json (checksum, training command, data settings, identities). Nothing changes unless the file passes the
-    export check and the run's records are in hand; its test scores follow with ``action=scores``."""
+    models.json (checksum, training command, data settings, identities) with its ONNX twin. Nothing changes unless both
+    files pass their export checks and the run's records are in hand; its test scores follow with ``action=scores``."""
     if cfg.get("ckpt") is None:
         raise ConfigError("action=ship needs the run to ship: pass ckpt=<pix2pix run folder | checkpoint.ckpt inside one>")
     located = locate_run(str(cfg.ckpt))
@@ -33,30 +35,32 @@ def ship(cfg: DictConfig) -> None:
     network, spec = inference_network(model).cpu(), spec_of_run(cfg_run, model)
     output = shipped.PRETRAINED_DIR / f"{spec.direction}.pth"
     entries: list[dict[str, Any]] = []
-    difference = write_checked(
-        network, spec, "weights", output, before_publish=lambda staged: entries.append(entry_of_run(run, checkpoint, staged, output.name))
-    )
+
+    def with_onnx_twin(staged: Path) -> None:  # the weights file is checked and staged, not yet in place
+        entry = entry_of_run(run, checkpoint, staged, output.name)  # first: it refuses a run without its records
+        entries.append({**entry, "onnx": write_onnx_twin(WeightsTranslator(staged, torch.device("cpu")), output.with_suffix(".onnx"))})
+
+    difference = write_checked(network, spec, "weights", output, before_publish=with_onnx_twin)
     (entry,) = entries
     record(spec.direction, entry)
     size, checksum = entry["bytes"] / 1e6, entry["sha256"][:12]
-    print(f"ship: {output} ({size:.1f} MB, sha256 {checksum}..., export check {difference:.2e}) recorded in {shipped.PRETRAINED_INDEX}")
-    ship_onnx(spec.direction)
+    print(f"ship: {output} ({size:.1f} MB, sha256 {checksum}..., export check {difference:.2e}) and its ONNX twin recorded in {shipped.PRETRAINED_INDEX}")
 
 
-def ship_onnx(direction: str) -> None:
-    """The shipped weights file's network as ONNX with the same float16 weights, which the shipped model runs as on
-    the CPU (by ONNX Runtime, without torch), checked against the weights file and recorded in models.json."""
-    weights = shipped.load_pretrained_weights(direction, "cpu")
-    output = shipped.PRETRAINED_DIR / f"{direction}.onnx"
+def write_onnx_twin(weights: WeightsTranslator, output: Path) -> dict[str, Any]:
+    """The weights file's network as ONNX with the same float16 weights, which the shipped model runs as on the CPU
+    (by ONNX Runtime, without torch), checked against the weights file; what models.json records of it."""
     difference = write_checked(weights.network, weights.spec, "onnx", output, half=True)
-    record(direction, onnx={"file": output.name, "sha256": file_sha256(output), "bytes": output.stat().st_size})
-    print(f"ship: {output} ({output.stat().st_size / 1e6:.1f} MB, max |onnx - weights file| = {difference:.2e}) recorded in {shipped.PRETRAINED_INDEX}")
+    print(f"onnx: {output} ({output.stat().st_size / 1e6:.1f} MB, max |onnx - weights file| = {difference:.2e})")
+    return {"file": output.name, "sha256": file_sha256(output), "bytes": output.stat().st_size}
 
 
 def onnx(cfg: DictConfig) -> None:
     """The ONNX files of the shipped models written again from their weights files (after a change to the export)."""
     for direction in cfg.directions:
-        ship_onnx(direction)
+        twin = write_onnx_twin(shipped.load_pretrained_weights(direction, "cpu"), shipped.PRETRAINED_DIR / f"{direction}.onnx")
+        record(direction, onnx=twin)
+        print(f"onnx: {direction} recorded in {shipped.PRETRAINED_INDEX}")
 
 
 def scores(cfg: DictConfig) -> None:
