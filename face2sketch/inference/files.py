@@ -24,6 +24,8 @@ TORCHSCRIPT_SUFFIXES = (".pt", ".ts", ".torchscript")
 WEIGHTS_SUFFIXES = (".pth",)
 # initializers this small (norm scales, biases) stay float32 in a half-precision ONNX file: casting them saves nothing
 SMALLEST_HALF_INITIALIZER = 1024
+# what a damaged or missing package file asks for
+REINSTALL = "reinstall face2sketch (pip install --force-reinstall face2sketch, or pip install -e . in a source checkout)"
 
 
 def file_sha256(path: Path) -> str:
@@ -37,9 +39,7 @@ def checked_bytes(path: Path, sha256: str | None) -> bytes:
     except OSError as err:  # a folder, an unreadable file
         raise ConfigError(f"cannot read model file '{path}': {err.strerror or type(err).__name__}") from err
     if sha256 is not None and hashlib.sha256(content).hexdigest() != sha256:
-        raise ConfigError(
-            f"model file '{path}' is damaged (its SHA-256 differs from the one recorded for it): reinstall face2sketch, e.g. pip install --force-reinstall -e ."
-        )
+        raise ConfigError(f"model file '{path}' is damaged (its SHA-256 differs from the one recorded for it): {REINSTALL}")
     return content
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from face2sketch.errors import ConfigError
-from face2sketch.inference.files import OnnxTranslator
+from face2sketch.inference.files import REINSTALL, OnnxTranslator
 from face2sketch.inference.spec import device_name, pick_device
 from face2sketch.inference.translator import Translator
 
@@ -44,7 +44,7 @@ def pretrained_entry(direction: str) -> dict[str, Any]:
 def shipped_file(direction: str, record: dict[str, Any]) -> Path:
     path = PRETRAINED_DIR / record["file"]
     if not path.is_file():
-        raise ConfigError(f"shipped model file '{path}' is missing: reinstall face2sketch, e.g. pip install --force-reinstall -e .")
+        raise ConfigError(f"shipped model file '{path}' is missing: {REINSTALL}")
     return path
 
 
@@ -56,7 +56,7 @@ def load_pretrained(direction: str, device: str = "auto") -> Translator:
         if record is None:
             raise ConfigError(
                 f"models.json lists no ONNX file for the shipped {direction} model: in a source checkout run "
-                "python -m face2sketch.release action=onnx, otherwise reinstall face2sketch"
+                f"python -m face2sketch.release action=onnx, otherwise {REINSTALL}"
             )
         return OnnxTranslator(shipped_file(direction, record), "cpu", sha256=record["sha256"])
     return load_pretrained_weights(direction, device)

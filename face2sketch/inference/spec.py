@@ -57,10 +57,7 @@ class ModelSpec:
 
 
 def gpu_driver_present() -> bool:
-    """False where no GPU driver is loaded, so that no GPU can be used; True where torch must be asked (and wherever
-    torch is imported already, when asking it costs nothing)."""
-    if "torch" in sys.modules:
-        return True
+    """False where no GPU driver is loaded, so that no GPU can be used; True where torch must be asked."""
     if sys.platform == "darwin":
         return False  # no CUDA builds of torch for macOS
     if sys.platform.startswith("linux"):
@@ -70,10 +67,11 @@ def gpu_driver_present() -> bool:
 
 def device_name(name: str = "auto") -> str:
     """The device a model runs on: 'auto' is "cuda" when torch sees a GPU, else "cpu". Where no GPU driver is loaded
-    the answer is "cpu" without importing torch (a second of an app's start-up on a CPU-only machine)."""
+    the answer is "cpu" without importing torch (a second of an app's start-up on a CPU-only machine); where torch is
+    imported already, asking it costs nothing."""
     if name != "auto":
         return name
-    if not gpu_driver_present():
+    if "torch" not in sys.modules and not gpu_driver_present():
         return "cpu"
     import torch
 
