@@ -43,9 +43,9 @@ def training_overrides(bench: DictConfig, model_name: str) -> list[str]:
         f"direction={bench.direction}",
         f"data={bench.dataset}",
         f"trainer={bench.trainer_preset}",
-        # the encoder's weights change no timing; none needs no download. The frozen stage is the study's main one.
-        "encoder_weights=none",
-        "finetune_epochs=0",
+        # vgg_ae's encoder weights change no timing; none needs no download. The frozen stage is the study's main one.
+        "++for_model.vgg_ae.weights=none",
+        "++for_model.vgg_ae.finetune_epochs=0",
     ]
     if bench.dataset != "synthetic":
         overrides.append(f"data.root={bench.data_root}")

@@ -6,6 +6,7 @@ Each rule names a setting, what is allowed, and a test; a refused value ends the
 
 from __future__ import annotations
 
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -17,7 +18,7 @@ from hydra.experimental.callback import Callback
 from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from face2sketch.config import model_label
+from face2sketch.config import CONFIG_DIR, model_label
 from face2sketch.data.conditions import CONDITION_SETS
 from face2sketch.data.images import DIRECTIONS, INTERPOLATIONS
 from face2sketch.data.protocols import PROTOCOLS
@@ -118,7 +119,6 @@ RULES: tuple[Rule, ...] = (
     Rule("trainer.limit_val_batches", f"0 or {BATCHES_LIMIT}", lambda v: v == 0 or _batches_limit(v)),
     Rule("trainer.limit_test_batches", f"0 or {BATCHES_LIMIT}", lambda v: v == 0 or _batches_limit(v)),
     Rule("trainer.check_val_every_n_epoch", "a whole number of epochs >= 1", lambda v: _whole(v) and v >= 1, nullable=True),
-    Rule("finetune_epochs", "a whole number >= 0", lambda v: _whole(v) and v >= 0, nullable=True),
     Rule("direction.name", f"one of {', '.join(DIRECTIONS)}", lambda v: v in DIRECTIONS),
     Rule("direction.sketch_channels", "1 or 3", lambda v: v in (1, 3)),
     Rule("data.batch_size", POSITIVE_WHOLE, lambda v: _whole(v) and v >= 1),
@@ -141,6 +141,7 @@ RULES: tuple[Rule, ...] = (
     Rule("model.layer_defaults", f"one of {', '.join(LAYER_DEFAULTS)}", lambda v: v in LAYER_DEFAULTS),
     Rule("model.norm_statistics", f"one of {', '.join(NORM_STATISTICS)}", lambda v: v in NORM_STATISTICS),
     Rule("model.weights", f"one of {', '.join(ENCODER_WEIGHTS)}, or a state_dict file that exists", _encoder_weights),
+    Rule("model.finetune_epochs", "a whole number >= 0 (0 keeps the encoder frozen)", lambda v: _whole(v) and v >= 0),
     Rule("model.dropout", "a number in [0, 1)", lambda v: _number(v) and 0 <= v < 1),
     # pix2pix's network widths and depth; the U-Net needs two downsamplings at least
     Rule("model.ngf", POSITIVE_WHOLE, lambda v: _whole(v) and v >= 1),
@@ -222,18 +223,54 @@ def _format(key: str, value: Any) -> str:
     return f"{key}={'null' if value is None else value}"
 
 
+def _check_rule(rule: Rule, value: Any, key: str) -> None:
+    if value is _ABSENT or (value is None and rule.nullable):
+        return
+    if not rule.accepts(value):
+        raise ConfigError(f"{_format(key, value)} is not allowed: use {rule.allowed}")
+
+
 def check_rules(cfg: DictConfig, rules: tuple[Rule, ...]) -> None:
     """Raise a one-line ConfigError for the first of ``rules`` that ``cfg`` breaks."""
     for rule in rules:
-        value = OmegaConf.select(cfg, rule.key, default=_ABSENT)
-        if value is _ABSENT or (value is None and rule.nullable):
-            continue
-        if not rule.accepts(value):
-            raise ConfigError(f"{_format(rule.key, value)} is not allowed: use {rule.allowed}")
+        _check_rule(rule, OmegaConf.select(cfg, rule.key, default=_ABSENT), rule.key)
+
+
+def for_model_keys(name: str) -> set[str] | None:
+    """The keys ``conf/model/<name>.yaml`` takes from ``for_model.<name>`` (None where there is no such model config)."""
+    path = CONFIG_DIR / "model" / f"{name}.yaml"
+    if not path.is_file():
+        return None
+    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
+    assert isinstance(raw, dict)
+    return {str(key) for key, value in raw.items() if isinstance(value, str) and re.search(rf"\bfor_model\.{re.escape(name)}\.{re.escape(str(key))}\b", value)}
+
+
+def check_for_model(table: Any) -> None:
+    """Every ``for_model.<model>.<key>`` names a model config and a key that config reads, with a value its rule allows.
+
+    Checked whichever model is chosen: in a sweep over several models, the first job names a bad value for any of them.
+    """
+    for name, settings in (table or {}).items():
+        keys = for_model_keys(str(name))
+        if keys is None:
+            models = ", ".join(sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml")))
+            raise ConfigError(f"for_model.{name} is not allowed: use the name of a model config ({models})")
+        for key, value in (settings or {}).items():
+            if key not in keys:
+                reads = ", ".join(sorted(keys)) or "none"
+                raise ConfigError(
+                    f"for_model.{name}.{key} is not allowed: conf/model/{name}.yaml reads only these from for_model: {reads} "
+                    f"(model.{key}=... sets it for a run of {name})"
+                )
+            for rule in RULES:
+                if rule.key == f"model.{key}":
+                    _check_rule(rule, value, f"for_model.{name}.{key}")
 
 
 def validate_settings(cfg: DictConfig) -> None:
     """Raise a one-line ConfigError for the first setting that cannot work; reads no data and writes no file."""
+    check_for_model(cfg.get("for_model"))
     check_rules(cfg, RULES)
     model = cfg.get("model")
     if model is not None:

@@ -110,7 +110,7 @@ EVALUATE_TINY = (
     "data.batch_size=4",
     "trainer=cpu",
     "debug=limit",
-    "encoder_weights=none",
+    "++for_model.vgg_ae.weights=none",
 )
 
 

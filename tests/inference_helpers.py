@@ -18,7 +18,7 @@ from tests.conftest import compose_train
 
 def make_run(folder: Path, *overrides: str, seed: int = 0) -> Path:
     """A run folder (config.yaml + checkpoints/last.ckpt) for the composed config, with seeded random weights."""
-    cfg = compose_train(folder, "trainer=cpu", "encoder_weights=none", *overrides)
+    cfg = compose_train(folder, "trainer=cpu", "++for_model.vgg_ae.weights=none", *overrides)
     torch.manual_seed(seed)
     model = instantiate(cfg.model, _convert_="all")
     (folder / "checkpoints").mkdir(parents=True, exist_ok=True)

@@ -25,7 +25,7 @@ from face2sketch.report import evaluation_settings, seed_spread_table
 from face2sketch.train import build_run, train
 from tests.conftest import compose_train, run_cli
 
-SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "encoder_weights=none")
+SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "++for_model.vgg_ae.weights=none")
 
 
 class CountValidation(L.Callback):
@@ -133,7 +133,7 @@ def test_the_study_experiments_compose_its_settings(experiment: str, tmp_path: P
     assert pix2pix["model"]["generator_trains_discriminator_batchnorm"] is True
     assert pix2pix["trainer"]["max_epochs"] == 6 and pix2pix["data"]["batch_size"] == 1
     vgg = _job_config(f"experiment={experiment}", "model=vgg_ae", tmp_path=tmp_path)
-    assert vgg["encoder_weights"] == "imagenet_features" and vgg["model"]["weights"] == "imagenet_features"
+    assert vgg["for_model"] == {"vgg_ae": {"weights": "imagenet_features"}} and vgg["model"]["weights"] == "imagenet_features"
     assert vgg["trainer"]["precision"] == "32-true" and vgg["data"]["image_size"] == 224 and vgg["trainer"]["max_epochs"] == 110
     conv = _job_config(f"experiment={experiment}", "model=conv_ae", "data.split=paper", tmp_path=tmp_path)
     assert conv["data"]["paired_transforms"] == [] and conv["data"]["image_size"] == 256 and conv["trainer"]["max_epochs"] == 100
@@ -208,6 +208,21 @@ def test_a_trainer_or_data_choice_and_the_command_line_always_win_over_the_model
         if got != (3, "bf16-mixed", 5, 128):
             lost.append(f"model={model} with {' '.join(cli)}: {got}")
     assert not lost, lost
+
+
+def test_a_setting_for_one_model_reaches_it_in_a_sweep_over_every_model_and_leaves_the_others_alone(tmp_path: Path) -> None:
+    """for_model.vgg_ae.* sets vgg_ae's own keys; every other model composes exactly as without it; model.* wins."""
+    one_model = ("++for_model.vgg_ae.weights=none", "++for_model.vgg_ae.finetune_epochs=3")
+    for model in MODELS:
+        job = _job_config(f"model={model}", *one_model, tmp_path=tmp_path)["model"]
+        if model == "vgg_ae":
+            assert (job["weights"], job["finetune_epochs"]) == ("none", 3)
+        else:
+            assert job == _job_config(f"model={model}", tmp_path=tmp_path)["model"], model
+    plain = _job_config("model=vgg_ae", tmp_path=tmp_path)["model"]
+    assert (plain["weights"], plain["finetune_epochs"]) == ("imagenet", 10), "the study's values where nothing sets them"
+    chosen = _job_config("experiment=paper", "model=vgg_ae", "model.weights=none", "model.finetune_epochs=2", tmp_path=tmp_path)["model"]
+    assert (chosen["weights"], chosen["finetune_epochs"]) == ("none", 2), "the command line wins over a preset's for_model"
 
 
 def test_model_pix2pix_with_the_gpu_preset_trains_in_the_presets_precision(tmp_path: Path) -> None:
@@ -340,9 +355,9 @@ TINY = (
     "data.num_test=2",
     "data.image_size=32",
     "trainer.max_epochs=2",
-    "finetune_epochs=1",
+    "++for_model.vgg_ae.finetune_epochs=1",
     "trainer=cpu",
-    "encoder_weights=none",
+    "++for_model.vgg_ae.weights=none",
     "hydra.launcher.n_jobs=2",
 )
 

@@ -22,7 +22,7 @@ from face2sketch.models.layers import Conv2dSame, ConvTranspose2dSame
 from face2sketch.train import build_run, train
 from tests.conftest import SeenTestBatches, compose_train
 
-SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "encoder_weights=none")
+SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "++for_model.vgg_ae.weights=none")
 
 
 def ones_layer(layer: nn.Module) -> nn.Module:
@@ -314,7 +314,7 @@ def test_vgg_fine_tuning_starts_a_fresh_adam_like_a_keras_recompile(tmp_path: Pa
         tmp_path / "run",
         *SMALL,
         "model=vgg_ae",
-        "finetune_epochs=1",
+        "model.finetune_epochs=1",
         "trainer.max_epochs=3",
         "trainer.limit_train_batches=2",
         "trainer.limit_val_batches=1",

@@ -78,8 +78,8 @@ def test_training_reads_tensors_only_where_the_logs_are_written_and_at_epoch_end
         "data.image_size=32",
         "data.batch_size=2",
         "trainer=cpu",
-        "encoder_weights=none",
-        "finetune_epochs=1",  # vgg_ae: the last epoch fine-tunes, so the unfreezing runs too
+        "++for_model.vgg_ae.weights=none",
+        "++for_model.vgg_ae.finetune_epochs=1",  # vgg_ae: the last epoch fine-tunes, so the unfreezing runs too
         f"trainer.max_epochs={EPOCHS}",
         f"trainer.limit_train_batches={BATCHES_PER_EPOCH}",
         "trainer.limit_val_batches=1",

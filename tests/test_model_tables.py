@@ -20,7 +20,7 @@ from tests.conftest import compose_train
 def composed(model: str) -> tuple[ImageTranslationModule, dict]:
     """The LightningModule ``model=<model>`` instantiates with the default data (CUHK at the model's study size), on the
     meta device, and the composed config."""
-    cfg = compose_train(Path("unused") / "run", f"model={model}", "encoder_weights=none")
+    cfg = compose_train(Path("unused") / "run", f"model={model}", "++for_model.vgg_ae.weights=none")
     with torch.device("meta"):
         module = instantiate(cfg.model, _convert_="all")
     return module, cfg

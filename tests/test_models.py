@@ -18,7 +18,7 @@ from face2sketch.train import build_run, train
 from tests.conftest import SeenTestBatches, compose_train, rescored, run_cli
 
 MODELS = ["sparse_ae", "conv_ae", "pix2pix", "vgg_ae"]
-SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "encoder_weights=none")
+SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "++for_model.vgg_ae.weights=none")
 
 
 class Capture(L.Callback):
@@ -283,7 +283,7 @@ def test_missing_vgg_weights_say_which_file_goes_where(tmp_path: Path, monkeypat
     with pytest.raises(ConfigError) as err:
         load_vgg16_features("imagenet", download=False)
     message = str(err.value)
-    assert "vgg16-397923af.pth" in message and str(tmp_path / "hub" / "checkpoints") in message and "encoder_weights=none" in message
+    assert "vgg16-397923af.pth" in message and str(tmp_path / "hub" / "checkpoints") in message and "++for_model.vgg_ae.weights=none" in message
 
 
 def test_missing_vgg_weights_on_the_command_line_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -298,7 +298,7 @@ def test_missing_vgg_weights_on_the_command_line_is_one_line(tmp_path: Path, mon
 def test_vgg_fine_tuning_unfreezes_at_the_right_epoch_and_resumes_in_stage(tmp_path: Path) -> None:
     stage = (
         "model=vgg_ae",
-        "finetune_epochs=1",
+        "model.finetune_epochs=1",
         "model.finetune_lr=0.0001",
         "trainer.max_epochs=3",
         "trainer.limit_train_batches=1",
@@ -321,7 +321,7 @@ def test_vgg_fine_tuning_unfreezes_at_the_right_epoch_and_resumes_in_stage(tmp_p
 
 
 def test_vgg_fine_tuning_longer_than_the_run_is_a_clear_error(tmp_path: Path) -> None:
-    cfg = compose_train(tmp_path / "run", *SMALL, "model=vgg_ae", "trainer.max_epochs=2", "finetune_epochs=5")
+    cfg = compose_train(tmp_path / "run", *SMALL, "model=vgg_ae", "trainer.max_epochs=2", "model.finetune_epochs=5")
     with pytest.raises(ConfigError, match="finetune_epochs"):
         train(cfg)
 
@@ -338,7 +338,7 @@ def test_one_multirun_runs_the_studys_eight_jobs(tmp_path: Path) -> None:
         "data.image_size=32",
         "data.num_train=8",
         "data.num_test=4",
-        "encoder_weights=none",
+        "++for_model.vgg_ae.weights=none",
         f"paths.output_root={tmp_path}",
     )
     assert result.returncode == 0, result.stderr[-3000:]

@@ -107,7 +107,7 @@ def test_no_user_command_writes_inside_the_package(tmp_path: Path) -> None:
     """train, evaluate, report, export and predict (shipped model and a run) leave every package file as it was."""
     before = package_contents()
     run = tmp_path / "runs" / "run"
-    train(compose_train(run, *TINY_PIX2PIX, "data.num_train=4", "data.num_test=2", "trainer=cpu", "debug=limit", "encoder_weights=none"))
+    train(compose_train(run, *TINY_PIX2PIX, "data.num_train=4", "data.num_test=2", "trainer=cpu", "debug=limit", "++for_model.vgg_ae.weights=none"))
     photo = str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
     commands = [
         ("face2sketch.evaluate", f"runs=[{run}]", f"paths.output_root={tmp_path}"),

@@ -25,7 +25,7 @@ from face2sketch.validation import AUGMENTATION_PROBABILITIES, DEMO_RULES, RULES
 from tests.conftest import compose_train, run_cli
 
 REAL_WORLD = ("augmentation=real_world",)
-PIX2PIX, SPARSE, VGG, SYNTHETIC = ("model=pix2pix",), ("model=sparse_ae",), ("model=vgg_ae", "encoder_weights=none"), ("data=synthetic",)
+PIX2PIX, SPARSE, VGG, SYNTHETIC = ("model=pix2pix",), ("model=sparse_ae",), ("model=vgg_ae", "++for_model.vgg_ae.weights=none"), ("data=synthetic",)
 
 # rule key: (the config it lives in, values refused, values accepted); each refused value is a boundary's near side
 TRAIN_BOUNDARIES: dict[str, tuple[tuple[str, ...], list[Any], list[Any]]] = {
@@ -35,7 +35,6 @@ TRAIN_BOUNDARIES: dict[str, tuple[tuple[str, ...], list[Any], list[Any]]] = {
     "trainer.limit_val_batches": ((), [-1, 1.5], [0, 0.5, 1]),
     "trainer.limit_test_batches": ((), [-1, 1.5], [0, 0.5, 1]),
     "trainer.check_val_every_n_epoch": ((), [0], [1, None]),
-    "finetune_epochs": ((), [-1], [0, None]),
     "direction.name": ((), ["x2y"], ["sk2f"]),
     "direction.sketch_channels": ((), [2, 0], [1, 3]),
     "data.batch_size": ((), [0], [1]),
@@ -58,6 +57,7 @@ TRAIN_BOUNDARIES: dict[str, tuple[tuple[str, ...], list[Any], list[Any]]] = {
     "model.layer_defaults": (PIX2PIX, ["tensorflow"], ["keras", "pytorch"]),
     "model.norm_statistics": (PIX2PIX, ["instance"], ["running", "picture"]),
     "model.weights": (VGG, ["/no/such/vgg16.pth", "imagenet1k"], ["none", "imagenet", "imagenet_features"]),
+    "model.finetune_epochs": (VGG, [-1, None, 1.5], [0]),
     "model.dropout": (PIX2PIX, [1, -0.1], [0, 0.99]),
     "model.ngf": (PIX2PIX, [0], [1]),
     "model.ndf": (PIX2PIX, [0], [1]),
@@ -236,6 +236,13 @@ TINY = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_te
         (["model=vgg_ae", "trainer.max_epochs=10"], "model.finetune_epochs=10 is not allowed with trainer.max_epochs=10: use fewer"),
         (["model=pix2pix", "model.lr_constant_epochs=6"], "model.lr_constant_epochs=6 is not allowed with trainer.max_epochs=6"),
         (["cpu_threads=0"], "cpu_threads=0 is not allowed: use a whole number >= 1, or null (torch's default)"),
+        (["++for_model.vggae.weights=none"], "for_model.vggae is not allowed: use the name of a model config (conv_ae, pix2pix, "),
+        (
+            ["++for_model.vgg_ae.finetune_lr=0.1"],
+            "for_model.vgg_ae.finetune_lr is not allowed: conf/model/vgg_ae.yaml reads only these from for_model: finetune_epochs, weights",
+        ),
+        (["model=conv_ae", "++for_model.vgg_ae.weights=imagenet1k"], "for_model.vgg_ae.weights=imagenet1k is not allowed: use one of "),
+        (["++for_model.vgg_ae.finetune_epochs=-1"], "for_model.vgg_ae.finetune_epochs=-1 is not allowed: use a whole number >= 0"),
         (["compile_mode=fast"], "compile_mode=fast is not allowed: use one of default, reduce-overhead, max-autotune, max-autotune-no-cudagraphs"),
     ],
 )

@@ -55,7 +55,7 @@ def load_vgg16_features(weights: str, download: bool = True) -> tuple[nn.Sequent
         cached = torch_hub_file(filename)
         fix = (
             f"place '{filename}' in {cached.parent}, pass model.weights=/path/to/{filename}, "
-            "or encoder_weights=none (model.weights=none for one run) for random weights"
+            "or model.weights=none for random weights (++for_model.vgg_ae.weights=none in a sweep over several models)"
         )
         if not cached.is_file() and not download:
             raise ConfigError(f"VGG-16 weights '{filename}' not found in {cached.parent} and downloads are off: {fix}")
