@@ -1,6 +1,6 @@
 """The composition of conf/: the study's own settings (no validation carve-out, the tutorial's discriminator
-BatchNorm), the experiments that compose them with every model, checkpoints that short epochs do not pay for, and
-the one-window GPU sweep proven at tiny scale."""
+BatchNorm), the experiments that compose them with every model, settings for one model in a sweep over several,
+and checkpoints that short epochs do not pay for (the one-window GPU sweep runs in tests/commands/test_sweeps.py)."""
 
 from __future__ import annotations
 
@@ -23,7 +23,7 @@ from face2sketch.evaluate import discover_runs, evaluate_run
 from face2sketch.models import Pix2Pix
 from face2sketch.report import evaluation_settings, seed_spread_table
 from face2sketch.train import build_run, train
-from tests.conftest import compose_train, run_cli
+from tests.conftest import compose_train
 
 SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "++for_model.vgg_ae.weights=none")
 
@@ -346,45 +346,6 @@ def test_the_seed_spread_table_gives_mean_and_sample_std_across_seeds() -> None:
     assert cells[:4] == ["standard", "f2sk", "conv_ae", "42, 43, 44"]
     assert cells[4:8] == ["0.520 ± 0.020", "0.620 ± 0.020", "0.030 ± 0.010", "–"]  # SSIM, SSIM as the study computed it, MSE, FSIM
     assert seed_spread_table(summaries[-1:]) is None
-
-
-# -- one GPU window: every job at once, proven on the CPU at tiny scale -------------------------------------------------------
-TINY = (
-    "data=synthetic",
-    "data.num_train=4",
-    "data.num_test=2",
-    "data.image_size=32",
-    "trainer.max_epochs=2",
-    "++for_model.vgg_ae.finetune_epochs=1",
-    "trainer=cpu",
-    "++for_model.vgg_ae.weights=none",
-    "hydra.launcher.n_jobs=2",
-)
-
-
-def test_the_gpu_sweep_runs_every_job_and_writes_the_report_at_tiny_scale_on_the_cpu(tmp_path: Path) -> None:
-    result = run_cli("face2sketch.train", "-m", "experiment=paper_gpu", *TINY, f"paths.output_root={tmp_path}", timeout=900)
-    assert result.returncode == 0, result.stderr[-3000:]
-    log = result.stdout + result.stderr
-    estimates = [line for line in log.splitlines() if "estimate:" in line]
-    assert len(estimates) == 17 and "16 jobs" in estimates[-1] and "expected wall time" in estimates[-1]
-    (sweep,) = (tmp_path / "train" / "multiruns").iterdir()
-    runs = sorted(p.parent.name.split("_", 1)[1] for p in sweep.glob("*/metrics.json"))
-    expected = sorted(f"{m}_{d}_{p}" for m in ("sparse_ae", "conv_ae", "pix2pix", "vgg_ae") for d in ("f2sk", "sk2f") for p in ("paper", "standard"))
-    assert runs == expected
-    for metrics in sweep.glob("*/metrics.json"):
-        trained = json.loads(metrics.read_text())
-        assert trained["status"] == "completed" and trained["num_val"] == 0 and trained["epochs"] == 2
-        assert trained["cpu_threads"] == cpu_threads_per_job(2)  # hydra.launcher.n_jobs=2: two jobs share the cores
-        evaluated = json.loads((metrics.parent / "evaluation" / "metrics.json").read_text())  # evaluated by its own job
-        assert evaluated["resolution"] == "model" and evaluated["scored_weights"] == "final weights"
-    report = (sweep / "report" / "report.md").read_text()
-    assert "## Protocol: standard" in report and "## Protocol: paper" in report and "paper minus standard" in report
-    assert report.count("Scored weights — sparse_ae: final weights; conv_ae: final weights; pix2pix: final weights; vgg_ae: final weights.") == 4
-    from face2sketch.report import METRIC_LABEL
-
-    # a header, then a row per run and metric (metrics without weights here say so in their status)
-    assert (sweep / "report" / "results.csv").read_text().count("\n") == 1 + 16 * len(METRIC_LABEL)
 
 
 def test_the_estimate_expands_the_sweep_as_the_basic_sweeper_does() -> None:

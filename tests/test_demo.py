@@ -1,14 +1,8 @@
-"""The demo: its /translate endpoint through gradio_client, its page handlers, and (opt-in, -m browser) the page in Chromium."""
+"""The demo: its /translate endpoint through gradio_client and its page handlers (the page in Chromium: tests/commands/test_demo.py)."""
 
 from __future__ import annotations
 
-import os
-import shutil
 import socket
-import subprocess
-import sys
-import time
-import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +15,7 @@ from PIL import Image
 
 from face2sketch.demo import NO_WEBCAM_PICTURE, DemoTranslation, launch
 from face2sketch.inference.api import load
-from tests.conftest import CUHK_ROOT, PROJECT_ROOT
+from tests.conftest import CUHK_ROOT
 from tests.inference_helpers import face_like_picture, make_run, save_picture
 
 
@@ -149,82 +143,3 @@ def test_a_drawn_sketch_is_composited_on_white_and_translated_to_a_photo(tmp_pat
     assert region.shape == (50, 40, 3) and (region[0, 0] == 255).all() and (region[20, 20] == 0).all()
     assert result.shape == (50, 40, 3)
     assert page.translate_drawing({"composite": np.zeros((5, 5, 4), np.uint8)})[2] == "Draw a sketch first."
-
-
-@pytest.mark.browser
-def test_the_shipped_models_page_translates_an_upload_and_a_drawing_in_chromium(tmp_path: Path) -> None:
-    """Opt in with ``pytest -m browser`` (needs Debian's chromium and chromium-driver).
-
-    No ckpt: the page serves both shipped models. The photo tab translates an upload; the sketch tab's canvas opens
-    with its brush selected, so strokes drawn at once become a drawing that is translated to a photo.
-    FACE2SKETCH_SCREENSHOT keeps the photo tab's screenshot (docs/demo.png) and <stem>_sketch.png the sketch tab's.
-    """
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
-    from selenium.webdriver.common.action_chains import ActionChains
-    from selenium.webdriver.common.by import By
-    from selenium.webdriver.support import expected_conditions as ec
-    from selenium.webdriver.support.ui import WebDriverWait
-
-    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and chromedriver):
-        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "face2sketch.demo", f"server_port={port}", f"paths.output_root={tmp_path / 'logs'}"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    options = Options()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(argument)
-    browser = None
-    screenshot = Path(os.environ.get("FACE2SKETCH_SCREENSHOT", tmp_path / "demo.png"))
-    try:
-        wait_for_server(url, server)
-        browser = webdriver.Chrome(service=Service(chromedriver), options=options)
-        browser.get(url)
-        wait = WebDriverWait(browser, 90)
-        photo, _ = pasted_face(tmp_path)
-        wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#upload-f2sk input[type=file]"))).send_keys(str(photo))
-        wait.until(ec.text_to_be_present_in_element((By.ID, "upload-f2sk"), photo.stem))  # Gradio shows the stem and the suffix apart
-        browser.find_element(By.ID, "translate-f2sk").click()
-        assert wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#result-f2sk img"))).get_attribute("src")
-        wait.until(ec.text_to_be_present_in_element((By.ID, "status-f2sk"), "translated"))
-        browser.save_screenshot(str(screenshot))
-
-        browser.find_element(By.XPATH, "//button[@role='tab'][contains(., 'Sketch')]").click()
-        canvas = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#canvas-sk2f canvas")))
-        time.sleep(1)  # the page's script selects the brush as the canvas appears
-        strokes = ActionChains(browser)
-        for dy in (-60, 0, 60):
-            strokes.move_to_element_with_offset(canvas, -80, dy).click_and_hold().move_by_offset(80, 20).move_by_offset(80, -20).release()
-        strokes.perform()
-        browser.find_element(By.ID, "translate-drawing-sk2f").click()
-        wait.until(ec.text_to_be_present_in_element((By.ID, "status-sk2f"), "translated"))
-        assert wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#result-sk2f img"))).get_attribute("src")
-        browser.save_screenshot(str(screenshot.with_name(f"{screenshot.stem}_sketch.png")))
-        assert Image.open(screenshot).size[0] > 600
-    finally:
-        if browser is not None:
-            browser.quit()
-        server.terminate()
-        server.wait(timeout=30)
-
-
-def wait_for_server(url: str, server: subprocess.Popen, seconds: int = 120) -> None:
-    deadline = time.time() + seconds
-    while True:
-        try:
-            urllib.request.urlopen(url, timeout=2)
-            return
-        except OSError:
-            assert server.poll() is None, server.stderr.read()[-2000:] if server.stderr else "the demo exited"
-            assert time.time() < deadline, f"the demo did not start in {seconds} s"
-            time.sleep(1)

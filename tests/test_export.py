@@ -1,4 +1,5 @@
-"""export: every model type to ONNX and TorchScript with its metadata, checked against PyTorch; ONNX through predict."""
+"""export: every model type to ONNX and TorchScript with its metadata, checked against PyTorch; ONNX through predict
+(the command: tests/commands/test_export.py)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,6 @@ from face2sketch.inference.loading import load_translator
 from face2sketch.inference.spec import ModelSpec, random_batch
 from face2sketch.inference.torch_files import WeightsTranslator
 from face2sketch.predict import predict
-from tests.conftest import run_cli
 from tests.inference_helpers import face_like_picture, make_run, save_picture
 
 MODELS = {
@@ -85,15 +85,6 @@ def test_train_mode_pix2pix_is_refused_unless_eval_mode_is_asked_for(tmp_path: P
     assert not list(tmp_path.glob("*.onnx")) and not list(tmp_path.glob(".m.onnx*"))
     result = export(export_config(run, tmp_path / "m.onnx", eval_mode=True))
     assert result["max_abs_difference"] <= 1e-4
-
-
-def test_the_command_prints_its_check_and_an_exported_file_is_refused(runs: dict[str, Path], tmp_path: Path) -> None:
-    done = run_cli("face2sketch.export", f"ckpt={runs['conv_ae']}", "format=onnx", f"output={tmp_path / 'm.onnx'}", f"paths.output_root={tmp_path / 'logs'}")
-    assert done.returncode == 0, done.stderr[-2000:]
-    assert "export check: max |onnx - pytorch| = " in done.stdout and "(limit 0.0001): ok" in done.stdout
-    with pytest.raises(ConfigError, match="cannot be exported again"):
-        export(export_config(tmp_path / "m.onnx", tmp_path / "again.onnx"))
-    assert not (tmp_path / "again.onnx").exists()
 
 
 class Shifted(nn.Module):

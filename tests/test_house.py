@@ -1,15 +1,11 @@
-"""House rules the code keeps: short functions, a predict path that does not load the training stack, and imports that
-run down the layers docs/architecture.md gives."""
+"""House rules the code keeps: short functions, imports that run down the layers docs/architecture.md gives, and the
+end-to-end command runs kept in tests/commands/."""
 
 from __future__ import annotations
 
 import ast
 import re
-import subprocess
-import sys
 from pathlib import Path
-
-import matplotlib.cbook
 
 from tests.conftest import PROJECT_ROOT
 
@@ -24,27 +20,6 @@ def test_no_function_in_the_package_is_longer_than_50_lines() -> None:
             if is_function and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
                 long.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno} {node.name}")
     assert not long, long
-
-
-def test_predict_imports_neither_lightning_nor_albumentations_nor_torchvision() -> None:
-    """A cold predict with a shipped or exported model pays for none of the training stack's imports."""
-    heavy = "{'lightning', 'albumentations', 'torchvision', 'torchmetrics'}"
-    probe = f"import sys, face2sketch.predict; print(sorted({{m.split('.')[0] for m in sys.modules}} & {heavy}))"
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=PROJECT_ROOT, check=True)
-    assert result.stdout.strip() == "[]"
-
-
-def test_predict_with_the_shipped_model_on_the_cpu_never_imports_torch(tmp_path: Path) -> None:
-    """The whole command, Hydra's callbacks and the settings check included: ONNX Runtime runs the model."""
-    photo = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    argv = ["predict", f"input={photo}", f"output={tmp_path / 'out'}", "device=cpu", f"paths.output_root={tmp_path / 'logs'}"]
-    probe = (
-        f"import runpy, sys; sys.argv = {argv!r}; runpy.run_module('face2sketch.predict', run_name='__main__'); "
-        "print(sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'lightning'}))"
-    )
-    result = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, cwd=tmp_path)
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "[]" and (tmp_path / "out" / "grace_hopper.png").is_file()
 
 
 # -- the layers of docs/architecture.md against the imports ------------------------------------------------------------
@@ -127,3 +102,33 @@ def test_no_two_modules_import_each_other_even_through_others() -> None:
 
     circles = sorted({tuple(sorted((a, b))) for a in graph for b in graph[a] if reaches(b, a)})
     assert not circles, circles
+
+
+# -- where the end-to-end command runs live ------------------------------------------------------------------------
+COMMAND_RUNNERS = {"run_cli", "run_evaluate"}  # tests/conftest.py: python -m <module> as a user types it
+
+
+def command_runs(path: Path) -> list[str]:
+    """Each place in ``path`` that starts a face2sketch command in a new process (``line: command``)."""
+    found = []
+    for node in ast.walk(ast.parse(path.read_text())):
+        if not isinstance(node, ast.Call):
+            continue
+        name = node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+        first = node.args[0] if node.args else None
+        if name == "run_evaluate" or (name == "run_cli" and not (isinstance(first, ast.Constant) and str(first.value).startswith("tests."))):
+            found.append(f"{node.lineno}: {name}")
+        strings = [e.value for e in ast.walk(node) if isinstance(e, ast.Constant) and isinstance(e.value, str)]
+        modules = [b for a, b in zip(strings, strings[1:], strict=False) if a == "-m" and re.fullmatch(r"face2sketch(\.\w+)+", b)]
+        if name not in COMMAND_RUNNERS and modules:
+            found.append(f"{node.lineno}: python -m {modules[0]}")
+    return found
+
+
+def test_every_end_to_end_command_run_is_in_tests_commands() -> None:
+    """A test that starts ``python -m face2sketch.<command>`` belongs in tests/commands/, a file per command."""
+    tests = PROJECT_ROOT / "tests"
+    outside = [f"{path.relative_to(PROJECT_ROOT)}:{run}" for path in sorted(tests.glob("test_*.py")) for run in command_runs(path)]
+    inside = [run for path in sorted((tests / "commands").glob("test_*.py")) for run in command_runs(path)]
+    assert not outside, outside
+    assert len(inside) >= 40, "the command runs are found where they are"

@@ -15,7 +15,7 @@ from face2sketch.models import VGGAE, Pix2Pix, SparseAE
 from face2sketch.models.pix2pix import unet_depth
 from face2sketch.models.vgg_ae import load_vgg16_features
 from face2sketch.train import build_run, train
-from tests.conftest import SeenTestBatches, compose_train, rescored, run_cli
+from tests.conftest import SeenTestBatches, compose_train, rescored
 
 MODELS = ["sparse_ae", "conv_ae", "pix2pix", "vgg_ae"]
 SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "++for_model.vgg_ae.weights=none")
@@ -286,15 +286,6 @@ def test_missing_vgg_weights_say_which_file_goes_where(tmp_path: Path, monkeypat
     assert "vgg16-397923af.pth" in message and str(tmp_path / "hub" / "checkpoints") in message and "++for_model.vgg_ae.weights=none" in message
 
 
-def test_missing_vgg_weights_on_the_command_line_is_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TORCH_HOME", str(tmp_path / "torch"))
-    result = run_cli(
-        "face2sketch.train", "model=vgg_ae", "model.download=false", "data=synthetic", "data.image_size=32", f"paths.output_root={tmp_path / 'out'}"
-    )
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert result.returncode != 0 and len(lines) == 1 and "vgg16-397923af.pth" in lines[0], result.stderr
-
-
 def test_vgg_fine_tuning_unfreezes_at_the_right_epoch_and_resumes_in_stage(tmp_path: Path) -> None:
     stage = (
         "model=vgg_ae",
@@ -324,26 +315,6 @@ def test_vgg_fine_tuning_longer_than_the_run_is_a_clear_error(tmp_path: Path) ->
     cfg = compose_train(tmp_path / "run", *SMALL, "model=vgg_ae", "trainer.max_epochs=2", "model.finetune_epochs=5")
     with pytest.raises(ConfigError, match="finetune_epochs"):
         train(cfg)
-
-
-@pytest.mark.slow  # quick twins: test_every_model_and_direction_trains_with_right_shape_and_range, test_train's two-job multirun
-def test_one_multirun_runs_the_studys_eight_jobs(tmp_path: Path) -> None:
-    result = run_cli(
-        "face2sketch.train",
-        "-m",
-        "model=sparse_ae,conv_ae,pix2pix,vgg_ae",
-        "direction=f2sk,sk2f",
-        "debug=fdr",
-        "data=synthetic",
-        "data.image_size=32",
-        "data.num_train=8",
-        "data.num_test=4",
-        "++for_model.vgg_ae.weights=none",
-        f"paths.output_root={tmp_path}",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    jobs = sorted(p.parent.name for p in tmp_path.glob("train/multiruns/*/*/metrics.json"))
-    assert [j.split("_", 1)[1] for j in jobs] == [f"{m}_{d}_standard" for m in MODELS for d in ("f2sk", "sk2f")]
 
 
 @pytest.mark.slow  # compiling pix2pix's networks takes a minute or more on 2 CPU cores

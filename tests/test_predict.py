@@ -1,4 +1,5 @@
-"""predict on users' files: every format users have, skipped files named, outputs sized like their inputs, one-line errors."""
+"""predict on users' files: every format users have, skipped files named, outputs sized like their inputs, one-line errors
+(the command, its imports and the shipped models: tests/commands/test_predict.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,6 @@ from face2sketch.data.pairing import photo_key, sketch_key
 from face2sketch.data.tensors import save_image, tensor_to_uint8
 from face2sketch.errors import ConfigError, DataError
 from face2sketch.predict import predict
-from tests.conftest import run_cli
 from tests.inference_helpers import assert_predict_reproduces_evaluate, face_like_picture, make_run, save_picture, stub_detector
 
 ORIENTATION = 0x0112
@@ -165,18 +165,6 @@ def test_a_glob_selects_files_and_a_bad_align_value_is_a_config_error(conv_run: 
     with pytest.raises(ConfigError, match="align must be auto, true or false"):
         predict(predict_config(conv_run, tmp_path / "a.png", tmp_path / "out2", align="sometimes"))
     assert not (tmp_path / "out2").exists()
-
-
-def test_nothing_readable_exits_2_in_one_line_and_writes_nothing(conv_run: Path, tmp_path: Path) -> None:
-    (tmp_path / "in").mkdir()
-    (tmp_path / "in" / "notes.jpg").write_text("text")
-    result = run_cli(
-        "face2sketch.predict", f"ckpt={conv_run}", f"input={tmp_path / 'in'}", f"output={tmp_path / 'out'}", f"paths.output_root={tmp_path / 'logs'}"
-    )
-    errors = [line for line in result.stderr.splitlines() if line.startswith("face2sketch: error")]
-    assert result.returncode == 2 and len(errors) == 1 and "nothing written" in errors[0], result.stderr[-2000:]
-    assert "Traceback" not in result.stderr
-    assert not (tmp_path / "out").exists() and not list(tmp_path.glob(".out.*"))
 
 
 def test_a_missing_model_or_input_is_a_config_error_naming_it(conv_run: Path, tmp_path: Path) -> None:

@@ -1,18 +1,16 @@
-"""Package data is written by the release actions alone: users' commands leave an installed package as installed."""
+"""The release actions, which alone write package data (users' commands leave it as installed:
+tests/commands/test_package_untouched.py)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
 from collections.abc import Iterator
 from pathlib import Path
 
-import matplotlib.cbook
 import numpy as np
 import pytest
 from omegaconf import OmegaConf
 
-import face2sketch
 from face2sketch.errors import ConfigError
 from face2sketch.export import ExportCheckError
 from face2sketch.inference import shipped as shipped_models
@@ -23,18 +21,9 @@ from face2sketch.inference.torch_files import WeightsTranslator
 from face2sketch.release import __main__ as release_command
 from face2sketch.release.actions import ship
 from face2sketch.run_folder import RunFolder
-from face2sketch.train import train
-from tests.conftest import compose_train, run_cli
 from tests.inference_helpers import make_run
 
-PACKAGE_DIR = Path(face2sketch.__file__).parent
 TINY_PIX2PIX = ("model=pix2pix", "data=synthetic", "data.image_size=64", "model.ngf=8", "model.ndf=8", "direction.sketch_channels=1")
-
-
-def package_contents() -> dict[str, str]:
-    """Every file of the package (Python's bytecode caches aside) by its SHA-256."""
-    files = [p for p in sorted(PACKAGE_DIR.rglob("*")) if p.is_file() and "__pycache__" not in p.parts]
-    return {str(p.relative_to(PACKAGE_DIR)): hashlib.sha256(p.read_bytes()).hexdigest() for p in files}
 
 
 @pytest.fixture
@@ -101,22 +90,3 @@ def test_release_refuses_to_write_into_an_installed_package(monkeypatch: pytest.
         release_command.release(OmegaConf.create({"action": "ship", "ckpt": "anything"}))
     with pytest.raises(ConfigError, match="unknown action 'publish': use one of ship, onnx, scores, eyes"):
         release_command.release(OmegaConf.create({"action": "publish"}))
-
-
-def test_no_user_command_writes_inside_the_package(tmp_path: Path) -> None:
-    """train, evaluate, report, export and predict (shipped model and a run) leave every package file as it was."""
-    before = package_contents()
-    run = tmp_path / "runs" / "run"
-    train(compose_train(run, *TINY_PIX2PIX, "data.num_train=4", "data.num_test=2", "trainer=cpu", "debug=limit", "++for_model.vgg_ae.weights=none"))
-    photo = str(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False))
-    commands = [
-        ("face2sketch.evaluate", f"runs=[{run}]", f"paths.output_root={tmp_path}"),
-        ("face2sketch.report", f"folders=[{run.parent}]", f"out={tmp_path / 'report'}", f"paths.output_root={tmp_path}"),
-        ("face2sketch.export", f"ckpt={run}", "format=weights", f"output={tmp_path / 'model.pth'}", f"paths.output_root={tmp_path}"),
-        ("face2sketch.predict", f"input={photo}", f"output={tmp_path / 'shipped'}", f"paths.output_root={tmp_path}"),
-        ("face2sketch.predict", f"input={photo}", f"ckpt={tmp_path / 'model.pth'}", f"output={tmp_path / 'exported'}", f"paths.output_root={tmp_path}"),
-    ]
-    for module, *args in commands:
-        result = run_cli(module, *args)
-        assert result.returncode == 0, (module, result.stderr[-2000:])
-    assert package_contents() == before

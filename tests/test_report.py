@@ -1,5 +1,5 @@
-"""report: its tables cell by cell, the report after a multirun of both protocols, runs evaluated again where a metric
-is missing, user errors."""
+"""report's tables cell by cell: each run's numbers, the best in bold, paper minus standard (the command, runs evaluated
+again where a metric is missing and the report after a multirun: tests/commands/)."""
 
 from __future__ import annotations
 
@@ -13,62 +13,6 @@ from PIL import Image
 
 from face2sketch.metrics import HIGHER_IS_BETTER
 from face2sketch.report import METRIC_LABEL, ReportCallback, write_report
-from tests.conftest import EVALUATE_TINY as TINY
-from tests.conftest import run_cli, run_evaluate
-
-
-def test_the_report_evaluates_again_a_run_evaluated_before_a_metric_was_added(trained_run: Path, tmp_path: Path) -> None:
-    result = run_evaluate(f"runs=[{trained_run}]", f"paths.output_root={tmp_path}")
-    assert result.returncode == 0, result.stderr[-2000:]
-    metrics_file = trained_run / "evaluation" / "metrics.json"
-    current = json.loads(metrics_file.read_text())
-    older = {**current, "metrics": {k: v for k, v in current["metrics"].items() if k != "ssim_study"}}
-    metrics_file.write_text(json.dumps(older))
-    write_report([trained_run.parent], tmp_path / "report")
-    assert json.loads(metrics_file.read_text())["metrics"] == current["metrics"]
-    with open(tmp_path / "report" / "results.csv") as handle:
-        (row,) = [r for r in csv.DictReader(handle) if r["metric"] == "ssim_study"]
-    assert float(row["mean"]) == pytest.approx(current["metrics"]["ssim_study"]["mean"], abs=1e-12)
-
-
-@pytest.mark.slow  # quick twin: test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_standard
-def test_multirun_then_report_with_both_protocols(tmp_path: Path) -> None:
-    sweep = run_cli(
-        "face2sketch.train",
-        "-m",
-        "data.split=paper,standard",
-        "model=conv_ae,sparse_ae",
-        *TINY,
-        "direction=f2sk",
-        f"paths.output_root={tmp_path}",
-        "+hydra.callbacks.report._target_=face2sketch.report.ReportCallback",
-    )
-    assert sweep.returncode == 0, sweep.stderr[-3000:]
-    (folder,) = list((tmp_path / "train" / "multiruns").iterdir())
-    assert len(list(folder.glob("*/evaluation/metrics.json"))) == 4
-    report = (folder / "report" / "report.md").read_text()
-    assert "## Protocol: standard" in report and "## Protocol: paper (LEAKY" in report
-    assert "The study's leak: paper minus standard" in report
-    assert "| SSIM |" in report and "study: conv_ae" in report and "0.768" in report and "**" in report
-    assert "skipped: weights not available" in report
-    summaries = [json.loads(p.read_text()) for p in folder.glob("*/evaluation/metrics.json")]
-    check_report_tables(report, summaries)
-    with open(folder / "report" / "results.csv") as handle:
-        rows = list(csv.DictReader(handle))
-    assert {(r["protocol"], r["model"]) for r in rows} == {(p, m) for p in ("paper", "standard") for m in ("conv_ae", "sparse_ae")}
-    for figure in ("samples_f2sk.png", "samples_f2sk_paper.png", "curves_f2sk.png", "curves_f2sk_paper.png"):
-        assert Image.open(folder / "report" / figure).size[0] > 300
-
-    again = run_cli("face2sketch.report", f"folders=[{folder}]", f"out={tmp_path / 'again'}", f"paths.output_root={tmp_path}")
-    assert again.returncode == 0, again.stderr[-2000:]
-    assert (tmp_path / "again" / "report.md").read_text() == report  # same evaluations, same tables
-
-
-def test_report_of_an_empty_folder_is_one_line(tmp_path: Path) -> None:
-    result = run_cli("face2sketch.report", f"folders=[{tmp_path}]", f"paths.output_root={tmp_path / 'outputs'}")
-    lines = [line for line in result.stderr.splitlines() if line.strip() and "INFO" not in line]
-    assert result.returncode != 0 and len(lines) == 1 and "face2sketch: error" in lines[0], result.stderr
-
 
 # -- the report's tables, cell by cell ------------------------------------------------------------------------------
 LABELS, HIGHER = METRIC_LABEL, HIGHER_IS_BETTER  # each metric's row label in the report, and which way is better

@@ -1,4 +1,4 @@
-"""Scale-out: DDP over 2 CPU processes (gloo), and the SLURM and joblib sweep launchers."""
+"""Scale-out: DDP over 2 CPU processes (gloo) and the SLURM launcher's jobs (the sweeps themselves: tests/commands/test_sweeps.py)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
 from face2sketch.config import CONFIG_DIR
 from tests.conftest import run_cli
@@ -92,13 +92,6 @@ def test_ddp_only_rank_zero_writes_the_run_files(ddp_run: tuple[Path, dict[int, 
     assert len(list((runs[0] / "tensorboard").glob("events.out.tfevents.*"))) >= 1
 
 
-def test_ddp_in_a_local_sweep_is_one_line(tmp_path: Path) -> None:
-    result = run_cli("face2sketch.train", "-m", "trainer=ddp_cpu", *TINY, "trainer.max_epochs=1", f"paths.output_root={tmp_path}")
-    assert result.returncode == 2 and "Traceback" not in result.stderr, result.stderr[-2000:]
-    lines = [line for line in result.stderr.splitlines() if line.startswith("face2sketch:")]
-    assert len(lines) == 1 and "local sweep (-m)" in lines[0] and "hydra/launcher=slurm" in lines[0]
-
-
 def compose_with_hydra(tmp_path: Path, *overrides: str) -> DictConfig:
     """The train command's whole config, Hydra's part included, as ``python -m face2sketch.train`` composes it."""
     GlobalHydra.instance().clear()
@@ -106,38 +99,6 @@ def compose_with_hydra(tmp_path: Path, *overrides: str) -> DictConfig:
         cfg = compose("train", return_hydra_config=True, overrides=["hydra.job.name=train", f"paths.output_root={tmp_path}", *overrides])
     HydraConfig.instance().set_config(cfg)
     return cfg
-
-
-# hydra/launcher=joblib is the plugin's own config: a file of that name in conf/ would shadow it, which Hydra
-# deprecates ("automatic schema matching") and warns about on every run
-LAUNCHERS = {
-    "slurm": (
-        ("hydra.launcher.gpus_per_node=4", "hydra.launcher.partition=gpu"),
-        {
-            "_target_": "hydra_plugins.hydra_submitit_launcher.submitit_launcher.SlurmLauncher",
-            "gpus_per_node": 4,
-            "tasks_per_node": 4,
-            "partition": "gpu",
-            "timeout_min": 240,
-            "max_num_timeout": 10,
-            "nodes": 1,
-        },
-    ),
-    "joblib": (
-        ("hydra.launcher.n_jobs=3",),
-        {"_target_": "hydra_plugins.hydra_joblib_launcher.joblib_launcher.JoblibLauncher", "n_jobs": 3},
-    ),
-}
-
-
-@pytest.mark.parametrize("name", sorted(LAUNCHERS))
-def test_launcher_composes(tmp_path: Path, name: str) -> None:
-    overrides, expected = LAUNCHERS[name]
-    job = run_cli("face2sketch.train", "--cfg", "job", f"hydra/launcher={name}", *overrides)
-    assert job.returncode == 0 and "task_name: train" in job.stdout, job.stderr[-2000:]
-    launcher = OmegaConf.to_container(compose_with_hydra(tmp_path, f"hydra/launcher={name}", *overrides).hydra.launcher, resolve=True)
-    assert {key: launcher[key] for key in expected} == expected
-    instantiate(launcher)  # the plugin is installed and takes these settings
 
 
 def test_slurm_launcher_submits_one_job_per_run_with_gpus_time_limit_and_requeue(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -165,22 +126,3 @@ def test_slurm_launcher_submits_one_job_per_run_with_gpus_time_limit_and_requeue
     for line in ("--gpus-per-node=2", "--ntasks-per-node=2", "--time=240", "--partition=gpu", "--signal=USR2@120", "--nodes=1"):
         assert f"#SBATCH {line}\n" in sbatch, line
     assert slurm.max_num_timeout == 10
-
-
-def test_joblib_sweep_runs_two_tiny_runs(tmp_path: Path) -> None:
-    result = run_cli(
-        "face2sketch.train",
-        "-m",
-        "hydra/launcher=joblib",
-        "hydra.launcher.n_jobs=2",
-        "trainer=cpu",
-        *TINY,
-        "trainer.max_epochs=1",
-        "seed=1,2",
-        f"paths.output_root={tmp_path}",
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    (sweep,) = (tmp_path / "train" / "multiruns").iterdir()
-    assert OmegaConf.load(sweep / "multirun.yaml").hydra.launcher._target_.endswith("JoblibLauncher")
-    metrics = [json.loads(p.read_text()) for p in sorted(sweep.glob("*/metrics.json"))]
-    assert [(m["status"], m["seed"]) for m in metrics] == [("completed", 1), ("completed", 2)]

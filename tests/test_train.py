@@ -1,4 +1,4 @@
-"""The training entry point: runs, run folders, multirun, resume and user errors."""
+"""The training entry point in process: runs, run folders, logging and resume (the command: tests/commands/)."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import torch
 from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm
 
 from face2sketch.train import train
-from tests.conftest import SeenTestBatches, compose_train, rescored, run_cli
+from tests.conftest import SeenTestBatches, compose_train, rescored
 
 
 class KeepModule(L.Callback):
@@ -152,37 +152,3 @@ def test_resume_continues_at_the_right_epoch_with_optimiser_state(tmp_path: Path
     state = torch.load(tmp_path / "second" / "checkpoints" / "last.ckpt", weights_only=False)
     assert state["epoch"] == 2
     assert state["optimizer_states"][0]["state"][0]["step"] == 6  # 4 restored + 2 new, not 2 from scratch
-
-
-def test_two_job_multirun_gives_each_job_a_folder(tmp_path: Path) -> None:
-    result = run_cli("face2sketch.train", "-m", "direction=f2sk,sk2f", *FAST, "debug=fdr", f"paths.output_root={tmp_path}")
-    assert result.returncode == 0, result.stderr[-2000:]
-    jobs = sorted(tmp_path.glob("train/multiruns/*/*/metrics.json"))
-    assert [p.parent.name.split("_", 1)[1] for p in jobs] == ["conv_ae_f2sk_standard", "conv_ae_sk2f_standard"]
-    assert {json.loads(p.read_text())["direction"] for p in jobs} == {"f2sk", "sk2f"}
-
-
-def test_missing_data_is_one_line_and_non_zero_exit(tmp_path: Path) -> None:
-    result = run_cli("face2sketch.train", "data=cuhk", f"data.root={tmp_path / 'absent'}", f"paths.output_root={tmp_path / 'out'}")
-    assert result.returncode != 0
-    lines = [line for line in result.stderr.splitlines() if line.strip()]
-    assert len(lines) == 1 and lines[0].startswith("face2sketch: error: data root"), result.stderr
-    assert "data=synthetic" in lines[0] and "Traceback" not in result.stderr
-    assert not list((tmp_path / "out").glob("train/runs/*")), "no half-written run folder is left behind"
-
-
-def test_wrong_checkpoint_is_one_line(tmp_path: Path) -> None:
-    first = compose_train(tmp_path / "first", *FAST, "debug=limit")
-    train(first)
-    ckpt = tmp_path / "first" / "checkpoints" / "last.ckpt"
-    result = run_cli("face2sketch.train", *FAST, "model.widths=[8,8,8]", f"ckpt_path={ckpt}", f"paths.output_root={tmp_path / 'out'}")
-    assert result.returncode != 0 and "different model" in result.stderr and "Traceback" not in result.stderr
-    missing = run_cli("face2sketch.train", *FAST, f"ckpt_path={tmp_path / 'nope.ckpt'}", f"paths.output_root={tmp_path / 'out'}")
-    assert missing.returncode != 0 and "not found" in missing.stderr
-
-
-def test_help_and_cfg_job_show_the_composed_config() -> None:
-    help_result = run_cli("face2sketch.train", "--help")
-    assert help_result.returncode == 0 and "model: conv_ae" in help_result.stdout and "direction: f2sk, sk2f" in help_result.stdout
-    cfg_result = run_cli("face2sketch.train", "--cfg", "job", "direction=sk2f")
-    assert cfg_result.returncode == 0 and "name: sk2f" in cfg_result.stdout and "_target_: face2sketch.models.ConvAE" in cfg_result.stdout

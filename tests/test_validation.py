@@ -3,7 +3,7 @@ naming it, the nearest good value is accepted.
 
 A rule that disappears or is loosened fails its refused case; a rule that is tightened fails its accepted case; a
 rule added without a case here fails ``test_every_rule_has_a_boundary_case``. The learning rates, image sizes and
-epoch budgets the model classes decide are refused below, as the train command meets them.
+epoch budgets the model classes decide are refused below (as the train command meets them: tests/commands/).
 """
 
 from __future__ import annotations
@@ -21,8 +21,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.config import CONFIG_DIR, model_label
 from face2sketch.errors import ConfigError
-from face2sketch.validation import AUGMENTATION_PROBABILITIES, DEMO_RULES, RULES, _learning_rate_keys, check_writable, validate_demo_settings, validate_settings
-from tests.conftest import compose_train, run_cli
+from face2sketch.validation import AUGMENTATION_PROBABILITIES, DEMO_RULES, RULES, _learning_rate_keys, validate_demo_settings, validate_settings
+from tests.conftest import compose_train
 
 REAL_WORLD = ("augmentation=real_world",)
 PIX2PIX, SPARSE, VGG, SYNTHETIC = ("model=pix2pix",), ("model=sparse_ae",), ("model=vgg_ae", "++for_model.vgg_ae.weights=none"), ("data=synthetic",)
@@ -166,13 +166,6 @@ def test_each_demo_rule_refuses_the_nearest_bad_value_and_accepts_the_nearest_go
         validate_demo_settings(_with(cfg, key, value))
 
 
-def test_a_bad_demo_setting_is_one_line_and_exit_2_before_a_model_is_loaded(tmp_path: Path) -> None:
-    # the model named does not exist: the settings are refused before anything tries to load it
-    result = run_cli("face2sketch.demo", "max_upload_mb=0", f"ckpt={tmp_path / 'absent.onnx'}", f"paths.output_root={tmp_path}")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines() == ["face2sketch: error: max_upload_mb=0 is not allowed: use a whole number of megabytes >= 1"]
-
-
 def test_bce_needs_the_sigmoid_head_and_says_so_in_one_line() -> None:
     cfg = _with(_with(_composed(SPARSE), "model.loss", "bce"), "model.head", "linear")
     with pytest.raises(ConfigError, match=r"^model.loss=bce needs a sigmoid output .*: set model.head=sigmoid or model.loss=mse$"):
@@ -193,11 +186,6 @@ def test_no_model_or_data_module_checks_a_setting_itself() -> None:
             if isinstance(node, ast.ClassDef):
                 checking += [f"{path.name}:{node.name}.{f.name}" for f in node.body if isinstance(f, ast.FunctionDef) and _raises_config_error(f)]
     assert not checking, checking
-
-
-# -- settings as the train command meets them ----------------------------------------------------------------------
-QUIET = ("trainer=cpu", "logger=csv", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")
-TINY = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", *QUIET)
 
 
 @pytest.mark.parametrize(
@@ -257,20 +245,3 @@ def test_bad_settings_are_named_with_value_and_what_is_allowed(tmp_path: Path, o
 def test_every_model_default_and_the_experiments_pass_the_check(tmp_path: Path, model: str) -> None:
     for extra in ([], ["experiment=demo"], ["experiment=paper_cpu"], ["debug=fdr"]):
         validate_settings(compose_train(tmp_path / "run", f"model={model}", *extra))
-
-
-def test_a_bad_setting_is_one_line_exit_2_before_the_data_is_read(tmp_path: Path) -> None:
-    result = run_cli("face2sketch.train", "data=cuhk", f"data.root={tmp_path / 'absent'}", "data.batch_size=0", f"paths.output_root={tmp_path}")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines() == ["face2sketch: error: data.batch_size=0 is not allowed: use a whole number >= 1"]
-    assert not list(tmp_path.glob("train/runs/*"))
-
-
-def test_an_unwritable_output_folder_is_named_before_training(tmp_path: Path) -> None:
-    blocker = tmp_path / "a_file"
-    blocker.write_text("")
-    with pytest.raises(ConfigError, match="the output folder .* cannot be written .*'.*a_file' is a file"):
-        check_writable(blocker / "runs" / "x")
-    result = run_cli("face2sketch.train", *TINY, "debug=fdr", f"paths.output_root={blocker / 'out'}")
-    assert result.returncode == 2 and "Traceback" not in result.stderr
-    assert result.stderr.strip().splitlines()[-1].startswith(f"face2sketch: error: the output folder '{blocker}/out/train/runs/")
