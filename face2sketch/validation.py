@@ -6,7 +6,6 @@ Each rule names a setting, what is allowed, and a test; a refused value ends the
 
 from __future__ import annotations
 
-import re
 import tempfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
@@ -18,7 +17,7 @@ from hydra.experimental.callback import Callback
 from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from face2sketch.config import CONFIG_DIR, model_label
+from face2sketch.config import model_label
 from face2sketch.data.conditions import CONDITION_SETS
 from face2sketch.data.images import DIRECTIONS, INTERPOLATIONS
 from face2sketch.data.protocols import PROTOCOLS
@@ -166,6 +165,10 @@ RULES: tuple[Rule, ...] = (
     Rule("compile_mode", f"one of {', '.join(COMPILE_MODES)}", lambda v: v in COMPILE_MODES),
 )
 
+# the settings each model's config reads from for_model.<model> (conf/model/vgg_ae.yaml: ${oc.select:for_model.vgg_ae.
+# weights,imagenet}); tests/test_config.py composes every model and finds these keys and no others read from for_model
+FOR_MODEL_KEYS: dict[str, tuple[str, ...]] = {"vgg_ae": ("finetune_epochs", "weights")}
+
 # python -m face2sketch.demo: checked by ``validate_demo_settings`` before any model is loaded or Gradio imported
 DEMO_RULES: tuple[Rule, ...] = (
     # Gradio reads the limit as a whole number of megabytes ("0.5mb" is not a size it parses)
@@ -236,31 +239,26 @@ def check_rules(cfg: DictConfig, rules: tuple[Rule, ...]) -> None:
         _check_rule(rule, OmegaConf.select(cfg, rule.key, default=_ABSENT), rule.key)
 
 
-def for_model_keys(name: str) -> set[str] | None:
-    """The keys ``conf/model/<name>.yaml`` takes from ``for_model.<name>`` (None where there is no such model config)."""
-    path = CONFIG_DIR / "model" / f"{name}.yaml"
-    if not path.is_file():
-        return None
-    raw = OmegaConf.to_container(OmegaConf.load(path), resolve=False)
-    assert isinstance(raw, dict)
-    return {str(key) for key, value in raw.items() if isinstance(value, str) and re.search(rf"\bfor_model\.{re.escape(name)}\.{re.escape(str(key))}\b", value)}
-
-
 def check_for_model(table: Any) -> None:
-    """Every ``for_model.<model>.<key>`` names a model config and a key that config reads, with a value its rule allows.
+    """Every ``for_model.<model>.<key>`` names a model and a key that model's config reads, with a value its rule allows.
 
-    Checked whichever model is chosen: in a sweep over several models, the first job names a bad value for any of them.
+    Checked whichever model is chosen, so that a sweep over several models refuses a bad value in its first job; a
+    value that only fails together with other settings (vgg_ae's epoch budget) is refused in the job of its model.
     """
-    for name, settings in (table or {}).items():
-        keys = for_model_keys(str(name))
+    if table is not None and not isinstance(table, DictConfig):
+        raise ConfigError(f"{_format('for_model', table)} is not allowed: use for_model.<model>.<key>=<value>")
+    for entry, settings in (table or {}).items():
+        name = str(entry)
+        if settings is not None and not isinstance(settings, DictConfig):
+            raise ConfigError(f"{_format(f'for_model.{name}', settings)} is not allowed: use for_model.{name}.<key>=<value>")
+        keys = FOR_MODEL_KEYS.get(name)
         if keys is None:
-            models = ", ".join(sorted(p.stem for p in (CONFIG_DIR / "model").glob("*.yaml")))
-            raise ConfigError(f"for_model.{name} is not allowed: use the name of a model config ({models})")
-        for key, value in (settings or {}).items():
+            raise ConfigError(f"for_model.{name} is not allowed: use {' or '.join(FOR_MODEL_KEYS)} (the models whose config reads settings from it)")
+        for setting, value in (settings or {}).items():
+            key = str(setting)
             if key not in keys:
-                reads = ", ".join(sorted(keys)) or "none"
                 raise ConfigError(
-                    f"for_model.{name}.{key} is not allowed: conf/model/{name}.yaml reads only these from for_model: {reads} "
+                    f"for_model.{name}.{key} is not allowed: conf/model/{name}.yaml reads only {', '.join(keys)} from for_model "
                     f"(model.{key}=... sets it for a run of {name})"
                 )
             for rule in RULES:

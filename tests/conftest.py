@@ -101,7 +101,7 @@ def rescored(module: L.LightningModule, batches: list[tuple[torch.Tensor, torch.
     }
 
 
-# a tiny synthetic training run that evaluate and report score (tests/test_evaluate.py, tests/test_report.py)
+# a tiny synthetic training run that evaluate and report score (tests/commands/: test_evaluate, test_report, test_sweeps)
 EVALUATE_TINY = (
     "data=synthetic",
     "data.image_size=32",

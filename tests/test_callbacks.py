@@ -1,5 +1,5 @@
 """The callbacks every run gets, each fault tried the way a user meets it: exact resume at an epoch boundary and
-mid-epoch, SIGINT saving a checkpoint and printing the resume command (SIGTERM from outside: tests/commands/), a NaN loss stopping with the
+mid-epoch, SIGINT saving a checkpoint and printing the resume command (SIGTERM from outside: tests/commands/test_train.py), a NaN loss stopping with the
 good checkpoints kept, and the best checkpoint carried into a new folder on resume; then the NaN stop on its deferred
 schedule (verdicts read where Lightning writes the logs, every log_every_n_steps, and at the epoch's end) and under
 several processes (every rank stops if one diverged)."""
@@ -26,7 +26,7 @@ QUIET = ("trainer=cpu", "logger=csv", "trainer.enable_progress_bar=false", "trai
 TINY = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", *QUIET)
 
 
-# -- 3. exact resume -----------------------------------------------------------------------------------------------------
+# -- exact resume --------------------------------------------------------------------------------------------------------
 RESUME = (
     "model=conv_ae",
     "model.head=sigmoid",
@@ -99,7 +99,7 @@ def test_sigint_mid_epoch_saves_and_the_resumed_pix2pix_ends_like_the_uninterrup
     _assert_same_run_end(full, resumed, tmp_path / "full", tmp_path / "split")
 
 
-# -- 5. numerical faults -----------------------------------------------------------------------------------------------
+# -- numerical faults --------------------------------------------------------------------------------------------------
 class PoisonWeightsAt(L.Callback):
     """Test-only fault injection: sets every weight to NaN before batch ``batch_idx`` of ``epoch``."""
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from pathlib import Path
 
 import lightning as L
@@ -23,6 +24,7 @@ from face2sketch.evaluate import discover_runs, evaluate_run
 from face2sketch.models import Pix2Pix
 from face2sketch.report import evaluation_settings, seed_spread_table
 from face2sketch.train import build_run, train
+from face2sketch.validation import FOR_MODEL_KEYS
 from tests.conftest import compose_train
 
 SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "++for_model.vgg_ae.weights=none")
@@ -121,7 +123,7 @@ def test_the_best_checkpoint_keeps_lightnings_state_key_so_older_runs_resume_the
 # -- the experiments' composed settings ------------------------------------------------------------------------------------
 def _job_config(*overrides: str, tmp_path: Path) -> dict:
     """The job's config with every interpolation resolved, as ``train --cfg job --resolve`` prints it (composed in this
-    process: the command's own printing is tested in test_train.py)."""
+    process: the command's own printing is tested in tests/commands/test_train.py)."""
     return OmegaConf.to_container(compose_train(tmp_path / "run", *overrides), resolve=True)  # type: ignore[return-value]
 
 
@@ -223,6 +225,18 @@ def test_a_setting_for_one_model_reaches_it_in_a_sweep_over_every_model_and_leav
     assert (plain["weights"], plain["finetune_epochs"]) == ("imagenet", 10), "the study's values where nothing sets them"
     chosen = _job_config("experiment=paper", "model=vgg_ae", "model.weights=none", "model.finetune_epochs=2", tmp_path=tmp_path)["model"]
     assert (chosen["weights"], chosen["finetune_epochs"]) == ("none", 2), "the command line wins over a preset's for_model"
+
+
+def test_each_model_reads_from_for_model_exactly_the_keys_the_settings_check_knows(tmp_path: Path) -> None:
+    """validation.FOR_MODEL_KEYS against the composed model configs (inherited files included): a key a config reads
+    but the check refuses, or one the check allows that no config reads (it would do nothing), fails here."""
+    probes = [f"++for_model.{name}.{key}=probe" for name, keys in FOR_MODEL_KEYS.items() for key in keys]
+    for model in MODELS:
+        unresolved = OmegaConf.to_container(compose_train(tmp_path / "run", f"model={model}").model, resolve=False)
+        reads = {(m.group(1), m.group(2), key) for key, value in unresolved.items() for m in re.finditer(r"for_model\.(\w+)\.(\w+)", str(value))}
+        assert reads == {(model, key, key) for key in FOR_MODEL_KEYS.get(model, ())}, model
+        job = _job_config(f"model={model}", *probes, tmp_path=tmp_path)["model"]
+        assert {key for key, value in job.items() if value == "probe"} == set(FOR_MODEL_KEYS.get(model, ())), model
 
 
 def test_model_pix2pix_with_the_gpu_preset_trains_in_the_presets_precision(tmp_path: Path) -> None:

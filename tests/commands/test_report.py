@@ -1,4 +1,5 @@
-"""The report command: a run evaluated before a metric was added is evaluated again; an empty folder is one line."""
+"""Reports as users make them: a run the evaluate command scored before a metric was added is evaluated again by the
+report; the report command over an empty folder is one line."""
 
 from __future__ import annotations
 

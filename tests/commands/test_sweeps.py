@@ -59,7 +59,7 @@ def test_the_gpu_sweep_runs_every_job_and_writes_the_report_at_tiny_scale_on_the
     assert (sweep / "report" / "results.csv").read_text().count("\n") == 1 + 16 * len(METRIC_LABEL)
 
 
-@pytest.mark.slow  # quick twins: test_every_model_and_direction_trains_with_right_shape_and_range, test_train's two-job multirun
+@pytest.mark.slow  # quick twins: test_every_model_and_direction_trains_with_right_shape_and_range, test_two_job_multirun_gives_each_job_a_folder below
 def test_one_multirun_runs_the_studys_eight_jobs(tmp_path: Path) -> None:
     result = run_cli(
         "face2sketch.train",

@@ -23,7 +23,7 @@ from tests.test_callbacks import TINY
 from tests.test_train import FAST
 
 
-# -- 4. SIGTERM from outside -------------------------------------------------------------------------------------------
+# -- SIGTERM from outside ----------------------------------------------------------------------------------------------
 def test_sigterm_saves_prints_the_resume_command_and_exits_143(tmp_path: Path) -> None:
     run = tmp_path / "run"
     args = [*TINY, "trainer.max_epochs=400", "callbacks.last_checkpoint.every_minutes=0", f"hydra.run.dir={run}"]

@@ -15,7 +15,7 @@
 # paper_gpu.json (wall time and each job's record) and paper_gpu_report.tar.gz (report.md, results.csv, figures);
 # the sweep's run folders stay in OUTPUT/paper_gpu/. Each part has a time limit, so the whole ends within 10 minutes.
 #
-# Needs: pip install -e ".[joblib,onnx]"; CUHK at the path given. The VGG-16 encoder is random (encoder_weights=none)
+# Needs: pip install -e ".[joblib,onnx]"; CUHK at the path given. The VGG-16 encoder is random (for_model.vgg_ae.weights=none)
 # unless ENCODER_WEIGHTS names the weights (imagenet_features: vgg16_features-amdegroot-88682ab5.pth in
 # $TORCH_HOME/hub/checkpoints). Settings from the environment:
 #   PARTS="benchmark cudagraphs paper_gpu"   the parts to run, in this order
@@ -80,7 +80,7 @@ for name in ${PARTS:-benchmark cudagraphs paper_gpu}; do
         rm -rf "$output/paper_gpu"
         started=$(date +%s.%N)
         part paper_gpu "${PAPER_GPU_SECONDS:-310}" "$python" -m face2sketch.train -m experiment=paper_gpu "${train_data[@]}" \
-            encoder_weights="${ENCODER_WEIGHTS:-none}" hydra.sweep.dir="$output/paper_gpu" "${paper_gpu_overrides[@]}"
+            ++for_model.vgg_ae.weights="${ENCODER_WEIGHTS:-none}" hydra.sweep.dir="$output/paper_gpu" "${paper_gpu_overrides[@]}"
         status=$?
         ended=$(date +%s.%N)
         "$python" - "$output/paper_gpu" "$started" "$ended" "$status" >"$records/paper_gpu.json" <<'EOF'
