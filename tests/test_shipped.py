@@ -70,6 +70,11 @@ def test_the_shipped_model_on_the_cpu_translates_through_the_api_without_importi
         assert sketch.shape == expected.shape and np.abs(sketch - expected).max() <= 1
 
 
+@pytest.mark.parametrize("device", ["cpu", "cpu:0"])
+def test_on_the_cpu_the_shipped_model_runs_from_its_onnx_file(device: str) -> None:
+    assert isinstance(load_pretrained("f2sk", device), OnnxTranslator)
+
+
 def test_a_damaged_shipped_file_is_named_in_one_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     shutil.copy(PRETRAINED_INDEX, tmp_path / PRETRAINED_INDEX.name)
     monkeypatch.setattr(shipped, "PRETRAINED_DIR", tmp_path)

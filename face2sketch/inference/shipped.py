@@ -1,8 +1,8 @@
 """The models installed with the package, listed with their checksums in models.json. Each direction has a weights
 file (PyTorch, half precision: what was trained; the model card's scores were measured through it) and the same
 network as ONNX with the same half-precision weights, which ONNX Runtime runs on the CPU without torch (evaluate
-included: its scores agree with the weights file's to five decimals, docs/models.md). Read here; only ``face2sketch.release`` (a developer's
-action in a checkout) writes them."""
+included: its scores agree with the weights file's to five decimals, docs/models.md). Read here; only
+``face2sketch.release`` (a developer's action in a checkout) writes them."""
 
 from __future__ import annotations
 
@@ -51,7 +51,7 @@ def shipped_file(direction: str, record: dict[str, Any]) -> Path:
 def load_pretrained(direction: str, device: str = "auto") -> Translator:
     """The model shipped for ``direction``, its file checked against models.json: the ONNX file run by ONNX Runtime on
     the CPU (no torch is imported), the weights file on a GPU."""
-    if device_name(device) == "cpu":
+    if device_name(device).partition(":")[0] == "cpu":  # cpu or cpu:N
         record = pretrained_entry(direction).get("onnx")
         if record is None:
             raise ConfigError(

@@ -72,9 +72,9 @@ def record(
     robustness: dict[str, Any] | None = None,
     onnx: dict[str, Any] | None = None,
 ) -> None:
-    """Update models.json: a new entry for ``direction`` (a new model has no ONNX file or test scores until they are
-    made), its ONNX file, or the test scores its evaluation measured (what the model card quotes), with the scores
-    under each real-world condition."""
+    """Update models.json: a new entry for ``direction`` (``action=ship`` gives it its ONNX file; it has no test scores
+    until it is scored), its ONNX file written again, or the test scores its evaluation measured (what the model card
+    quotes), with the scores under each real-world condition."""
     index_file = shipped.PRETRAINED_INDEX
     index = json.loads(index_file.read_text()) if index_file.is_file() else {}
     if entry is not None:
