@@ -282,7 +282,8 @@ def scored_pair(
         return target, resize_prediction(prediction, (target.shape[-2], target.shape[-1]))
     if carry is not None:
         carried = stored_target(datamodule, item.full_resolution(target_kind), target_kind, carry)
-        return to_tensor(datamodule.fit(carried, target_kind), (0.0, 1.0)), prediction
+        # fit lays a sketch out in the model's channels itself: give it the carried grey plane, not the laid-out copy
+        return to_tensor(datamodule.fit(carried[..., 0] if target_kind == "sketch" else carried, target_kind), (0.0, 1.0)), prediction
     return unit_range(sample["target"], datamodule.value_range), prediction
 
 

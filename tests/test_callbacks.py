@@ -99,6 +99,32 @@ def test_sigint_mid_epoch_saves_and_the_resumed_pix2pix_ends_like_the_uninterrup
     _assert_same_run_end(full, resumed, tmp_path / "full", tmp_path / "split")
 
 
+class TrainedNames(L.Callback):
+    """Test-only: the examples of every training batch, in the order the model was given them."""
+
+    def __init__(self) -> None:
+        self.names: list[str] = []
+
+    def on_train_batch_start(self, trainer: L.Trainer, pl_module: L.LightningModule, batch: dict, batch_idx: int) -> None:
+        self.names += list(batch["name"])
+
+
+def test_sigint_mid_epoch_with_four_samples_a_batch_resumes_with_the_samples_the_uninterrupted_run_trained_next(tmp_path: Path) -> None:
+    """Guards against a resume that skips one sample per batch done instead of batch-size samples (the rest of the epoch
+    repeats samples), here on the in-memory loader that takes whole batches from its sampler (both loaders, any batch
+    and batch size: tests/test_resume.py): 14 training examples in batches of 4, 4, 4 and 2, stopped after the second
+    batch of epoch 1; the resumed run trains on the 6 examples the uninterrupted one trained on after them."""
+    settings = (*RESUME, "data.batch_size=4", "trainer.max_epochs=2")
+    full_names, resumed_names = TrainedNames(), TrainedNames()
+    full = train(compose_train(tmp_path / "full", *settings), extra_callbacks=[full_names])
+    assert len(full_names.names) == 28 and full["global_step"] == 8
+    with pytest.raises(TrainingInterrupted, match=r"^SIGINT received: stopped at epoch 1, global step 6"):
+        train(compose_train(tmp_path / "split", *settings), extra_callbacks=[SignalAtBatch(epoch=1, batch_idx=1, signum=signal.SIGINT)])
+    resumed = train(compose_train(tmp_path / "split", *settings, "ckpt_path=last"), extra_callbacks=[resumed_names])
+    assert resumed_names.names == full_names.names[14 + 8 :], "the resumed run's examples are the uninterrupted run's after 2 batches of 4"
+    _assert_same_run_end(full, resumed, tmp_path / "full", tmp_path / "split")
+
+
 # -- numerical faults --------------------------------------------------------------------------------------------------
 class PoisonWeightsAt(L.Callback):
     """Test-only fault injection: sets every weight to NaN before batch ``batch_idx`` of ``epoch``."""

@@ -10,16 +10,20 @@ import onnx
 import pytest
 import torch
 from omegaconf import OmegaConf
+from onnx import numpy_helper
 from PIL import Image
 from torch import nn
 
 import face2sketch.export as export_module
 from face2sketch.errors import ConfigError
 from face2sketch.export import ExportCheckError, export
+from face2sketch.inference.checkpoints import inference_network, load_trained_model
+from face2sketch.inference.files import SMALLEST_HALF_INITIALIZER
 from face2sketch.inference.loading import load_translator
 from face2sketch.inference.spec import ModelSpec, random_batch
 from face2sketch.inference.torch_files import WeightsTranslator
 from face2sketch.predict import predict
+from face2sketch.run_folder import locate_run
 from tests.inference_helpers import face_like_picture, make_run, save_picture
 
 MODELS = {
@@ -147,6 +151,22 @@ def test_a_weights_file_off_by_more_than_two_grey_levels_fails_the_check_and_wri
     assert 0 < result["max_abs_difference"] <= 4 / 255 and (out / "generator.pth").is_file()
 
 
+def assert_large_initializers_are_the_float32_ones_rounded_to_float16(full: Path, half: Path) -> None:
+    """Each initializer of at least SMALLEST_HALF_INITIALIZER values is stored as float16 (the float32 export's values
+    rounded), each smaller one as it was."""
+    exported = {i.name: numpy_helper.to_array(i) for i in onnx.load(str(full)).graph.initializer}
+    seen = set()
+    for initializer in onnx.load(str(half)).graph.initializer:
+        original_name = initializer.name.removesuffix(".float16")
+        original, stored = exported[original_name], numpy_helper.to_array(initializer)
+        large = original.dtype == np.float32 and original.size >= SMALLEST_HALF_INITIALIZER
+        assert initializer.name.endswith(".float16") == large, (initializer.name, original.size)
+        assert stored.dtype == (np.float16 if large else original.dtype) and np.array_equal(stored, original.astype(stored.dtype)), initializer.name
+        seen.add(original_name)
+    assert seen == set(exported)
+    assert any(name.endswith(".float16") for name in {i.name for i in onnx.load(str(half)).graph.initializer})
+
+
 @pytest.mark.parametrize("name", ["conv_ae", "pix2pix_picture_statistics"])
 def test_an_onnx_file_with_half_precision_weights_is_about_half_the_bytes_and_within_the_half_precision_limit(
     runs: dict[str, Path], tmp_path: Path, name: str
@@ -156,12 +176,27 @@ def test_an_onnx_file_with_half_precision_weights_is_about_half_the_bytes_and_wi
     result = export(export_config(runs[name], half, half=True))
     assert half.stat().st_size < 0.6 * full.stat().st_size
     assert result["max_abs_difference"] <= export_module.allowed_difference("onnx", result["spec"], half=True)
-    stored = {initializer.data_type for initializer in onnx.load(str(half)).graph.initializer}
-    assert onnx.TensorProto.FLOAT16 in stored
+    assert_large_initializers_are_the_float32_ones_rounded_to_float16(full, half)
     inputs = random_batch(result["spec"], 3, seed=9).numpy()
     reference = load_translator(runs[name], device="cpu").raw(inputs)
     low, high = result["spec"].value_range
     assert 0 < np.abs(load_translator(half, device="cpu").raw(inputs) - reference).max() <= 2 / 255 * (high - low)
+
+
+def test_a_weights_file_stores_each_trained_float_weight_rounded_to_float16(runs: dict[str, Path], tmp_path: Path) -> None:
+    """Guards against weights files stored as bfloat16 or float32: each is within the parity limit, which looks at
+    outputs only. Every floating tensor is the generator's own rounded to float16; the rest (counters) as they are."""
+    output = tmp_path / "generator.pth"
+    export(export_config(runs["pix2pix"], output, "weights"))
+    stored = torch.load(output, weights_only=True)["state_dict"]
+    located = locate_run(runs["pix2pix"])
+    assert located is not None
+    trained = inference_network(load_trained_model(*located)[1]).state_dict()
+    assert list(stored) == list(trained)
+    for name, value in trained.items():
+        expected = value.half() if value.is_floating_point() else value
+        assert stored[name].dtype == expected.dtype and torch.equal(stored[name], expected), name
+    assert {value.dtype for value in stored.values() if value.is_floating_point()} == {torch.float16}
 
 
 def test_half_precision_is_refused_for_torchscript(runs: dict[str, Path], tmp_path: Path) -> None:

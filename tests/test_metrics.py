@@ -3,21 +3,28 @@ LPIPS/FID on both paths."""
 
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from PIL import Image
 from torch import nn
 
 from face2sketch.metrics import (
+    HIGHER_IS_BETTER,
+    MS_SSIM_MIN_SIDE,
     SKIPPED_NO_WEIGHTS,
     ImageSetEvaluator,
     MeanStudySSIM,
+    MetricSummary,
     fsim,
     lpips_model,
     ms_ssim,
+    ms_ssim_applicable,
     mse,
     psnr,
     scoot,
@@ -268,9 +275,12 @@ def test_evaluator_reports_inapplicable_and_skipped_metrics_instead_of_crashing(
     rows = evaluator.update(torch.rand(2, 3, 64, 64), torch.rand(2, 3, 64, 64))
     results = evaluator.compute()
     assert len(rows) == 2 and set(rows[0]) == {"ssim", "ssim_study", "mse", "psnr", "fsim"}
-    assert results["ms_ssim"].status.startswith("n/a") and results["ms_ssim"].mean is None
-    assert results["scoot"].status.startswith("n/a")
-    assert results["lpips"].status == SKIPPED_NO_WEIGHTS and results["fid"].status.startswith(SKIPPED_NO_WEIGHTS)
+    assert results["ms_ssim"].status == "n/a: images of 64x64 px are too small (MS-SSIM needs sides > 160)" and results["ms_ssim"].mean is None
+    assert results["scoot"].status == "n/a: SCOOT is a sketch metric" and results["scoot"].mean is None
+    assert results["lpips"].status == SKIPPED_NO_WEIGHTS == "skipped: weights not available"
+    assert results["fid"].status == "skipped: weights not available (torch-fidelity Inception)"
+    with pytest.raises(ValueError, match=r"^target_kind must be 'sketch' or 'photo', got sketches$"):
+        ImageSetEvaluator("sketches", lpips_net=None, fid_feature=None)
 
 
 def test_ms_ssim_runs_at_cuhk_resolution() -> None:
@@ -323,3 +333,145 @@ def test_fid_runs_with_a_feature_extractor() -> None:
     shifted.update(1.0 - target, target)
     assert same.compute()["fid"].mean == pytest.approx(0.0, abs=1e-3)
     assert shifted.compute()["fid"].mean > 100 * max(same.compute()["fid"].mean, 1e-6)
+
+
+# -- SCOOT's float path, and SCOOT against a pixel-by-pixel reference --------------------------------------------------
+def test_scoot_of_float_pictures_in_unit_range_is_scoot_of_their_uint8_pixels() -> None:
+    """Bug: the float path left unscaled (``* 255`` dropped, or applied to float64 only while batches are float32), so
+    evaluate's SCOOT (always on float tensors) quantised every picture to level 0 and scored any pair alike."""
+    rng = np.random.default_rng(4)
+    for channels in (1, 3):
+        predictions = rng.integers(0, 256, (3, 40, 36, channels), dtype=np.uint8)
+        targets = np.clip(predictions.astype(int) + rng.integers(-60, 61, predictions.shape), 0, 255).astype(np.uint8)
+        expected = [scoot_pair(p, t) for p, t in zip(predictions, targets, strict=True)]
+        as_floats = lambda images: torch.from_numpy(images).permute(0, 3, 1, 2).float() / 255.0  # noqa: E731
+        assert scoot(as_floats(predictions), as_floats(targets)).tolist() == expected
+        assert all(value < 0.9 for value in expected)  # pairs SCOOT tells apart: a float path at one level would give 1
+
+
+def test_scoot_of_float_stripes_against_float_flat_grey_is_the_hand_computed_one_over_101() -> None:
+    """Stripes of 0.0 and 1.0 (levels 0 and 5: contrast 25, energy 1 in each of the 16 blocks) against flat 128/255
+    (level 3: contrast 0, energy 1): the distance is sqrt(16 * 25^2) = 100, SCOOT 1 / 101."""
+    stripes = torch.zeros(1, 1, 8, 8)
+    stripes[..., 1::2] = 1.0
+    flat = torch.full((1, 1, 8, 8), 128 / 255)
+    assert scoot(stripes, flat).item() == 1 / 101
+    assert scoot(stripes.expand(-1, 3, -1, -1), flat.expand(-1, 3, -1, -1)).item() == 1 / 101  # grey as RGB: the same
+
+
+def test_float_grey_levels_are_scaled_to_255_rounded_half_up_and_clipped() -> None:
+    values = np.array([[0.0, 0.49 / 255, 0.51 / 255, 0.5, 1.0, 1.2, -0.1]], np.float32)
+    assert to_gray_uint8(values).tolist() == [[0, 0, 1, 128, 255, 255, 0]]
+    assert to_gray_uint8(values[..., None]).tolist() == [[0, 0, 1, 128, 255, 255, 0]]  # HxWx1: its one plane
+    rgb = np.array([[[1.0, 0.0, 0.0], [0.0, 1.0, 0.0], [0.0, 0.0, 1.0]]])
+    assert to_gray_uint8(rgb).tolist() == [[76, 150, 29]]  # 0.2989, 0.5870, 0.1140 of 255, rounded: 76.22, 149.69, 29.07
+
+
+def reference_scoot_features(gray: np.ndarray) -> list[float]:
+    """SCOOT's 32 features pixel by pixel, as Fan et al. define them: 6 grey levels floor(6 I / 255) (255 in level 5),
+    a 4x4 grid of blocks with floored edges, MATLAB graycomatrix's four offsets at distance 1 (0, 45, 90, 135 degrees:
+    row, col +0 +1, -1 +1, -1 +0, -1 -1) counted within each block, their average rounded half up, normalised;
+    contrast and energy of each block."""
+    h, w = gray.shape
+    level = [[min(6 * int(v) // 255, 5) for v in row] for row in gray]
+    rows = [math.floor(h * k / 4) for k in range(5)]
+    cols = [math.floor(w * k / 4) for k in range(5)]
+    features = []
+    for br in range(4):
+        for bc in range(4):
+            counts = np.zeros((6, 6))
+            for r in range(rows[br], rows[br + 1]):
+                for c in range(cols[bc], cols[bc + 1]):
+                    for dr, dc in ((0, 1), (-1, 1), (-1, 0), (-1, -1)):
+                        if rows[br] <= r + dr < rows[br + 1] and cols[bc] <= c + dc < cols[bc + 1]:
+                            counts[level[r][c], level[r + dr][c + dc]] += 1
+            averaged = np.floor(counts / 4 + 0.5)
+            p = averaged / averaged.sum() if averaged.sum() else averaged
+            features += [sum(p[i, j] * (i - j) ** 2 for i in range(6) for j in range(6)), sum(p[i, j] ** 2 for i in range(6) for j in range(6))]
+    return features
+
+
+@settings(max_examples=40, deadline=None, database=None)
+@given(
+    height=st.integers(4, 14),
+    width=st.integers(4, 14),
+    greys=st.lists(st.integers(0, 255), min_size=1, max_size=4),
+    seed=st.integers(0, 2**16),
+)
+def test_scoot_features_match_a_pixel_by_pixel_reference(height: int, width: int, greys: list[int], seed: int) -> None:
+    """Bugs guarded: an offset's direction or sign, a block edge off by one, pairs counted across block edges, the
+    average rounded otherwise, the levels' scale or cap changed, contrast or energy computed over the wrong axes."""
+    gray = np.random.default_rng(seed).choice(np.array(greys, np.uint8), size=(height, width))
+    assert scoot_features(gray).tolist() == pytest.approx(reference_scoot_features(gray), abs=1e-12)
+
+
+# -- the other metrics on small known inputs -----------------------------------------------------------------------------
+def test_mse_and_psnr_are_per_image() -> None:
+    """Bug guarded: the mean over the batch (or over channels only) where each image needs its own value."""
+    pred = torch.stack([torch.zeros(2, 4, 4), torch.full((2, 4, 4), 0.1)])
+    target = torch.stack([torch.full((2, 4, 4), 0.5), torch.full((2, 4, 4), 0.4)])
+    target[1, 1] = 0.1  # the second image's second channel is exact: its MSE is the mean over both channels, 0.09 / 2
+    assert mse(pred, target).tolist() == pytest.approx([0.25, 0.045], abs=1e-7)
+    assert psnr(pred, target).tolist() == pytest.approx([-10 * math.log10(0.25), -10 * math.log10(0.045)], abs=1e-5)
+
+
+def test_ssim_of_flat_images_is_the_luminance_term_with_the_constant_of_data_range_1() -> None:
+    # (2 * 0.5 * 0.25 + 1e-4) / (0.5^2 + 0.25^2 + 1e-4): no variance, so the contrast-structure term is 1
+    half, quarter = torch.full((1, 3, 16, 16), 0.5), torch.full((1, 3, 16, 16), 0.25)
+    assert ssim(half, quarter).item() == pytest.approx(0.2501 / 0.3126, abs=1e-6)
+
+
+def test_ms_ssim_applies_to_sides_above_160_and_says_so_otherwise() -> None:
+    """Bug guarded: the size rule off by one (MS-SSIM's fifth scale needs more than one 11-wide window: sides > 160)."""
+    assert MS_SSIM_MIN_SIDE == 160
+    assert ms_ssim_applicable(161, 161) and not ms_ssim_applicable(160, 400) and not ms_ssim_applicable(400, 160)
+    evaluator = ImageSetEvaluator("photo", lpips_net=None, fid_feature=None)
+    evaluator.update(torch.rand(1, 3, 160, 200), torch.rand(1, 3, 160, 200))
+    assert evaluator.compute()["ms_ssim"].status == "n/a: images of 160x200 px are too small (MS-SSIM needs sides > 160)"
+
+
+def test_fsim_is_piq_s_on_inputs_clamped_to_unit_range_with_grey_repeated_to_three_channels() -> None:
+    """Bugs guarded: inputs not clamped (piq refuses them), another data range, the chromatic flag not passed on."""
+    import piq
+
+    torch.manual_seed(2)
+    pred, target = torch.rand(2, 1, 48, 48) * 1.4 - 0.2, torch.nn.functional.avg_pool2d(torch.rand(2, 1, 48, 48), 3, 1, 1)
+    as_rgb = lambda x: x.clamp(0, 1).expand(-1, 3, -1, -1)  # noqa: E731
+    expected = piq.fsim(as_rgb(pred), as_rgb(target), reduction="none", data_range=1.0, chromatic=False)
+    assert torch.equal(fsim(pred, target, chromatic=False), expected)
+    colour_pred, colour_target = torch.rand(2, 3, 48, 48) * 1.4 - 0.2, torch.rand(2, 3, 48, 48)
+    expected_colour = piq.fsim(colour_pred.clamp(0, 1), colour_target, reduction="none", data_range=1.0, chromatic=True)
+    assert torch.equal(fsim(colour_pred, colour_target, chromatic=True), expected_colour)
+
+
+def test_the_evaluator_clamps_to_unit_range_and_gives_each_image_its_row() -> None:
+    """Bug guarded: predictions scored unclamped (a model's overshoot counted as error) or rows mixed up between images."""
+    pred = torch.stack([torch.full((1, 8, 8), 1.5), torch.full((1, 8, 8), 0.3)])  # the first overshoots paper white
+    target = torch.stack([torch.ones(1, 8, 8), torch.full((1, 8, 8), 0.5)])
+    evaluator = ImageSetEvaluator("sketch", lpips_net=None, fid_feature=None)
+    first, second = evaluator.update(pred, target)
+    assert set(first) == {"ssim", "ssim_study", "mse", "psnr", "fsim", "scoot"}
+    assert first["mse"] == 0.0 and first["psnr"] == math.inf and first["ssim"] == pytest.approx(1.0, abs=1e-6)
+    assert second["mse"] == pytest.approx(0.04, abs=1e-7) and second["psnr"] == pytest.approx(-10 * math.log10(0.04), abs=1e-5)
+    assert evaluator.compute()["psnr"].mean == second["psnr"]  # the infinite value is left out of the mean
+
+
+def test_a_summary_s_mean_and_spread_leave_out_infinite_values_and_none_when_not_scored() -> None:
+    assert MetricSummary("psnr", [20.0, math.inf, 40.0]).mean == 30.0 and MetricSummary("psnr", [20.0, math.inf, 40.0]).std == 10.0
+    assert MetricSummary("ms_ssim", [0.5], status="n/a: too small").mean is None and MetricSummary("ms_ssim", [0.5], status="n/a").std is None
+    assert MetricSummary("fid", [], set_value=3.5).mean == 3.5 and MetricSummary("fid", [], set_value=3.5).std is None
+    assert MetricSummary("mse").mean is None and MetricSummary("mse", [math.inf]).std is None
+
+
+def test_each_metric_says_whether_higher_is_better_in_the_order_the_reports_list_them() -> None:
+    assert list(HIGHER_IS_BETTER.items()) == [
+        ("ssim", True),
+        ("ssim_study", True),
+        ("mse", False),
+        ("psnr", True),
+        ("ms_ssim", True),
+        ("fsim", True),
+        ("scoot", True),
+        ("lpips", False),
+        ("fid", False),
+    ]

@@ -157,6 +157,31 @@ def test_faces_all_writes_every_face_and_records_each_transform(conv_run: Path, 
     assert len(only["items"]) == 1 and only["items"][0]["eyes"] == np.round(large.eyes, 2).tolist() and (tmp_path / "largest" / "two.png").is_file()
 
 
+def test_a_picture_whose_largest_face_is_too_small_is_skipped_with_the_reason_not_translated_from_a_smaller_face(
+    conv_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Bug: too-small faces filtered out before the largest is chosen, so predict (faces=largest) wrote a smaller face's
+    sketch for a picture whose largest face it cannot use."""
+    from face2sketch.data.alignment import Face, cuhk_eyes, min_eye_distance
+
+    smallest = min_eye_distance()
+    largest = Face(np.array([[100.0, 100.0], [100.0 + smallest - 3, 100.0]]), (60.0, 50.0, 240.0, 260.0), 0.99)  # the largest box
+    usable = Face(np.array([[400.0, 300.0], [400.0 + cuhk_eyes().distance, 300.0]]), (370.0, 260.0, 110.0, 120.0), 0.95)
+    stub_detector(monkeypatch, {(640, 480): [largest, usable], (480, 640): [usable]})
+    (tmp_path / "in").mkdir()
+    save_picture(tmp_path / "in" / "a_crowd.png", face_like_picture(640, 480))
+    save_picture(tmp_path / "in" / "b_portrait.png", face_like_picture(480, 640))
+    result = predict(predict_config(conv_run, tmp_path / "in", tmp_path / "out", align=True))
+    crowd, portrait = result["items"]
+    assert crowd["status"] == "skipped" and crowd["output"] is None and crowd["eyes"] is None
+    assert crowd["reason"] == (
+        f"the face is too small to use (its eyes are {smallest - 3:.0f} px apart, at least {smallest:.0f} are needed): "
+        "use a closer or larger picture, or align=false to translate the whole picture"
+    )
+    assert portrait["status"] == "ok" and portrait["eyes"] == np.round(usable.eyes, 2).tolist()
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["b_portrait.png", "predictions.json"]
+
+
 def test_a_glob_selects_files_and_a_bad_align_value_is_a_config_error(conv_run: Path, tmp_path: Path) -> None:
     for name in ("a.png", "b.png", "c.jpg"):
         save_picture(tmp_path / name, face_like_picture(40, 40))

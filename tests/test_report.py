@@ -79,8 +79,9 @@ def check_report_tables(report: str, summaries: list[dict]) -> None:
                     assert float(leak[label][model]) == pytest.approx(paper - standard, abs=tolerance), (metric, model)
 
 
-def fake_evaluated_run(folder: Path, model: str, protocol: str, values: dict[str, tuple[float, float]]) -> dict:
-    """A run folder whose evaluation is already written (the report reads it instead of evaluating again)."""
+def fake_evaluated_run(folder: Path, model: str, protocol: str, values: dict[str, tuple[float, float]], seed: int | None = None) -> dict:
+    """A run folder whose evaluation is already written (the report reads it instead of evaluating again), trained with
+    ``seed`` (None: a record without one)."""
     (folder / "checkpoints").mkdir(parents=True)
     (folder / "tensorboard").mkdir()
     (folder / "evaluation").mkdir()
@@ -105,6 +106,7 @@ def fake_evaluated_run(folder: Path, model: str, protocol: str, values: dict[str
         "encoder_weights": None,
         "num_images": 4,
         "metrics": metrics,
+        "seed": seed,
     }
     (folder / "evaluation" / "metrics.json").write_text(json.dumps(summary))
     for kind in ("samples", "predictions"):
@@ -134,8 +136,11 @@ def test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_s
     # the Hydra callback a sweep ends with writes the report into the sweep folder
     ReportCallback().on_multirun_end(OmegaConf.create({"hydra": {"sweep": {"dir": str(tmp_path / "sweep")}}, "data": {"root": None}}))
     report = (tmp_path / "sweep" / "report" / "report.md").read_text()
-    for figure in ("samples_f2sk.png", "samples_f2sk_paper.png", "curves_f2sk.png", "curves_f2sk_paper.png"):
-        assert Image.open(tmp_path / "sweep" / "report" / figure).size[0] > 300 and f"]({figure})" in report
+    # samples: a row per shared sample identity (2), a column for the input, each model and the ground truth, 1.6 x 2.0
+    # inches each at 110 dpi; curves: 10 x 3.6 inches
+    sizes = {"samples_f2sk.png": (880, 440), "samples_f2sk_paper.png": (704, 440), "curves_f2sk.png": (1100, 396), "curves_f2sk_paper.png": (1100, 396)}
+    for figure, size in sizes.items():
+        assert Image.open(tmp_path / "sweep" / "report" / figure).size == size and f"]({figure})" in report
     assert write_report([tmp_path / "sweep"], tmp_path / "report").read_text() == report  # the command line's report is the same
     check_report_tables(report, summaries)
     tables = parse_tables(report)
@@ -155,3 +160,82 @@ def test_report_tables_hold_each_runs_numbers_the_best_in_bold_and_paper_minus_s
         rows = {(r["protocol"], r["model"], r["metric"]): r for r in csv.DictReader(handle)}
     assert float(rows[("paper", "sparse_ae", "mse")]["mean"]) == 0.012 and rows[("standard", "pix2pix", "lpips")]["status"].startswith("skipped")
     assert float(rows[("standard", "conv_ae", "ssim_study")]["mean"]) == 0.69
+
+
+def test_the_main_tables_show_each_cells_lowest_seed_and_the_spread_table_every_seed(tmp_path: Path) -> None:
+    """Guards against the main tables showing another seed's run of a cell than the lowest (the highest, or whichever
+    the folder listed last), which the report says they show. Seed 0 is the lowest here: a falsy seed still sorts first."""
+    sweep = tmp_path / "sweep"
+    conv_ae = {2: (0.70, 0.020, 12.3456), 0: (0.60, 0.030, 14.5), 1: (0.65, 0.025, 13.0)}  # seed: SSIM, MSE, FID
+    summaries = [
+        fake_evaluated_run(sweep / f"{i}_conv_ae_{seed}", "conv_ae", "standard", {"ssim": (s, 0.011), "mse": (m, 0.002), "fid": (f, 0.5)}, seed=seed)
+        for i, (seed, (s, m, f)) in enumerate(conv_ae.items())
+    ]
+    summaries.append(fake_evaluated_run(sweep / "3_sparse_ae_5", "sparse_ae", "standard", {"ssim": (0.5, 0.01), "mse": (0.04, 0.003)}, seed=5))
+    report = write_report([sweep], tmp_path / "report").read_text()
+    tables = parse_tables(report)
+    standard = {row["metric"]: row for row in tables[next(h for h in tables if "— standard, N = 4" in h)]}
+    assert (standard["SSIM"]["conv_ae"], standard["MSE"]["conv_ae"]) == ("**0.600 ± 0.011**", "**0.030 ± 0.002**"), "seed 0's numbers"
+    assert standard["FID"]["conv_ae"] == "14.50 ± 0.50" and standard["SSIM"]["sparse_ae"] == "0.500 ± 0.010"
+    spread = {row["model"]: row for row in tables["Spread across seeds"]}
+    assert list(spread) == ["conv_ae"], "a cell with one seed has no spread"
+    row = spread["conv_ae"]
+    assert (row["protocol"], row["direction"], row["seeds"]) == ("standard", "f2sk", "0, 1, 2")
+    assert (row["SSIM"], row["MSE"], row["FSIM"]) == ("0.650 ± 0.050", "0.025 ± 0.005", "–")
+    with open(tmp_path / "report" / "results.csv") as handle:
+        rows = [r for r in csv.DictReader(handle) if r["metric"] == "ssim"]
+    assert sorted((r["model"], r["seed"], r["mean"]) for r in rows) == [
+        ("conv_ae", "0", "0.6"),
+        ("conv_ae", "1", "0.65"),
+        ("conv_ae", "2", "0.7"),
+        ("sparse_ae", "5", "0.5"),
+    ], "results.csv keeps every seed's run"
+
+
+def test_an_evaluation_is_reused_only_at_the_reports_resolution_and_with_every_metric(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A run scored at another resolution, or before a metric was added, is evaluated again (with the report's data
+    root); a current evaluation is read as it is."""
+    import face2sketch.report as report_module
+    from face2sketch.report import collect, is_current
+
+    run = tmp_path / "sweep" / "0_conv_ae"
+    summary = fake_evaluated_run(run, "conv_ae", "standard", {"ssim": (0.6, 0.01)})
+    assert is_current(summary, "original") and not is_current(summary, "model")
+    assert not is_current({**summary, "metrics": {k: v for k, v in summary["metrics"].items() if k != "fid"}}, "original")
+    evaluated: list[tuple[str, str, str | None]] = []
+
+    def evaluate_run(found, settings) -> dict:  # type: ignore[no-untyped-def]
+        evaluated.append((found.checkpoint.name, settings.resolution, settings.data_root))
+        return {**summary, "resolution": settings.resolution}
+
+    monkeypatch.setattr(report_module, "evaluate_run", evaluate_run)
+    (reused,) = collect([tmp_path / "sweep"], "original", None)
+    assert evaluated == [] and reused == {**summary, "evaluation_dir": str(run / "evaluation")}
+    (again,) = collect([tmp_path / "sweep"], "model", "/data/cuhk")
+    assert evaluated == [("best-epoch=0.ckpt", "model", "/data/cuhk")] and again["resolution"] == "model"
+
+
+def test_after_each_sweep_job_its_run_is_evaluated_and_a_failure_is_left_to_the_report(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hydra.core.utils import JobReturn, JobStatus
+
+    import face2sketch.report as report_module
+
+    run = tmp_path / "sweep" / "0_conv_ae"
+    fake_evaluated_run(run, "conv_ae", "standard", {"ssim": (0.6, 0.01)})
+    evaluated: list[tuple[str, str, str | None]] = []
+
+    def evaluate_run(found, settings) -> dict:  # type: ignore[no-untyped-def]
+        evaluated.append((found.run.path.name, settings.resolution, settings.data_root))
+        if settings.data_root == "/broken":
+            raise RuntimeError("no data")
+        return {}
+
+    monkeypatch.setattr(report_module, "evaluate_run", evaluate_run)
+    config = OmegaConf.create({"hydra": {"runtime": {"output_dir": str(run)}}, "data": {"root": "/data/cuhk"}})
+    ReportCallback("model", evaluate_each_job=True).on_job_end(config, JobReturn(status=JobStatus.COMPLETED))
+    ReportCallback("model", evaluate_each_job=True).on_job_end(config, JobReturn(status=JobStatus.FAILED))
+    ReportCallback("model", evaluate_each_job=False).on_job_end(config, JobReturn(status=JobStatus.COMPLETED))
+    assert evaluated == [("0_conv_ae", "model", "/data/cuhk")], "a completed job alone, when asked for"
+    config.data.root = "/broken"
+    ReportCallback("model", evaluate_each_job=True).on_job_end(config, JobReturn(status=JobStatus.COMPLETED))  # warns, does not raise
+    assert evaluated[-1] == ("0_conv_ae", "model", "/broken")

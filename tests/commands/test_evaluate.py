@@ -139,7 +139,9 @@ def test_conditions_score_the_test_split_under_each_condition_against_the_clean_
     assert [r["condition"] for r in rows] == report["order"]
     assert float(rows[3]["fsim_ratio"]) == pytest.approx(report["conditions"][names[3]]["ratios"]["fsim"], abs=1e-6)
     assert len((folder / "robustness.md").read_text().splitlines()) == 2 + len(report["order"])
-    assert Image.open(folder / "robustness.png").size[1] > Image.open(folder / "robustness.png").size[0], "a row per condition"
+    # a row per condition (clean and as_photographed among them) and the ground truth, 1.75 inches each; two sample
+    # identities, input and output for each, 1.5 inches each; 100 dpi
+    assert Image.open(folder / "robustness.png").size == (2 * 2 * 150, (len(report["order"]) + 1) * 175) == (600, 2975)
     again = run_evaluate(f"runs=[{trained_run}]", "conditions=real", f"paths.output_root={tmp_path}")
     assert again.returncode == 0 and json.loads((folder / "robustness.json").read_text()) == report, "seeded: the same pictures every run"
 
