@@ -3,13 +3,34 @@ operations they stand in for, so that a picture is finished the same way with or
 
 from __future__ import annotations
 
+from pathlib import Path
+
+import cv2
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from PIL import Image
 
-from face2sketch.data.images import model_input, resize_planes, to_uint8, unit_range_array
-from face2sketch.data.tensors import resize_prediction, to_tensor, unit_range
+from face2sketch.data.images import (
+    INTERPOLATIONS,
+    UnusableImage,
+    decode_image,
+    dihedral,
+    fit_to_model,
+    interpolation_flag,
+    model_input,
+    resize_planes,
+    sketch_layout,
+    to_8_bit_opaque,
+    to_source_kind,
+    to_uint8,
+    unit_range_array,
+)
+from face2sketch.data.tensors import resize_prediction, save_image, tensor_to_uint8, to_tensor, unit_range
+from face2sketch.errors import ConfigError
 
 
 @pytest.mark.parametrize("size", [(250, 200), (410, 328), (90, 70), (256, 256)])
@@ -32,7 +53,8 @@ def test_a_picture_fed_to_a_model_and_read_back_is_the_same_picture(value_range:
     picture = np.random.default_rng(1).integers(0, 256, (32, 24, 3), dtype=np.uint8)
     planes = model_input(picture, value_range)
     assert planes.dtype == np.float32 and planes.shape == (3, 32, 24)
-    assert planes.min() >= value_range[0] and planes.max() <= value_range[1]
+    low, high = value_range  # each value is its grey level scaled: a wrong factor or offset fails here, not only a range check
+    assert np.allclose(planes, picture.transpose(2, 0, 1) / 255.0 * (high - low) + low, atol=1e-6, rtol=0)
     assert np.array_equal(planes, to_tensor(picture, value_range).numpy())
     back = unit_range_array(planes, value_range)
     assert np.array_equal(back, unit_range(torch.from_numpy(planes), value_range).numpy())
@@ -43,3 +65,167 @@ def test_outputs_beyond_the_value_range_are_clamped_and_grey_levels_rounded() ->
     raw = np.array([[[-3.0, -1.0, 0.0, 1.0, 7.0]]], dtype=np.float32)
     assert unit_range_array(raw, (-1.0, 1.0)).tolist() == [[[0.0, 0.0, 0.5, 1.0, 1.0]]]
     assert to_uint8(np.array([[[0.5 / 255, 1.49 / 255, 1.51 / 255]]], dtype=np.float32)).tolist() == [[1, 1, 2]]
+
+
+# -- the 8 symmetries of the square ----------------------------------------------------------------------------------------
+def _quarter_turn(image: np.ndarray) -> np.ndarray:
+    """One counter-clockwise quarter turn written out pixel by pixel: row ``i`` of the result is column ``width - 1 - i``
+    of the image, read top to bottom (the top row's last pixel ends in the top-left corner)."""
+    height, width = image.shape[:2]
+    return np.array([[image[row, width - 1 - column] for row in range(height)] for column in range(width)], dtype=image.dtype)
+
+
+def _mirrored(image: np.ndarray) -> np.ndarray:
+    """Left and right swapped, written out pixel by pixel."""
+    width = image.shape[1]
+    return np.array([[line[width - 1 - column] for column in range(width)] for line in image], dtype=image.dtype)
+
+
+def _reference_dihedral(image: np.ndarray, rotations: int, flip: bool) -> np.ndarray:
+    """The symmetry ``dihedral`` documents, composed from the hand-written steps: the quarter turns first, then the flip."""
+    for _ in range(rotations % 4):
+        image = _quarter_turn(image)
+    return _mirrored(image) if flip else image
+
+
+def test_a_quarter_turn_is_counter_clockwise_and_the_flip_comes_after_it_on_arrays_and_tensors() -> None:
+    """Guards the direction of a turn (``rot90(-rotations)`` on one side) and the order of turn and flip (a flip before the
+    turn on one side): the paper protocol's copies (arrays) and the in-memory batches (tensors) must be the same images."""
+    picture = np.array([[1, 2, 3], [4, 5, 6]], dtype=np.uint8)
+    expected = {
+        (1, False): [[3, 6], [2, 5], [1, 4]],
+        (0, True): [[3, 2, 1], [6, 5, 4]],
+        (1, True): [[6, 3], [5, 2], [4, 1]],
+        (2, False): [[6, 5, 4], [3, 2, 1]],
+        (3, False): [[4, 1], [5, 2], [6, 3]],
+        (3, True): [[1, 4], [2, 5], [3, 6]],
+    }
+    for (rotations, flip), values in expected.items():
+        assert dihedral(picture, rotations, flip).tolist() == values, f"array, {rotations} quarter turns, flip {flip}"
+        assert dihedral(torch.from_numpy(picture)[None, None], rotations, flip)[0, 0].tolist() == values, f"tensor, {rotations} turns, flip {flip}"
+        assert _reference_dihedral(picture, rotations, flip).tolist() == values, "the test's own reference"
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rotations=st.integers(0, 7),
+    flip=st.booleans(),
+    height=st.integers(1, 6),
+    width=st.integers(1, 6),
+    channels=st.sampled_from([0, 1, 3]),
+    seed=st.integers(0, 2**16),
+)
+def test_arrays_and_tensors_turn_the_same_way_as_the_hand_written_symmetry(
+    rotations: int, flip: bool, height: int, width: int, channels: int, seed: int
+) -> None:
+    """numpy ``dihedral`` on HxW[xC] and torch ``dihedral`` on NxCxHxW give the same pixels, and both are the reference's
+    quarter turns then flip: a turn in the opposite direction or a flip before the turn on either side fails here."""
+    shape = (2, height, width) + ((channels,) if channels else ())
+    arrays = np.random.default_rng(seed).integers(0, 256, shape, dtype=np.uint8)
+    batch = torch.from_numpy(arrays if channels else arrays[..., None]).permute(0, 3, 1, 2)
+    turned_batch = dihedral(batch, rotations, flip).permute(0, 2, 3, 1).numpy()
+    for array, turned in zip(arrays, turned_batch, strict=True):
+        expected = _reference_dihedral(array, rotations, flip)
+        assert np.array_equal(dihedral(array, rotations, flip), expected), "numpy side"
+        assert np.array_equal(turned if channels else turned[..., 0], expected), "torch side"
+
+
+# -- decoding, model inputs and finishing: exact values --------------------------------------------------------------------
+@pytest.mark.parametrize(
+    ("mode", "values", "expected"),
+    [
+        ("I;16", [0, 32768, 65535], [0, 128, 255]),  # 16 bit: scaled from 65535
+        ("I", [0, 100, 255], [0, 100, 255]),  # 32-bit integers within 8 bits: kept
+        ("I", [0, 256, 65535], [0, 1, 255]),  # 32-bit integers above 255: read as 16 bit
+        ("F", [0.0, 0.5, 1.0], [0, 128, 255]),  # floats up to 1: a unit range
+        ("F", [0.0, 1.5, 255.0], [0, 2, 255]),  # floats above 1: grey levels
+        ("I", [0, 128, 256], [0, 0, 1]),  # the boundary: 256 is beyond 8 bits
+        ("I", [0, 128, 255], [0, 128, 255]),  # and 255 within them
+        ("F", [0.0, 0.5, 1.05], [0, 1, 1]),  # just above 1: grey levels, not a unit range
+        ("F", [0.0, 1.45, 1.55], [0, 1, 2]),  # rounded half up
+    ],
+)
+def test_wide_grey_images_are_scaled_to_8_bits_by_their_kind_of_range(mode: str, values: list, expected: list[int]) -> None:
+    """Guards each branch of the scaling (65535, 255 or 1 as white) and its boundaries (``> 255``, ``<= 1.0``): a
+    16-bit scan clipped to white, or a unit-range float image left black."""
+    dtype = {"I;16": np.uint16, "I": np.int32, "F": np.float32}[mode]
+    image = Image.fromarray(np.array([values], dtype=dtype), None if mode == "I;16" else mode)
+    assert image.mode == mode
+    converted = to_8_bit_opaque(image)
+    assert converted.mode == "L" and np.asarray(converted).tolist() == [expected]
+
+
+def test_a_picture_with_transparency_is_composited_on_white_paper() -> None:
+    """Guards the white under transparent pixels (a sketch drawn on a transparent canvas must not turn black)."""
+    rgba = np.array([[[10, 20, 30, 255], [10, 20, 30, 0], [200, 100, 0, 128]]], dtype=np.uint8)
+    opaque = np.asarray(to_8_bit_opaque(Image.fromarray(rgba, "RGBA")))
+    assert opaque.tolist() == [[[10, 20, 30], [255, 255, 255], [227, 177, 127]]]
+
+
+def test_a_sketch_input_is_pils_grey_and_a_photo_input_is_left_as_it_is() -> None:
+    """Guards the luma weights of a sketch input (ITU-R 601-2, as the training data's sketches were decoded)."""
+    colours = np.array([[[255, 0, 0], [0, 255, 0], [0, 0, 255], [255, 255, 255], [10, 20, 30]]], dtype=np.uint8)
+    assert to_source_kind(colours, "sketch").tolist() == [[76, 150, 29, 255, 18]]
+    assert to_source_kind(colours, "photo") is colours
+
+
+def test_each_interpolation_name_is_its_opencv_flag_and_another_name_is_refused_in_one_line() -> None:
+    expected = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA, "lanczos": cv2.INTER_LANCZOS4}
+    assert expected == INTERPOLATIONS and all(interpolation_flag(name) == flag for name, flag in expected.items())
+    with pytest.raises(ConfigError, match="^unknown data.interpolation 'nearest': use one of bilinear, bicubic, area, lanczos$"):
+        interpolation_flag("nearest")
+
+
+def test_a_sketch_is_fed_as_three_identical_channels_or_one_and_a_photo_as_resized() -> None:
+    """Guards the channel layout of sketches (``channels == 3``) and the size a picture is fitted to."""
+    sketch = np.arange(12, dtype=np.uint8).reshape(3, 4)
+    assert np.array_equal(sketch_layout(sketch, 3), np.stack([sketch] * 3, axis=2))
+    assert np.array_equal(sketch_layout(sketch, 1), sketch[..., None]) and np.array_equal(sketch_layout(sketch[..., None], 1), sketch[..., None])
+    rng = np.random.default_rng(4)
+    photo, drawing = rng.integers(0, 256, (30, 20, 3), dtype=np.uint8), rng.integers(0, 256, (30, 20), dtype=np.uint8)
+    assert np.array_equal(fit_to_model(photo, "photo", 8, "area", 1), cv2.resize(photo, (8, 8), interpolation=cv2.INTER_AREA))
+    resized = cv2.resize(drawing, (8, 8), interpolation=cv2.INTER_CUBIC)
+    assert np.array_equal(fit_to_model(drawing, "sketch", 8, "bicubic", 3), np.stack([resized] * 3, axis=2))
+    assert np.array_equal(fit_to_model(drawing, "sketch", 8, "bicubic", 1), resized[..., None])
+
+
+def test_a_prediction_becomes_a_grey_or_an_rgb_picture_by_its_channels() -> None:
+    """Guards the channel handling of ``to_uint8``: one plane is an HxW picture, three an HxWx3 one."""
+    planes = np.array([[[0.0, 1.0]], [[0.5, 0.25]], [[1.0, 0.0]]], dtype=np.float32)
+    assert to_uint8(planes).tolist() == [[[0, 128, 255], [255, 64, 0]]]
+    assert to_uint8(planes[:1]).tolist() == [[0, 255]]
+    assert to_uint8(np.array([[[-0.2, 1.05, 1.3]]], dtype=np.float32)).tolist() == [[0, 255, 255]], "clipped to [0, 1] first"
+    assert resize_planes(planes, (1, 2)) is planes, "a prediction already at the size is returned as it is"
+
+
+def test_a_tensor_prediction_is_saved_as_a_grey_or_an_rgb_png_of_its_rounded_grey_levels(tmp_path: Path) -> None:
+    """Guards ``tensor_to_uint8`` and ``save_image``: the same rounding as ``to_uint8``, 'L' for one plane, 'RGB' for three."""
+    planes = torch.tensor([[[0.0, 1.0]], [[0.5, 0.25]], [[1.0, 0.0]]], dtype=torch.float64)
+    assert tensor_to_uint8(planes).tolist() == [[[0, 128, 255], [255, 64, 0]]]
+    save_image(tmp_path / "rgb.png", planes)
+    save_image(tmp_path / "grey.png", planes[1:2])
+    with Image.open(tmp_path / "rgb.png") as rgb, Image.open(tmp_path / "grey.png") as grey:
+        assert (rgb.mode, np.asarray(rgb).tolist()) == ("RGB", [[[0, 128, 255], [255, 64, 0]]])
+        assert (grey.mode, np.asarray(grey).tolist()) == ("L", [[128, 64]])
+
+
+def test_unit_range_maps_the_value_range_to_0_1_and_clamps_in_float() -> None:
+    """Guards the tensor twin of ``unit_range_array`` (offset, scale, clamp), on a half-precision input too."""
+    raw = torch.tensor([[[-3.0, -1.0, 0.0, 0.5, 1.0, 7.0]]], dtype=torch.float16)
+    mapped = unit_range(raw, (-1.0, 1.0))
+    assert mapped.dtype == torch.float32 and mapped.tolist() == [[[0.0, 0.0, 0.5, 0.75, 1.0, 1.0]]]
+    assert unit_range(torch.tensor([0.2, 0.6]), (0.0, 0.5)).tolist() == pytest.approx([0.4, 1.0])
+
+
+def test_decoding_refuses_an_empty_file_and_a_picture_over_the_pixel_limit_at_its_boundary(tmp_path: Path) -> None:
+    """Guards the empty-file check, the pixel count (width x height) and its boundary: exactly ``max_pixels`` is decoded."""
+    Image.fromarray(np.full((4, 5), 7, np.uint8)).save(tmp_path / "small.png")
+    assert decode_image(tmp_path / "small.png", "L", max_pixels=20).tolist() == [[7] * 5] * 4
+    with pytest.raises(UnusableImage, match=r"^too large \(5x4 = 20 pixels is over the pixel limit=19\)$"):
+        decode_image(tmp_path / "small.png", "L", max_pixels=19, limit_name="the pixel limit")
+    (tmp_path / "empty.png").write_bytes(b"")
+    with pytest.raises(UnusableImage, match=r"^empty file \(0 bytes\)$"):
+        decode_image(tmp_path / "empty.png")
+    (tmp_path / "one.png").write_bytes(b"x")
+    with pytest.raises(UnusableImage, match="^not an image"):
+        decode_image(tmp_path / "one.png")
