@@ -175,27 +175,34 @@ def training_time_test_scores(model: L.LightningModule, batch: torch.Tensor, out
 
 # C1 = (0.01 x data range)^2 with data range 1: SSIM between two flat images at a and b is (2ab + C1) / (a^2 + b^2 + C1)
 SSIM_C1 = 1e-4
+# ssim_study, the study's scikit-image SSIM, at data range 2: C1 = (0.01 x 2)^2
+STUDY_SSIM_C1 = 4e-4
 
 
 @pytest.mark.parametrize("build", [lambda: Pix2Pix(image_size=16, ngf=8, ndf=8), lambda: ConvAE(image_size=16)], ids=["tanh_range", "unit_range"])
 def test_training_time_test_metrics_map_predictions_and_targets_to_unit_range_and_clamp(build) -> None:
-    """Hand-computed SSIM and MSE of the test step for a [-1, 1] model and a [0, 1] one: targets are mapped to [0, 1]
-    like predictions (a target left in [-1, 1] scores MSE 4 u^2, not u^2), predictions are clamped, SSIM's data
-    range is 1."""
+    """Hand-computed SSIM, MSE and the study's SSIM of the test step for a [-1, 1] model and a [0, 1] one: targets
+    are mapped to [0, 1] like predictions (a target left in [-1, 1] scores MSE 4 u^2, not u^2), predictions are
+    clamped, SSIM's data range is 1 and ``ssim_study``'s 2, each logged under its own name (a renamed
+    ``test/ssim_study`` leaves the study's column of every report empty)."""
     model = build()
     low, high = model.value_range
     structured = torch.rand(2, 3, 16, 16, generator=torch.Generator().manual_seed(0)) * (high - low) + low
     identical = training_time_test_scores(model, structured, structured)
+    assert sorted(identical) == ["mse", "ssim", "ssim_study"]
     assert identical["ssim"] == pytest.approx(1.0, abs=1e-6) and identical["mse"] == pytest.approx(0.0, abs=1e-12)
+    assert identical["ssim_study"] == pytest.approx(1.0, abs=1e-6)
 
     u = 0.75  # a flat target at three quarters of the range; the prediction at the bottom (0 in [0, 1])
     flat = torch.full((2, 3, 16, 16), low + u * (high - low))
     darkest = training_time_test_scores(model, flat, torch.full_like(flat, low))
     assert darkest["mse"] == pytest.approx(u**2, rel=1e-6)
     assert darkest["ssim"] == pytest.approx(SSIM_C1 / (u**2 + SSIM_C1), rel=1e-3)
+    assert darkest["ssim_study"] == pytest.approx(STUDY_SSIM_C1 / (u**2 + STUDY_SSIM_C1), rel=1e-6)
     beyond = training_time_test_scores(model, flat, torch.full_like(flat, high + 4.0))  # clamped to 1 before scoring
     assert beyond["mse"] == pytest.approx((1 - u) ** 2, rel=1e-6)
     assert beyond["ssim"] == pytest.approx((2 * u + SSIM_C1) / (1 + u**2 + SSIM_C1), rel=1e-3)  # float32 leaves a variance of ~4e-7
+    assert beyond["ssim_study"] == pytest.approx((2 * u + STUDY_SSIM_C1) / (1 + u**2 + STUDY_SSIM_C1), rel=1e-6)
 
 
 class PoisonHeadBias(L.Callback):

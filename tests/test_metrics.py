@@ -3,6 +3,8 @@ LPIPS/FID on both paths."""
 
 from __future__ import annotations
 
+import importlib.machinery
+import importlib.util
 import math
 from pathlib import Path
 
@@ -21,7 +23,10 @@ from face2sketch.metrics import (
     ImageSetEvaluator,
     MeanStudySSIM,
     MetricSummary,
+    fid,
+    fid_feature_size,
     fsim,
+    lpips,
     lpips_model,
     ms_ssim,
     ms_ssim_applicable,
@@ -258,6 +263,46 @@ def test_the_running_study_ssim_is_the_mean_over_images_across_batches() -> None
     assert running.compute().item() == pytest.approx(sum(per_image) / 4, abs=1e-12)
 
 
+def test_ssim_study_scores_float32_float64_and_bfloat16_batches_in_float64() -> None:
+    """Bugs guarded: the pictures handed to scikit-image as float32 (it then computes in float32, about 1e-7 off the
+    study's float64, or rounds float64 pictures first), bfloat16 batches handed over unconverted (numpy has no
+    bfloat16), the values returned as float32. The reference: scikit-image on the batch's values in float64."""
+    from skimage.metrics import structural_similarity
+
+    generator = torch.Generator().manual_seed(5)
+    target = torch.rand(2, 3, 24, 20, generator=generator, dtype=torch.float64)
+    pred = (0.8 * target + 0.2 * torch.rand(2, 3, 24, 20, generator=generator, dtype=torch.float64)).clamp(0, 1)
+    as_arrays = lambda batch: batch.double().permute(0, 2, 3, 1).numpy()  # noqa: E731
+    for dtype in (torch.float32, torch.float64, torch.bfloat16):
+        p, t = pred.to(dtype), target.to(dtype)
+        expected = [structural_similarity(a, b, data_range=2.0, channel_axis=-1) for a, b in zip(as_arrays(p), as_arrays(t), strict=True)]
+        values = ssim_study(p, t)
+        assert values.dtype == torch.float64, dtype
+        assert values.tolist() == expected, dtype
+
+
+def test_ssim_study_refuses_batches_of_different_sizes() -> None:
+    """Bug guarded: a prediction batch scored against a shorter target batch, the extra pictures silently dropped."""
+    with pytest.raises(ValueError, match="shorter"):
+        ssim_study(torch.rand(2, 1, 16, 16), torch.rand(1, 1, 16, 16))
+
+
+def test_the_running_study_ssim_adds_up_totals_and_counts_across_processes() -> None:
+    """Under DDP each process scores its share of the test set; the mean is the sum of all totals over the sum of all
+    counts. Bug guarded: a state without its ``"sum"`` reduction (torchmetrics then stacks the processes' states and
+    ``compute`` gives one mean per process). Two processes are simulated through ``sync``'s gather function."""
+    torch.manual_seed(0)
+    first, second = torch.rand(3, 1, 16, 16), torch.rand(1, 1, 16, 16)
+    here, there = MeanStudySSIM(sync_on_compute=False), MeanStudySSIM()
+    here.update(first, first.flip(-1))
+    there.update(second, second.flip(-2))
+    there_state = {torch.float64: there.total, torch.int64: there.count}  # each state told apart by its dtype
+    here.sync(dist_sync_fn=lambda state, group=None: [state, there_state[state.dtype]], distributed_available=lambda: True)
+    per_image = [*ssim_study(first, first.flip(-1)).tolist(), *ssim_study(second, second.flip(-2)).tolist()]
+    assert here.count.tolist() == 4 and here.total.tolist() == pytest.approx(sum(per_image), abs=1e-12)
+    assert here.compute().tolist() == pytest.approx(sum(per_image) / 4, abs=1e-12)
+
+
 def test_fsimc_sees_a_colour_shift_that_luminance_fsim_does_not() -> None:
     shifted, base = _colour_shifted_pair()
     assert fsim(shifted, base, chromatic=False).item() == pytest.approx(1.0, abs=1e-4)
@@ -267,7 +312,7 @@ def test_fsimc_sees_a_colour_shift_that_luminance_fsim_does_not() -> None:
         evaluator = ImageSetEvaluator(kind, lpips_net=None, fid_feature=None)
         evaluator.update(shifted, base)
         scores[kind] = evaluator.compute()["fsim"].mean
-    assert scores["photo"] < 0.97 and scores["sketch"] == pytest.approx(1.0, abs=1e-4)
+    assert scores["photo"] == fsim(shifted, base, chromatic=True).item() and scores["sketch"] == fsim(shifted, base, chromatic=False).item()
 
 
 def test_evaluator_reports_inapplicable_and_skipped_metrics_instead_of_crashing() -> None:
@@ -279,6 +324,7 @@ def test_evaluator_reports_inapplicable_and_skipped_metrics_instead_of_crashing(
     assert results["scoot"].status == "n/a: SCOOT is a sketch metric" and results["scoot"].mean is None
     assert results["lpips"].status == SKIPPED_NO_WEIGHTS == "skipped: weights not available"
     assert results["fid"].status == "skipped: weights not available (torch-fidelity Inception)"
+    assert [(name, summary.name) for name, summary in results.items()] == [(name, name) for name in HIGHER_IS_BETTER]
     with pytest.raises(ValueError, match=r"^target_kind must be 'sketch' or 'photo', got sketches$"):
         ImageSetEvaluator("sketches", lpips_net=None, fid_feature=None)
 
@@ -292,26 +338,83 @@ def test_ms_ssim_runs_at_cuhk_resolution() -> None:
     assert results["scoot"].mean == 1.0
 
 
-def test_lpips_runs_when_vgg_weights_are_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.fixture(scope="module")
+def random_vgg_hub(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A torch hub folder with a randomly initialised VGG-16 saved under the ImageNet weights' file name: LPIPS builds
+    from it without a download (its linear layers ship with torchmetrics), the same network every time it is built."""
     from torchvision.models import vgg16
 
+    hub = tmp_path_factory.mktemp("hub")
+    (hub / "checkpoints").mkdir()
+    torch.manual_seed(0)
+    torch.save(vgg16(weights=None).state_dict(), hub / "checkpoints" / "vgg16-397923af.pth")
+    return hub
+
+
+def test_lpips_model_is_built_only_when_the_vgg_weights_are_cached(tmp_path: Path, monkeypatch: pytest.MonkeyPatch, random_vgg_hub: Path) -> None:
+    """Bug guarded: LPIPS built (and its weights downloaded) where the cache has no VGG-16, or skipped where it has one."""
     monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
     assert lpips_model() is None
-    (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
-    torch.manual_seed(0)
-    torch.save(vgg16(weights=None).state_dict(), tmp_path / "hub" / "checkpoints" / "vgg16-397923af.pth")
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(random_vgg_hub))
+    assert lpips_model() is not None
+
+
+def test_lpips_is_torchmetrics_vgg_lpips_of_each_clamped_picture_with_grey_repeated_to_three_channels(
+    monkeypatch: pytest.MonkeyPatch, random_vgg_hub: Path
+) -> None:
+    """Bugs guarded: the network told its inputs are in [-1, 1] (``normalize`` dropped: [0, 1] pictures then read as
+    dark, low-contrast ones), grey pictures not repeated to three channels, inputs not clamped (torchmetrics refuses
+    values outside [0, 1]), one value per batch instead of per picture."""
+    from torchmetrics.image.lpip import LearnedPerceptualImagePatchSimilarity
+
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(random_vgg_hub))
     model = lpips_model()
     assert model is not None
-    evaluator = ImageSetEvaluator("sketch", lpips_net=model, fid_feature=None)
-    a = torch.rand(2, 3, 64, 64)
-    evaluator.update(a, a)
-    evaluator.update(a, torch.rand(2, 3, 64, 64))
-    values = evaluator.compute()["lpips"].values
-    assert values[:2] == pytest.approx([0.0, 0.0], abs=1e-6) and all(v > 0 for v in values[2:])
+    reference = LearnedPerceptualImagePatchSimilarity(net_type="vgg", normalize=True)
+    generator = torch.Generator().manual_seed(6)
+    for channels in (1, 3):
+        pred, target = (torch.rand(2, channels, 32, 32, generator=generator) * 1.4 - 0.2 for _ in range(2))
+        as_rgb = lambda x: x[None].clamp(0, 1).expand(-1, 3, -1, -1)  # noqa: E731
+        expected = [float(reference(as_rgb(p), as_rgb(t))) for p, t in zip(pred, target, strict=True)]
+        assert expected[0] != pytest.approx(expected[1], abs=1e-3)  # two pictures, two values
+        assert lpips(pred, target, model).tolist() == pytest.approx(expected, abs=1e-6), f"{channels} channel(s)"
+    assert lpips(target, target, model).tolist() == pytest.approx([0.0, 0.0], abs=1e-6)
+
+
+class _RecordingLPIPS(nn.Module):
+    """A stand-in LPIPS network: the mean absolute difference of its two inputs; it records each call and each move."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.moved_to: list[object] = []
+        self.calls: list[tuple[torch.Tensor, torch.Tensor]] = []
+
+    def to(self, *args: object, **kwargs: object) -> _RecordingLPIPS:  # type: ignore[override]
+        self.moved_to.append(args[0] if args else kwargs.get("device"))
+        return super().to(*args, **kwargs)
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        self.calls.append((x, y))
+        return (x - y).abs().mean()
+
+
+def test_lpips_moves_the_network_to_the_pictures_device_and_the_evaluator_uses_the_network_it_is_given() -> None:
+    """Bugs guarded: the network left where it was (on the CPU while a GPU evaluation's pictures are on the GPU), and
+    the evaluator building its own LPIPS (or none) instead of the one it was handed."""
+    network = _RecordingLPIPS()
+    pred, target = torch.zeros(2, 1, 8, 8), torch.stack([torch.full((1, 8, 8), 0.25), torch.full((1, 8, 8), 0.5)])
+    assert lpips(pred, target, network).tolist() == [0.25, 0.5]
+    assert network.moved_to == [torch.device("cpu")] * 2
+    assert [(tuple(x.shape), tuple(y.shape)) for x, y in network.calls] == [((1, 3, 8, 8), (1, 3, 8, 8))] * 2
+    evaluator = ImageSetEvaluator("sketch", lpips_net=network, fid_feature=None)
+    evaluator.update(pred, target)
+    assert evaluator.lpips_net is network and evaluator.compute()["lpips"].values == [0.25, 0.5]
+    assert ImageSetEvaluator("sketch", lpips_net=None, fid_feature=None).compute()["lpips"].status == SKIPPED_NO_WEIGHTS
 
 
 class _TinyFeatures(nn.Module):
-    """A stand-in feature extractor for FID: the real torchmetrics FID code runs on its features."""
+    """A stand-in feature extractor for FID: the real torchmetrics FID code runs on its features. Like torch-fidelity's
+    Inception it takes uint8 pictures only, so FID's ``normalize`` (float [0, 1] to uint8) has to be on."""
 
     num_features = 8
 
@@ -321,18 +424,71 @@ class _TinyFeatures(nn.Module):
         self.net = nn.Sequential(nn.Conv2d(3, 8, 3, 2), nn.ReLU(), nn.AdaptiveAvgPool2d(1), nn.Flatten())
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x.float() / 255.0 if x.dtype == torch.uint8 else x)
+        assert x.dtype == torch.uint8, f"FID's network got {x.dtype} pictures, not uint8 (normalize=True dropped?)"
+        return self.net(x.float() / 255.0)
 
 
-def test_fid_runs_with_a_feature_extractor() -> None:
-    torch.manual_seed(1)
-    target = torch.rand(16, 3, 32, 32)
-    same = ImageSetEvaluator("photo", lpips_net=None, fid_feature=_TinyFeatures())
-    same.update(target, target)
-    shifted = ImageSetEvaluator("photo", lpips_net=None, fid_feature=_TinyFeatures())
-    shifted.update(1.0 - target, target)
-    assert same.compute()["fid"].mean == pytest.approx(0.0, abs=1e-3)
-    assert shifted.compute()["fid"].mean > 100 * max(same.compute()["fid"].mean, 1e-6)
+@pytest.fixture
+def fid_as_with_inception(monkeypatch: pytest.MonkeyPatch) -> type:
+    """torchmetrics' FID that treats a stand-in network as it treats its own Inception: ``normalize`` turns [0, 1]
+    floats into uint8 pictures for it (for any other network torchmetrics hands the pictures over as they are)."""
+    import torchmetrics.image.fid
+
+    class FIDAsWithInception(torchmetrics.image.fid.FrechetInceptionDistance):
+        def __init__(self, **kwargs: object) -> None:
+            super().__init__(**kwargs)
+            self.used_custom_model = False
+
+    monkeypatch.setattr(torchmetrics.image.fid, "FrechetInceptionDistance", FIDAsWithInception)
+    return FIDAsWithInception
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_fid_is_torchmetrics_fid_of_the_clamped_pictures_with_grey_repeated_to_three_channels(channels: int, fid_as_with_inception: type) -> None:
+    """Bugs guarded: grey pictures not repeated to three channels, a side not clamped (an overshoot wraps around in
+    uint8), ``normalize`` dropped (float pictures reach the network); and the evaluator's FID is this one over all
+    batches. The reference: torchmetrics' FID called directly on the clamped three-channel pictures."""
+    generator = torch.Generator().manual_seed(1)
+    target = torch.rand(16, channels, 16, 16, generator=generator) * 1.4 - 0.2
+    pred = target.square() * 1.3 - 0.1  # darker, more contrast, also overshooting
+    reference = fid_as_with_inception(feature=_TinyFeatures(), normalize=True)
+    reference.update(target.clamp(0, 1).expand(-1, 3, -1, -1), real=True)
+    reference.update(pred.clamp(0, 1).expand(-1, 3, -1, -1), real=False)
+    expected = float(reference.compute())
+    assert expected > 1e-3  # sets apart: each bug moves the value
+    assert fid(pred, target, _TinyFeatures()) == pytest.approx(expected, rel=1e-9)
+    assert fid(target, target, _TinyFeatures()) == pytest.approx(0.0, abs=1e-6)
+    evaluator = ImageSetEvaluator("photo", lpips_net=None, fid_feature=_TinyFeatures())
+    evaluator.update(pred[:8], target[:8])
+    evaluator.update(pred[8:], target[8:])
+    assert evaluator.compute()["fid"].mean == pytest.approx(fid(pred.clamp(0, 1), target.clamp(0, 1), _TinyFeatures()), rel=1e-9)
+
+
+def test_an_evaluator_with_a_fid_network_and_no_pictures_has_no_fid() -> None:
+    """Bug guarded: FID computed over an empty set (a crash in ``torch.cat``) when nothing was scored."""
+    result = ImageSetEvaluator("photo", lpips_net=None, fid_feature=_TinyFeatures()).compute()["fid"]
+    assert (result.mean, result.values, result.status) == (None, [], "ok")
+
+
+@pytest.mark.parametrize(("fidelity_installed", "weights_cached", "expected"), [(False, True, None), (True, False, None), (True, True, 2048)])
+def test_fid_uses_2048_inception_features_only_with_torch_fidelity_and_its_weights(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, fidelity_installed: bool, weights_cached: bool, expected: int | None
+) -> None:
+    """Bugs guarded: a check inverted or dropped (FID then tries to download weights or import torch-fidelity
+    where they are missing, or is skipped where both are present), another feature size than Inception's pool3."""
+    real_find_spec = importlib.util.find_spec
+
+    def find_spec(name: str, package: str | None = None) -> importlib.machinery.ModuleSpec | None:
+        if name == "torch_fidelity":
+            return importlib.machinery.ModuleSpec(name, None) if fidelity_installed else None
+        return real_find_spec(name, package)
+
+    monkeypatch.setattr(importlib.util, "find_spec", find_spec)
+    monkeypatch.setattr(torch.hub, "_hub_dir", str(tmp_path / "hub"))
+    if weights_cached:
+        (tmp_path / "hub" / "checkpoints").mkdir(parents=True)
+        (tmp_path / "hub" / "checkpoints" / "weights-inception-2015-12-05-6726825d.pth").write_bytes(b"")
+    assert fid_feature_size() == expected
 
 
 # -- SCOOT's float path, and SCOOT against a pixel-by-pixel reference --------------------------------------------------
@@ -435,12 +591,13 @@ def test_fsim_is_piq_s_on_inputs_clamped_to_unit_range_with_grey_repeated_to_thr
     import piq
 
     torch.manual_seed(2)
-    pred, target = torch.rand(2, 1, 48, 48) * 1.4 - 0.2, torch.nn.functional.avg_pool2d(torch.rand(2, 1, 48, 48), 3, 1, 1)
+    # both sides overshoot [0, 1] (a target too: evaluate clamps it, a direct call may not), so each clamp bound shows
+    pred, target = torch.rand(2, 1, 48, 48) * 1.4 - 0.2, torch.nn.functional.avg_pool2d(torch.rand(2, 1, 48, 48), 3, 1, 1) * 1.4 - 0.2
     as_rgb = lambda x: x.clamp(0, 1).expand(-1, 3, -1, -1)  # noqa: E731
     expected = piq.fsim(as_rgb(pred), as_rgb(target), reduction="none", data_range=1.0, chromatic=False)
     assert torch.equal(fsim(pred, target, chromatic=False), expected)
-    colour_pred, colour_target = torch.rand(2, 3, 48, 48) * 1.4 - 0.2, torch.rand(2, 3, 48, 48)
-    expected_colour = piq.fsim(colour_pred.clamp(0, 1), colour_target, reduction="none", data_range=1.0, chromatic=True)
+    colour_pred, colour_target = torch.rand(2, 3, 48, 48) * 1.4 - 0.2, torch.rand(2, 3, 48, 48) * 1.4 - 0.2
+    expected_colour = piq.fsim(colour_pred.clamp(0, 1), colour_target.clamp(0, 1), reduction="none", data_range=1.0, chromatic=True)
     assert torch.equal(fsim(colour_pred, colour_target, chromatic=True), expected_colour)
 
 

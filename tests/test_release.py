@@ -3,9 +3,12 @@ tests/commands/test_package_untouched.py)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
+import re
 from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import onnx
@@ -13,20 +16,22 @@ import pytest
 import torch
 from omegaconf import DictConfig, OmegaConf
 
+from face2sketch.data import alignment
 from face2sketch.errors import ConfigError
-from face2sketch.export import ExportCheckError
+from face2sketch.export import ExportCheckError, write_checked
 from face2sketch.inference import shipped as shipped_models
 from face2sketch.inference.checkpoints import inference_network, load_trained_model
 from face2sketch.inference.files import SMALLEST_HALF_INITIALIZER, OnnxTranslator, file_sha256, write_onnx
 from face2sketch.inference.shipped import PRETRAINED_DIR
-from face2sketch.inference.spec import pick_device, random_batch
+from face2sketch.inference.spec import ModelSpec, pick_device, random_batch
 from face2sketch.inference.torch_files import WeightsTranslator
 from face2sketch.metrics import HIGHER_IS_BETTER
 from face2sketch.release import __main__ as release_command
 from face2sketch.release import actions as release_actions
 from face2sketch.release.actions import scores, ship
+from face2sketch.release.models_index import entry_of_run
 from face2sketch.run_folder import RunFolder
-from tests.inference_helpers import make_run
+from tests.inference_helpers import make_run, save_picture
 
 TINY_PIX2PIX = ("model=pix2pix", "data=synthetic", "data.image_size=64", "model.ngf=8", "model.ndf=8", "direction.sketch_channels=1")
 
@@ -90,11 +95,24 @@ def test_a_ship_whose_onnx_twin_fails_its_check_changes_no_shipped_file(shipped_
 
 
 def test_release_refuses_to_write_into_an_installed_package(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards against the refusal's message changed or cut (each is asserted whole: it tells the user what to do)."""
     monkeypatch.setattr(release_command, "FROM_CHECKOUT", False)
-    with pytest.raises(ConfigError, match="runs from a source checkout only"):
+    refusal = "release writes the package's own files and runs from a source checkout only: clone the repository and pip install -e ."
+    with pytest.raises(ConfigError, match=f"^{re.escape(refusal)}$"):
         release_command.release(OmegaConf.create({"action": "ship", "ckpt": "anything"}))
-    with pytest.raises(ConfigError, match="unknown action 'publish': use one of ship, onnx, scores, eyes"):
+    with pytest.raises(ConfigError, match=r"^unknown action 'publish': use one of ship, onnx, scores, eyes$"):
         release_command.release(OmegaConf.create({"action": "publish"}))
+
+
+def test_release_hands_its_own_settings_to_the_action_it_names(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards against the action called without the command's settings (``ACTIONS[action](None)``): every action reads
+    its ckpt, data_root or directions from them."""
+    monkeypatch.setattr(release_command, "FROM_CHECKOUT", True)
+    handed: list[DictConfig] = []
+    monkeypatch.setitem(release_command.ACTIONS, "eyes", handed.append)
+    cfg = OmegaConf.create({"action": "eyes", "data_root": "/data/cuhk"})
+    release_command.release(cfg)
+    assert len(handed) == 1 and handed[0] is cfg
 
 
 def shippable_run(folder: Path) -> RunFolder:
@@ -143,16 +161,17 @@ def shipped_summary(direction: str) -> dict:
 
 
 def test_scoring_the_shipped_models_records_the_card_metrics_of_each_direction_exactly(
-    shipped_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    shipped_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Guards against SCOOT recorded for sk2f (which has none) and dropped for f2sk, and against the scores of one
     direction recorded under the other: each direction's evaluation is asked for by name, and its card is exactly the
-    card metrics' means and stds."""
+    card metrics' means and stds; and against a direction's status line dropped."""
     (shipped_copy / "models.json").write_text(json.dumps({"f2sk": {"file": "f2sk.pth"}, "sk2f": {"file": "sk2f.pth"}}))
-    asked: list[dict] = []
+    asked: list[tuple] = []
 
     def evaluate(cfg_eval: DictConfig) -> list[dict]:
-        asked.append(OmegaConf.to_container(cfg_eval, resolve=True))  # type: ignore[arg-type]
+        # the settings the action gives, read one by one: resolving the whole config needs a Hydra run (paths.output_dir)
+        asked.append((list(cfg_eval.runs), cfg_eval.data_root, cfg_eval.output, cfg_eval.split, cfg_eval.conditions, cfg_eval.device))
         return [shipped_summary(str(cfg_eval.runs[0]).removeprefix("pretrained/"))]
 
     monkeypatch.setattr(release_actions, "evaluate", evaluate)
@@ -161,7 +180,7 @@ def test_scoring_the_shipped_models_records_the_card_metrics_of_each_direction_e
             {"directions": ["f2sk", "sk2f"], "data_root": "/data/cuhk", "conditions": "real", "device": "cpu", "paths": {"output_dir": str(tmp_path)}}
         )
     )
-    assert [(a["runs"], a["data_root"], a["output"], a["split"], a["conditions"], a["device"]) for a in asked] == [
+    assert asked == [
         (["pretrained/f2sk"], "/data/cuhk", str(tmp_path / "scores"), "test", "real", "cpu"),
         (["pretrained/sk2f"], "/data/cuhk", str(tmp_path / "scores"), "test", "real", "cpu"),
     ]
@@ -172,6 +191,7 @@ def test_scoring_the_shipped_models_records_the_card_metrics_of_each_direction_e
         assert index[direction]["test_scores"] == {n: {"mean": metrics[n]["mean"], "std": metrics[n]["std"]} for n in names}, direction
         assert index[direction]["robustness"]["heavy_jpeg"] == {n: {"mean": metrics[n]["mean"], "ratio": 0.9} for n in names}, direction
         assert index[direction]["file"] == f"{direction}.pth", "the rest of the entry stays"
+    assert capsys.readouterr().out.splitlines() == [f"scores: {direction} recorded in {shipped_copy / 'models.json'}" for direction in ("f2sk", "sk2f")]
 
 
 @pytest.mark.parametrize(
@@ -191,9 +211,13 @@ def test_a_release_action_without_what_it_needs_says_what_to_pass_and_changes_no
     assert {p.name: p.read_bytes() for p in shipped_copy.iterdir()} == before
 
 
-def test_writing_the_onnx_files_again_from_the_weights_files_gives_the_twin_the_ship_wrote(shipped_copy: Path, tmp_path: Path) -> None:
+def test_writing_the_onnx_files_again_from_the_weights_files_gives_the_twin_the_ship_wrote(
+    shipped_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
     """action=onnx (after a change to the export) writes each direction's twin from its weights file and records its
-    checksum and size; from unchanged weights it is the same file, byte for byte."""
+    checksum and size; from unchanged weights it is the same file, byte for byte. Guards against the weights file
+    loaded on the default device (``auto``): on a machine with a GPU the export and its check would meet a CUDA
+    network and CPU inputs, so torch is made to report a GPU here; and against a status line dropped."""
     ship(OmegaConf.create({"ckpt": str(shippable_run(tmp_path / "run").path)}))
     shipped_twin = (shipped_copy / "f2sk.onnx").read_bytes()
     (shipped_copy / "f2sk.onnx").unlink()
@@ -201,7 +225,137 @@ def test_writing_the_onnx_files_again_from_the_weights_files_gives_the_twin_the_
     index["f2sk"]["onnx"] = {"file": "f2sk.onnx", "sha256": "stale", "bytes": 0}
     (shipped_copy / "models.json").write_text(json.dumps(index))
     shipped_models.pretrained_index.cache_clear()
+    checks = recorded_export_checks(monkeypatch)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    capsys.readouterr()
     release_actions.onnx(OmegaConf.create({"directions": ["f2sk"]}))
     assert (shipped_copy / "f2sk.onnx").read_bytes() == shipped_twin
     entry = json.loads((shipped_copy / "models.json").read_text())["f2sk"]
     assert entry["onnx"] == {"file": "f2sk.onnx", "sha256": file_sha256(shipped_copy / "f2sk.onnx"), "bytes": len(shipped_twin)}
+    ((kind, difference),) = checks
+    assert kind == "onnx"
+    assert capsys.readouterr().out.splitlines() == [
+        f"onnx: {shipped_copy / 'f2sk.onnx'} ({len(shipped_twin) / 1e6:.1f} MB, max |onnx - weights file| = {difference:.2e})",
+        f"onnx: f2sk recorded in {shipped_copy / 'models.json'}",
+    ]
+
+
+def recorded_export_checks(monkeypatch: pytest.MonkeyPatch) -> list[tuple[str, float]]:
+    """Each export check the release actions run, in the order they finish: (format, largest difference)."""
+    checks: list[tuple[str, float]] = []
+
+    def recording(network: torch.nn.Module, spec: ModelSpec, export_format: str, output: Path, **options: object) -> float:
+        difference = write_checked(network, spec, export_format, output, **options)  # type: ignore[arg-type]
+        checks.append((export_format, difference))
+        return difference
+
+    monkeypatch.setattr(release_actions, "write_checked", recording)
+    return checks
+
+
+def test_a_ship_reports_its_size_in_megabytes_its_checksum_prefix_and_both_export_checks(
+    shipped_copy: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Guards against the status lines' sizes multiplied by 1e6 or divided by anything but 1e6, a checksum prefix of
+    another length, and a line dropped. The record's size is set to 1,050,000 bytes: 1.05 MB prints as 1.1 only when
+    divided by exactly 1e6 (1,050,000 / 1,000,001 prints 1.0)."""
+    checks = recorded_export_checks(monkeypatch)
+    monkeypatch.setattr(release_actions, "entry_of_run", lambda *args: {**entry_of_run(*args), "bytes": 1_050_000})
+    ship(OmegaConf.create({"ckpt": str(shippable_run(tmp_path / "run").path)}))
+    entry = json.loads((shipped_copy / "models.json").read_text())["f2sk"]
+    assert entry["bytes"] == 1_050_000 and len(entry["sha256"]) == 64
+    (onnx_kind, onnx_difference), (weights_kind, weights_difference) = checks  # the twin is checked before the weights file is in place
+    assert (onnx_kind, weights_kind) == ("onnx", "weights")
+    onnx_megabytes = (shipped_copy / "f2sk.onnx").stat().st_size / 1e6
+    assert capsys.readouterr().out.splitlines() == [
+        f"onnx: {shipped_copy / 'f2sk.onnx'} ({onnx_megabytes:.1f} MB, max |onnx - weights file| = {onnx_difference:.2e})",
+        f"ship: {shipped_copy / 'f2sk.pth'} (1.1 MB, sha256 {entry['sha256'][:12]}..., export check {weights_difference:.2e}) "
+        f"and its ONNX twin recorded in {shipped_copy / 'models.json'}",
+    ]
+
+
+def test_an_onnx_twin_is_checked_in_half_precision_and_recorded_with_its_checksum_and_size(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Guards against the twin written in float32 (``half`` dropped), its record's checksum or size of another file,
+    and its status line's size off by a factor (1,050,000 bytes prints 1.1 MB only when divided by exactly 1e6)."""
+    weights = SimpleNamespace(network=object(), spec=object())
+    asked: list[tuple] = []
+
+    def write_checked_stub(network: object, spec: object, export_format: str, output: Path, **options: object) -> float:
+        asked.append((network, spec, export_format, output, options))
+        output.write_bytes(bytes(range(250)) * 4200)  # 1,050,000 bytes
+        return 1.5e-5
+
+    monkeypatch.setattr(release_actions, "write_checked", write_checked_stub)
+    output = tmp_path / "f2sk.onnx"
+    twin = release_actions.write_onnx_twin(weights, output)  # type: ignore[arg-type]
+    assert asked == [(weights.network, weights.spec, "onnx", output, {"half": True})]
+    assert twin == {"file": "f2sk.onnx", "sha256": hashlib.sha256(bytes(range(250)) * 4200).hexdigest(), "bytes": 1_050_000}
+    assert capsys.readouterr().out == f"onnx: {output} (1.1 MB, max |onnx - weights file| = 1.50e-05)\n"
+
+
+@pytest.fixture
+def eyes_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """Where action=eyes writes instead of the package's face2sketch/data/cuhk_eyes.json (which must stay as it is)."""
+    package_file = alignment.EYES_FILE
+    package_eyes = package_file.read_bytes()
+    target = tmp_path / "written" / "cuhk_eyes.json"
+    target.parent.mkdir()
+    monkeypatch.setattr(alignment, "EYES_FILE", target)
+    yield target
+    assert package_file.read_bytes() == package_eyes, "the package's own eye positions were written"
+
+
+def cuhk_like_folder(root: Path, greys: dict[str, list[int]]) -> None:
+    """Flat photos told apart by their grey level, 200x250 but the last of each folder at twice that (a CUHK copy
+    stored larger), under the CUHK release's folder names."""
+    for folder, levels in greys.items():
+        (root / folder).mkdir(parents=True)
+        for k, grey in enumerate(levels):
+            width, height = (400, 500) if k == len(levels) - 1 else (200, 250)
+            save_picture(root / folder / f"f-{grey:03d}-01.png", np.full((height, width, 3), grey, np.uint8))
+
+
+def test_eyes_writes_the_median_eye_positions_of_the_training_photos_with_a_face(
+    tmp_path: Path, eyes_file: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Guards against the photos looked for anywhere but ``<data_root>/Training photo`` (another name, the testing
+    photos, ``~`` left unexpanded), the measurement written anywhere but EYES_FILE or not at all, and the status line's
+    counts or median taken from the wrong keys. The detector finds no face in grey 4; the landmark stub puts the eyes
+    (at twice CUHK's size, as alignment asks it) at a place its photo's grey gives: halved, left (70 + g, 125.25) and
+    right (130 + g, 126 + g), so photos 1, 2 and 6 give the medians left (72, 125.25) and right (132, 128)."""
+    cuhk_like_folder(tmp_path / "cuhk", {"Training photo": [1, 2, 4, 6], "Testing photo": [9, 9, 9]})
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.setattr(alignment, "detect_faces", lambda photo: [] if photo[0, 0, 0] == 4 else ["a face"])
+    boxes_from: list[list[tuple]] = []
+    median_box = (44.0, 92.0, 108.0, 108.0)
+    monkeypatch.setattr(alignment, "median_landmark_box", lambda photos: boxes_from.append([(p.shape, p[0, 0, 0]) for p in photos]) or median_box)
+    asked: list[tuple] = []
+
+    def landmark_stub(region: np.ndarray, box: tuple[float, ...]) -> np.ndarray:
+        grey = int(region[0, 0, 0])
+        asked.append((region.shape, box, grey))
+        return np.array([[140.0 + 2 * grey, 250.5], [260.0 + 2 * grey, 252.0 + 2 * grey]])
+
+    monkeypatch.setattr(alignment, "landmark_eyes", landmark_stub)
+    release_actions.eyes(OmegaConf.create({"data_root": "~/cuhk"}))
+    assert boxes_from == [[((250, 200, 3), 1), ((250, 200, 3), 2), ((250, 200, 3), 4), ((250, 200, 3), 6)]], "the training photos, at 200x250"
+    assert asked == [((500, 400, 3), (88.0, 184.0, 216.0, 216.0), grey) for grey in (1, 2, 6)]
+    written = json.loads(eyes_file.read_text())
+    median = {"left_eye": [72.0, 125.25], "right_eye": [132.0, 128.0], "landmark_box": [44.0, 92.0, 108.0, 108.0]}
+    assert written["median"] == median
+    assert written["stdev"] == {"left_eye": [2.16, 0.0], "right_eye": [2.16, 2.16]}  # x: 71, 72, 76 (population std sqrt(14/3))
+    assert (written["photos"], written["faces_found"], written["photo_sizes"]) == (4, 3, ["200x250", "400x500"])
+    assert written["regenerate"] == "python -m face2sketch.release action=eyes data_root=/path/to/cuhk"
+    assert capsys.readouterr().out == f"eyes: 3/4 faces; median eyes {median} -> {eyes_file}\n"
+
+
+def test_eyes_on_a_folder_without_training_photos_names_the_folder_it_looked_in_and_writes_nothing(tmp_path: Path, eyes_file: Path) -> None:
+    """Guards against the refusal's message lost or the refusal skipped (measuring no photos)."""
+    (tmp_path / "cuhk" / "Training photo").mkdir(parents=True)
+    (tmp_path / "cuhk" / "Training photo" / "notes.txt").write_text("not a photo")  # a file, but no picture
+    message = f"no photos in '{tmp_path / 'cuhk' / 'Training photo'}': pass data_root=<the CUHK release folder>"
+    with pytest.raises(ConfigError, match=f"^{re.escape(message)}$"):
+        release_actions.eyes(OmegaConf.create({"data_root": str(tmp_path / "cuhk")}))
+    assert not eyes_file.exists()
