@@ -1,7 +1,8 @@
 """Opt-in mutation testing (mutmut) of the modules where a wrong number goes unnoticed; never part of the default run.
 
-    python -m tests.mutation AREA [AREA ...] [--max-children N] [--keep]
+    python -m tests.mutation AREA [AREA ...] [--max-children N] [--keep] [--module PATH]
     python -m tests.mutation run_folder sampling
+    python -m tests.mutation augmentation --module face2sketch/data/foreground.py   # one module of an area
 
 mutmut changes the area's modules one small edit at a time (a mutant: ``<`` for ``<=``, ``and`` for ``or``, a
 string or number changed, an argument dropped) and, for each, runs the area's tests that call the changed function.
@@ -172,9 +173,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("areas", nargs="+", choices=sorted(AREAS), metavar="AREA", help=f"one or more of {', '.join(AREAS)}")
     parser.add_argument("--max-children", type=int, default=os.cpu_count() or 1, help="mutants tested at once (default: one per core)")
     parser.add_argument("--keep", action="store_true", help="reuse the last run's verdicts of unchanged functions (stale if tests changed)")
+    parser.add_argument("--module", help="mutate only this module of the area (its own work folder, .mutation/<area>-<module>/)")
     options = parser.parse_args(argv)
     for name in options.areas:
-        work = prepare_work_folder(name, AREAS[name], options.keep)
+        area, folder = AREAS[name], name
+        if options.module:
+            if options.module not in {str(path.relative_to(ROOT)) for pattern in area.modules for path in ROOT.glob(pattern)}:
+                parser.error(f"--module {options.module} is not one of area {name}'s modules: {', '.join(area.modules)}")
+            area, folder = Area((options.module,), area.indirect_tests), f"{name}-{Path(options.module).stem}"
+        work = prepare_work_folder(folder, area, options.keep)
         run = mutmut(work, "run", "--max-children", str(options.max_children), memory_share=memory_share(options.max_children))
         if run.returncode != 0:
             print(f"mutmut could not test area {name} (exit status {run.returncode}); its output is above", file=sys.stderr)
