@@ -144,12 +144,15 @@ def test_captured_random_states_round_trip_each_generator_exactly() -> None:
     """Each of the four generators is restored, not one of them left where it was (numpy's cached normal included)."""
     torch.manual_seed(1), np.random.seed(2), random.seed(3)
     np.random.standard_normal()
+    numpy_keys = np.random.get_state()[1].tolist()
     state = capture_random_state()
     expected = (*draws(), np.random.standard_normal())
     torch.manual_seed(4), np.random.seed(5), random.seed(6)
     restore_random_state(state)
     assert (*draws(), np.random.standard_normal()) == expected
     assert state["numpy"]["has_gauss"] == 1
+    # int64 as every torch this project supports stores it (torch.from_numpy takes uint32 only from torch 2.3 on)
+    assert state["numpy"]["keys"].dtype == torch.int64 and state["numpy"]["keys"].tolist() == numpy_keys
 
 
 def test_a_loaded_state_is_applied_once_so_a_second_start_of_training_leaves_the_loader_alone() -> None:

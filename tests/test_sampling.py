@@ -71,3 +71,12 @@ def test_an_epochs_seeds_at_once_are_seed_sequences_for_prefixes_of_any_width(pr
     from face2sketch.data.sampling import derive_seeds
 
     assert derive_seeds(prefix, last).tolist() == [derive_seed(*prefix, n) for n in last]
+
+
+def test_seeds_for_numbers_outside_32_bits_are_worked_out_one_by_one_with_the_same_dtype() -> None:
+    """Numbers wider than 32 bits take SeedSequence itself; the result is uint32 either way, as the array path's."""
+    from face2sketch.data.sampling import derive_seeds
+
+    for last in ([2**32, 5], [5, 2**40], [0, 2**32 - 1]):
+        seeds = derive_seeds((3, 1), last)
+        assert seeds.dtype == np.uint32 and seeds.tolist() == [derive_seed(3, 1, n) for n in last]
