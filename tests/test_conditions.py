@@ -45,8 +45,11 @@ def test_each_sketch_condition_changes_the_sketch_reproducibly(condition: str) -
     assert np.abs(changed.astype(int) - sketch).mean() > 0.3
 
 
-def test_an_unknown_condition_set_is_one_line() -> None:
-    with pytest.raises(ConfigError, match="unknown condition set 'indoors': use one of real"):
+def test_an_unknown_condition_set_is_one_line_naming_every_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    with pytest.raises(ConfigError, match="^unknown condition set 'indoors': use one of real$"):
+        condition_set("indoors", "photo")
+    monkeypatch.setitem(CONDITION_SETS, "studio", CONDITION_SETS["real"])
+    with pytest.raises(ConfigError, match="^unknown condition set 'indoors': use one of real, studio$"):
         condition_set("indoors", "photo")
 
 

@@ -3,6 +3,9 @@ operations they stand in for, so that a picture is finished the same way with or
 
 from __future__ import annotations
 
+import struct
+import warnings
+import zlib
 from pathlib import Path
 
 import cv2
@@ -22,6 +25,8 @@ from face2sketch.data.images import (
     fit_to_model,
     interpolation_flag,
     model_input,
+    normalise_image,
+    read_image,
     resize_planes,
     sketch_layout,
     to_8_bit_opaque,
@@ -29,7 +34,7 @@ from face2sketch.data.images import (
     to_uint8,
     unit_range_array,
 )
-from face2sketch.data.tensors import resize_prediction, save_image, tensor_to_uint8, to_tensor, unit_range
+from face2sketch.data.tensors import resize_prediction, to_tensor, unit_range
 from face2sketch.errors import ConfigError
 
 
@@ -44,8 +49,11 @@ def test_predictions_are_resized_as_torchs_bicubic_resize_would(size: tuple[int,
 
 
 def test_a_one_channel_prediction_keeps_its_channel_axis_when_resized() -> None:
-    sketch = np.full((1, 64, 64), 0.5, dtype=np.float32)
-    assert resize_planes(sketch, (80, 60)).shape == (1, 80, 60)
+    """Guards the channel axis OpenCV drops for one plane: the grey prediction is torch's bicubic resize, as 1xHxW."""
+    sketch = np.random.default_rng(2).uniform(0, 1, (1, 64, 64)).astype(np.float32)
+    expected = F.interpolate(torch.from_numpy(sketch)[None], size=(80, 60), mode="bicubic", align_corners=False)[0].clamp(0, 1).numpy()
+    resized = resize_planes(sketch, (80, 60))
+    assert resized.shape == (1, 80, 60) and np.abs(resized - expected).max() < 1e-4
 
 
 @pytest.mark.parametrize("value_range", [(0.0, 1.0), (-1.0, 1.0)])
@@ -61,9 +69,13 @@ def test_a_picture_fed_to_a_model_and_read_back_is_the_same_picture(value_range:
     assert np.array_equal(to_uint8(back), picture)
 
 
-def test_outputs_beyond_the_value_range_are_clamped_and_grey_levels_rounded() -> None:
-    raw = np.array([[[-3.0, -1.0, 0.0, 1.0, 7.0]]], dtype=np.float32)
-    assert unit_range_array(raw, (-1.0, 1.0)).tolist() == [[[0.0, 0.0, 0.5, 1.0, 1.0]]]
+@pytest.mark.parametrize("dtype", [np.float16, np.float32, np.float64])
+def test_outputs_beyond_the_value_range_are_clamped_and_grey_levels_rounded(dtype: type) -> None:
+    """Guards the offset, scale and clamp of ``unit_range_array`` and its float32 result whatever the network's dtype
+    (``astype(None)`` would make float64 arrays, unlike ``unit_range``)."""
+    raw = np.array([[[-3.0, -1.0, 0.0, 0.5, 1.0, 7.0]]], dtype=dtype)
+    mapped = unit_range_array(raw, (-1.0, 1.0))
+    assert mapped.dtype == np.float32 and mapped.tolist() == [[[0.0, 0.0, 0.5, 0.75, 1.0, 1.0]]]
     assert to_uint8(np.array([[[0.5 / 255, 1.49 / 255, 1.51 / 255]]], dtype=np.float32)).tolist() == [[1, 1, 2]]
 
 
@@ -103,6 +115,9 @@ def test_a_quarter_turn_is_counter_clockwise_and_the_flip_comes_after_it_on_arra
     for (rotations, flip), values in expected.items():
         assert dihedral(picture, rotations, flip).tolist() == values, f"array, {rotations} quarter turns, flip {flip}"
         assert dihedral(torch.from_numpy(picture)[None, None], rotations, flip)[0, 0].tolist() == values, f"tensor, {rotations} turns, flip {flip}"
+        # ...xHxW tensors of any rank turn in their last two axes (``dims=(2, -1)`` would fail on HxW and CxHxW)
+        assert dihedral(torch.from_numpy(picture), rotations, flip).tolist() == values, f"HxW tensor, {rotations} turns, flip {flip}"
+        assert dihedral(torch.from_numpy(picture)[None], rotations, flip)[0].tolist() == values, f"CxHxW tensor, {rotations} turns, flip {flip}"
         assert _reference_dihedral(picture, rotations, flip).tolist() == values, "the test's own reference"
 
 
@@ -143,6 +158,11 @@ def test_arrays_and_tensors_turn_the_same_way_as_the_hand_written_symmetry(
         ("I", [0, 128, 255], [0, 128, 255]),  # and 255 within them
         ("F", [0.0, 0.5, 1.05], [0, 1, 1]),  # just above 1: grey levels, not a unit range
         ("F", [0.0, 1.45, 1.55], [0, 1, 2]),  # rounded half up
+        ("I;16", [0, 255], [0, 1]),  # 16 bit is scaled from 65535 even when dark (the mode, not only the values, says wide)
+        ("I;16", [65406, 65407], [254, 255]),  # white is 65535, not 65536
+        ("I", [0, 70000], [0, 255]),  # beyond 16 bits: clipped to white, not wrapped around
+        ("F", [-100.0, 0.0, 255.0], [0, 0, 255]),  # below black: clipped, not wrapped around
+        ("F", [0.49999997, 2.0], [0, 2]),  # scaled in float64: in float32 0.5 - 2**-25 + 0.5 rounds up to 1
     ],
 )
 def test_wide_grey_images_are_scaled_to_8_bits_by_their_kind_of_range(mode: str, values: list, expected: list[int]) -> None:
@@ -155,11 +175,53 @@ def test_wide_grey_images_are_scaled_to_8_bits_by_their_kind_of_range(mode: str,
     assert converted.mode == "L" and np.asarray(converted).tolist() == [expected]
 
 
+def test_an_empty_wide_grey_image_becomes_an_empty_8_bit_one() -> None:
+    """Guards ``max(initial=0)``: the highest value of a picture without pixels is no error."""
+    for mode in ("I;16", "I", "F"):
+        converted = to_8_bit_opaque(Image.new(mode, (0, 0)))
+        assert (converted.mode, converted.size) == ("L", (0, 0)), mode
+
+
 def test_a_picture_with_transparency_is_composited_on_white_paper() -> None:
     """Guards the white under transparent pixels (a sketch drawn on a transparent canvas must not turn black)."""
     rgba = np.array([[[10, 20, 30, 255], [10, 20, 30, 0], [200, 100, 0, 128]]], dtype=np.uint8)
     opaque = np.asarray(to_8_bit_opaque(Image.fromarray(rgba, "RGBA")))
     assert opaque.tolist() == [[[10, 20, 30], [255, 255, 255], [227, 177, 127]]]
+
+
+def test_every_kind_of_transparency_pillow_reads_is_composited_on_white_paper() -> None:
+    """Guards the transparency PIL keeps outside an alpha band: a palette with alpha (no ``transparency`` key), a
+    1-bit picture with a transparent colour, and premultiplied grey ('La', which PIL cannot convert to RGBA directly)."""
+    palette = Image.new("P", (2, 1))
+    palette.putpalette([10, 20, 30, 0, 200, 100, 0, 255], rawmode="RGBA")
+    palette.putdata([0, 1])
+    assert np.asarray(to_8_bit_opaque(palette)).tolist() == [[[255, 255, 255], [200, 100, 0]]]
+    bits = Image.frombytes("1", (2, 1), bytes([0b01000000]))
+    bits.info["transparency"] = 0
+    assert np.asarray(to_8_bit_opaque(bits)).tolist() == [[[255, 255, 255], [255, 255, 255]]]
+    grey = Image.fromarray(np.array([[[90, 255], [0, 0]]], dtype=np.uint8), "LA").convert("La")
+    assert np.asarray(to_8_bit_opaque(grey)).tolist() == [[[90, 90, 90], [255, 255, 255]]]
+
+
+@pytest.mark.parametrize("mode", ["LA", "PA", "RGBa", "L", "RGB", "P"])
+def test_each_mode_with_transparency_is_composited_on_white_and_an_opaque_one_left_as_it_is(mode: str) -> None:
+    """Guards each mode the compositing names: grey with alpha, palette with alpha, premultiplied RGB, and grey, RGB
+    or palette pictures with a transparent colour (``transparency`` in their info); each transparent pixel is white."""
+    ink, clear = (40, 40, 40), (200, 200, 200)
+    rgba = Image.fromarray(np.array([[ink + (255,), clear + (0,)]], dtype=np.uint8), "RGBA")
+    if mode == "PA":
+        image = Image.new("PA", (2, 1))
+        image.putpalette(list(ink + clear))
+        image.putdata([(0, 255), (1, 0)])
+    elif mode in ("LA", "RGBa"):
+        image = rgba.convert(mode)
+    else:
+        image = rgba.convert("RGB").convert(mode) if mode != "P" else rgba.convert("RGB").quantize(2)
+        image.info["transparency"] = image.getpixel((1, 0))
+    assert image.mode == mode
+    assert np.asarray(to_8_bit_opaque(image).convert("RGB")).tolist() == [[list(ink), [255, 255, 255]]]
+    opaque = rgba.convert("RGB").convert(mode if mode in ("L", "RGB", "P") else "RGB")
+    assert to_8_bit_opaque(opaque) is opaque
 
 
 def test_a_sketch_input_is_pils_grey_and_a_photo_input_is_left_as_it_is() -> None:
@@ -198,25 +260,6 @@ def test_a_prediction_becomes_a_grey_or_an_rgb_picture_by_its_channels() -> None
     assert resize_planes(planes, (1, 2)) is planes, "a prediction already at the size is returned as it is"
 
 
-def test_a_tensor_prediction_is_saved_as_a_grey_or_an_rgb_png_of_its_rounded_grey_levels(tmp_path: Path) -> None:
-    """Guards ``tensor_to_uint8`` and ``save_image``: the same rounding as ``to_uint8``, 'L' for one plane, 'RGB' for three."""
-    planes = torch.tensor([[[0.0, 1.0]], [[0.5, 0.25]], [[1.0, 0.0]]], dtype=torch.float64)
-    assert tensor_to_uint8(planes).tolist() == [[[0, 128, 255], [255, 64, 0]]]
-    save_image(tmp_path / "rgb.png", planes)
-    save_image(tmp_path / "grey.png", planes[1:2])
-    with Image.open(tmp_path / "rgb.png") as rgb, Image.open(tmp_path / "grey.png") as grey:
-        assert (rgb.mode, np.asarray(rgb).tolist()) == ("RGB", [[[0, 128, 255], [255, 64, 0]]])
-        assert (grey.mode, np.asarray(grey).tolist()) == ("L", [[128, 64]])
-
-
-def test_unit_range_maps_the_value_range_to_0_1_and_clamps_in_float() -> None:
-    """Guards the tensor twin of ``unit_range_array`` (offset, scale, clamp), on a half-precision input too."""
-    raw = torch.tensor([[[-3.0, -1.0, 0.0, 0.5, 1.0, 7.0]]], dtype=torch.float16)
-    mapped = unit_range(raw, (-1.0, 1.0))
-    assert mapped.dtype == torch.float32 and mapped.tolist() == [[[0.0, 0.0, 0.5, 0.75, 1.0, 1.0]]]
-    assert unit_range(torch.tensor([0.2, 0.6]), (0.0, 0.5)).tolist() == pytest.approx([0.4, 1.0])
-
-
 def test_decoding_refuses_an_empty_file_and_a_picture_over_the_pixel_limit_at_its_boundary(tmp_path: Path) -> None:
     """Guards the empty-file check, the pixel count (width x height) and its boundary: exactly ``max_pixels`` is decoded."""
     Image.fromarray(np.full((4, 5), 7, np.uint8)).save(tmp_path / "small.png")
@@ -229,3 +272,69 @@ def test_decoding_refuses_an_empty_file_and_a_picture_over_the_pixel_limit_at_it
     (tmp_path / "one.png").write_bytes(b"x")
     with pytest.raises(UnusableImage, match="^not an image"):
         decode_image(tmp_path / "one.png")
+
+
+def png_header_only(width: int, height: int) -> bytes:
+    """A PNG file's signature and header with no pixel data: PIL reads its size without decompressing anything."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    return b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)) + chunk(b"IEND", b"")
+
+
+def test_each_unusable_file_is_refused_with_its_problem_and_detail(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the categories skipped.json groups by and the detail that tells the user which file and why."""
+    refusals = []
+    for path in (tmp_path / "missing.png", tmp_path):
+        with pytest.raises(UnusableImage) as refused:
+            decode_image(path)
+        refusals.append((refused.value.problem, refused.value.detail, str(refused.value)))
+    assert refusals == [
+        ("not a file", str(tmp_path / "missing.png"), f"not a file ({tmp_path / 'missing.png'})"),
+        ("not a file", str(tmp_path), f"not a file ({tmp_path})"),
+    ]
+    (tmp_path / "text.png").write_bytes(b"not a picture at all")
+    with pytest.raises(UnusableImage) as refused:
+        decode_image(tmp_path / "text.png")
+    assert str(refused.value) == "not an image (not a format PIL can read, or corrupt)" and refused.value.problem == "not an image"
+    whole = tmp_path / "whole.png"
+    Image.fromarray(np.random.default_rng(0).integers(0, 256, (64, 64, 3), dtype=np.uint8)).save(whole)
+    (tmp_path / "cut.png").write_bytes(whole.read_bytes()[:300])
+    with pytest.raises(UnusableImage) as refused:
+        decode_image(tmp_path / "cut.png")
+    assert refused.value.problem == "corrupt image" and str(refused.value).startswith("corrupt image (decoding failed: OSError: ")
+    monkeypatch.setattr(Image, "MAX_IMAGE_PIXELS", 5)  # PIL's own bomb check: over twice this is an error when opened
+    with pytest.raises(UnusableImage) as refused:
+        decode_image(whole, max_pixels=10**6)
+    message = "Image size (4096 pixels) exceeds limit of 10 pixels, could be decompression bomb DOS attack."
+    assert (refused.value.problem, refused.value.detail) == ("too large", message)
+
+
+def test_the_pixel_limit_is_read_from_the_header_before_decoding_and_named_in_the_refusal(tmp_path: Path) -> None:
+    """Guards the limit's name in each reader's refusal: the user's pictures name the pixel limit, decode_image's
+    default 'the limit'; a header claiming 120 million pixels is refused without decompressing anything."""
+    (tmp_path / "huge.png").write_bytes(png_header_only(12_000, 10_000))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # PIL's bomb warning (over 89 million pixels) is silenced: the limit decides
+        with pytest.raises(UnusableImage, match=r"^too large \(12000x10000 = 120000000 pixels is over the pixel limit=100000000\)$"):
+            read_image(tmp_path / "huge.png")
+        Image.fromarray(np.full((4, 5), 7, np.uint8)).save(tmp_path / "small.png")
+        with pytest.raises(UnusableImage, match=r"^too large \(5x4 = 20 pixels is over the limit=19\)$"):
+            decode_image(tmp_path / "small.png", max_pixels=19)
+
+
+def test_decoding_keeps_a_pictures_stored_orientation_unless_asked_and_gives_rgb_by_default(tmp_path: Path) -> None:
+    """Guards ``upright``'s default (training data is used as stored; users' pictures are turned by their EXIF
+    orientation), the default RGB mode, and normalise_image (an opened picture as the API reads it)."""
+    stored = np.zeros((2, 3), np.uint8)
+    stored[0, 0] = 255
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown turned 90 degrees clockwise
+    Image.fromarray(stored).save(tmp_path / "turned.png", exif=exif)
+    as_stored = decode_image(tmp_path / "turned.png")
+    assert as_stored.shape == (2, 3, 3) and np.array_equal(as_stored[..., 0], stored)
+    upright = np.rot90(stored, -1)
+    assert np.array_equal(read_image(tmp_path / "turned.png")[..., 1], upright)
+    with Image.open(tmp_path / "turned.png") as opened:
+        assert np.array_equal(normalise_image(opened), np.repeat(upright[..., None], 3, axis=2))

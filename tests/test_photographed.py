@@ -197,3 +197,126 @@ def test_a_photographed_scene_is_1_2_to_2_8_times_the_photo_and_holds_the_whole_
     assert picture.shape == (round(250 * height_share), round(200 * width_share), 3)
     corners = apply_affine(transform, CORNERS)
     assert corners.min() >= -1e-6 and (corners <= [picture.shape[1] + 1e-6, picture.shape[0] + 1e-6]).all()
+
+
+def test_placement_on_a_large_background_keeps_the_drawn_scale_and_draws_the_centre_where_the_photo_fits() -> None:
+    """A 1000x1000 background: the drawn scale 0.8 is kept (the fit rule only ever shrinks), and each centre is drawn
+    between half the scaled photo and the far side less that half."""
+    draws = ScriptedDraws([0.0, 0.8, "low", "high"])
+    transform, size = placement((200, 250), (1000, 1000), draws, Photographing())
+    assert size == (1000, 1000) and draws.asked[2] == pytest.approx((80.0, 920.0)) and draws.asked[3] == pytest.approx((100.0, 900.0))
+    np.testing.assert_allclose(transform, [[0.8, 0.0, 0.0], [0.0, 0.8, 800.0]], atol=1e-9)
+
+
+def reference_stand_in(seed: int, height: int, width: int) -> np.ndarray:
+    """The stand-in background as its docstring describes it, from the same draws: two colours, an angle, a ramp along
+    it over the picture's unit square scaled to [0, 1], and grain of standard deviation 6 shared by the channels."""
+    rng = np.random.default_rng(seed)
+    first, second, angle = rng.uniform(20, 235, 3), rng.uniform(20, 235, 3), rng.uniform(0, 2 * np.pi)
+    ramp = np.array([[np.cos(angle) * x / width + np.sin(angle) * y / height for x in range(width)] for y in range(height)])
+    ramp = (ramp - ramp.min()) / (ramp.max() - ramp.min())
+    grain = rng.normal(0, 6, (height, width))
+    field = first * (1 - ramp[..., None]) + second * ramp[..., None] + grain[..., None]
+    return np.clip(field, 0, 255).astype(np.uint8)
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_the_stand_in_background_is_its_documented_gradient_with_grain_from_the_same_draws(seed: int) -> None:
+    assert np.array_equal(stand_in_background(np.random.default_rng(seed), (30, 50)), reference_stand_in(seed, 30, 50))
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_light_is_a_gain_with_a_colour_cast_per_channel_clipped_and_the_jpeg_quality_drawn_in_its_range(seed: int, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the light's draws (one gain, three channel casts within +-tint, multiplying), its clipping at 0 and 255
+    (a white photo lit brighter, a black scene), and the JPEG quality drawn from the whole range, both ends included."""
+    saved = []
+    monkeypatch.setattr(photographed, "jpeg_round_trip", lambda picture, quality: saved.append((picture, quality)) or picture)
+    photo = np.full((20, 10, 3), 255, np.uint8)
+    scene = np.zeros((40, 30, 3), np.uint8)
+    scene[:, 15:] = 100
+    how = Photographing(max_tilt=0.0, scale=(1.0, 1.0), gain=(1.1, 1.3), tint=0.08, jpeg_quality=(60, 62))
+    picture, transform = as_photographed(photo, np.random.default_rng(seed), background=scene, how=how)
+    draws = np.random.default_rng(seed)
+    draws.uniform(size=4)  # tilt, scale and the centre's two coordinates
+    light = draws.uniform(1.1, 1.3) * (1 + draws.uniform(-0.08, 0.08, 3))
+    quality = int(draws.integers(60, 63))
+    ((lit, asked),) = saved
+    assert asked == quality and lit is picture
+    left, top = np.rint(transform[:, 2]).astype(int)
+    assert picture[top + 5, left + 5].tolist() == [255, 255, 255]  # white lit brighter: clipped, not wrapped round
+    assert picture[top + 25 if top < 15 else 0, 0].tolist() == [0, 0, 0]  # black stays black
+    far = (0, 29) if left + 12 < 29 else (0, 15)  # the grey half of the scene, clear of the photo's blended edge
+    assert picture[far].tolist() == np.clip(100 * light, 0, 255).astype(np.uint8).tolist()
+    qualities = set()
+    for other in range(30):
+        saved.clear()
+        as_photographed(photo, np.random.default_rng(other), background=scene, how=how)
+        qualities.add(saved[0][1])
+    assert qualities == {60, 61, 62}
+
+
+def test_the_alignment_check_makes_three_copies_of_each_photo_by_default_and_goes_on_after_a_refused_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Guards the default of 3 variants, a refused copy skipped (not the photo's remaining copies), and each copy made
+    from the photo with the check's generator and settings."""
+    photo = np.zeros((250, 200, 3), np.uint8)
+    rng, how = np.random.default_rng(0), Photographing(gain=(1.0, 1.0))
+    asked, pictures = [], iter([np.full((300, 260, 3), 2, np.uint8), np.ones((300, 260, 3), np.uint8), np.ones((300, 260, 3), np.uint8)])
+    monkeypatch.setattr(photographed, "as_photographed", lambda photo, rng, how=None: asked.append((photo, rng, how)) or (next(pictures), IDENTITY))
+    target = np.array([cuhk_eyes().left, cuhk_eyes().right])
+
+    def align(image: np.ndarray) -> list[Alignment]:
+        if image[0, 0, 0] == 2:
+            raise FaceTooSmall("the face is too small", "closer")
+        return [Alignment(np.zeros((250, 200, 3), np.uint8), IDENTITY, Face(target, (0.0, 0.0, 1.0, 1.0), 1.0))]
+
+    monkeypatch.setattr(alignment, "align_faces", align)
+    checked = check_alignment([photo], rng, how=how)
+    assert (checked.pictures, checked.found, checked.eye_errors) == (3, 2, [0.0, 0.0])
+    assert all(p is photo and r is rng and h is how for p, r, h in asked) and len(asked) == 3
+    assert AlignmentCheck(pictures=1, found=1, eye_errors=[1.0]).share_within(3.0) == 1.0
+
+
+def test_a_photographed_scene_lights_seven_in_ten_photos_with_one_of_six_lights_and_pastes_the_person_by_its_mask(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Guards the six lights by name, the 0.7 chance of a light (from the same draws), the mask handed to the light,
+    and the mask scaled from 0..255 to 0..1 for pasting."""
+    from face2sketch.data.conditions import CONDITION_SETS
+
+    names = ("warm_light", "cool_light", "side_light", "dim_and_noisy", "overexposed", "black_and_white")
+    lit = []
+    for name in names:
+        monkeypatch.setitem(CONDITION_SETS["real"]["photo"], name, lambda photo, mask, rng, name=name: lit.append((name, mask)) or photo)
+    pasted = []
+    monkeypatch.setattr(photographed, "as_photographed", lambda photo, rng, background, foreground_mask: pasted.append(foreground_mask) or (photo, IDENTITY))
+    photo = np.full((25, 20, 3), 200, np.uint8)
+    mask = np.random.default_rng(0).integers(0, 256, (25, 20), dtype=np.uint8)
+    chosen = set()
+    for seed in range(40):
+        lit.clear()
+        draws = np.random.default_rng(seed)
+        name = names[int(draws.integers(6))]
+        draws.uniform(size=2)  # the scene's sides
+        expected = [(name, mask)] if draws.uniform() < 0.7 else []
+        photographed_scene(photo, mask, np.random.default_rng(seed))
+        assert [n for n, _ in lit] == [n for n, _ in expected] and all(m is mask for _, m in lit), seed
+        chosen.update(n for n, _ in lit)
+        assert pasted[-1].dtype == np.float32 and np.array_equal(pasted[-1], mask.astype(np.float32) / 255.0)
+    assert chosen == set(names)
+
+
+@dataclass
+class GrainOf(ScriptedDraws):
+    """ScriptedDraws whose grain is a given value everywhere."""
+
+    grain: float = 0.0
+
+    def normal(self, loc: float = 0.0, scale: float = 1.0, size: int | tuple[int, ...] | None = None) -> float | np.ndarray:
+        return self.grain if size is None else np.full(size, self.grain)
+
+
+def test_the_stand_in_background_clips_its_grain_to_black_and_white_rather_than_wrapping_round() -> None:
+    """Guards the clip at both ends: grain 30 below the darkest colour (20) is black, 30 above the lightest (235) white."""
+    dark = stand_in_background(GrainOf(["low", "low", 0.0], grain=-30.0), (2, 3))
+    light = stand_in_background(GrainOf(["high", "high", 0.0], grain=30.0), (2, 3))
+    assert (dark == 0).all() and (light == 255).all()

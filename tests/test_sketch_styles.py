@@ -87,6 +87,14 @@ def test_light_falloff_scales_every_pixel_of_a_drawing_by_the_recomputed_field(s
     assert np.abs(lit - _page() * field).max() <= 0.5 + 1e-3
 
 
+@pytest.mark.parametrize("seed", range(4))
+def test_light_falloff_stretches_the_ramp_to_0_1_on_a_small_sheet_too(seed: int) -> None:
+    """Guards the ramp's scaling by its own spread: on a 4x3 sheet the spread is below 1 at most angles, so a ramp
+    divided by anything else (a floor of 1 instead of 1e-6) darkens the sheet otherwise."""
+    lit = sketch_styles.light_falloff(np.full((4, 3), 255, np.uint8), np.random.default_rng(seed))
+    assert np.abs(lit - 255.0 * _falloff_field(4, 3, np.random.default_rng(seed), (0.45, 0.85))).max() <= 0.5 + 1e-3
+
+
 def test_paper_texture_adds_grain_around_the_paper_tone() -> None:
     textured = sketch_styles.paper_texture(np.full((120, 100), 200, np.uint8), np.random.default_rng(3))
     assert textured.std() > 1.0 and abs(float(textured.mean()) - 200) < 6

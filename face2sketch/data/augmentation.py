@@ -106,7 +106,7 @@ class RealWorldAugmentation:
         p_side_light: float = 0.3,
         p_exposure: float = 0.5,
         p_sketch_paper: float = 0.6,
-        p_line_drawing: float = 0.3,
+        p_line_drawing: float = 0.45,
         p_pencil_weight: float = 0.5,
         p_sketch_jpeg: float = 0.3,
         p_sketch_blur: float = 0.2,
@@ -137,7 +137,8 @@ class RealWorldAugmentation:
         matrix[:, 2] += rng.uniform(-self.max_shift, self.max_shift, 2) * (width, height)
 
         def warp(image: np.ndarray, fill: float) -> np.ndarray:
-            warped = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=fill)
+            # the fill in every channel: OpenCV reads a single number as (fill, 0, 0, 0)
+            warped = cv2.warpAffine(image, matrix, (width, height), flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_CONSTANT, borderValue=(fill,) * 4)
             return warped.reshape(image.shape)
 
         inside = warp(np.full((height, width), 255, np.uint8), 0.0)

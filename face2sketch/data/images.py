@@ -34,8 +34,9 @@ def to_8_bit_opaque(image: Image.Image) -> Image.Image:
         wide = image.mode.startswith("I;16") or highest > 255
         peak = 1.0 if image.mode == "F" and highest <= 1.0 else (65535.0 if wide else 255.0)
         return Image.fromarray(np.clip(values * (255.0 / peak) + 0.5, 0, 255).astype(np.uint8), "L")
-    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or (image.mode in ("P", "L", "RGB") and "transparency" in image.info):
-        rgba = image.convert("RGBA")
+    palette_alpha = image.mode == "P" and image.palette is not None and image.palette.mode == "RGBA"
+    if image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or palette_alpha or (image.mode in ("1", "P", "L", "RGB") and "transparency" in image.info):
+        rgba = (image.convert("LA") if image.mode == "La" else image).convert("RGBA")  # PIL converts La to LA only
         return Image.alpha_composite(Image.new("RGBA", rgba.size, WHITE + (255,)), rgba).convert("RGB")
     return image
 

@@ -34,6 +34,9 @@ GPU_SWEEP_TINY = (
 )
 
 
+# quick twins: test_launcher_composes[joblib], test_two_job_multirun_gives_each_job_a_folder, tests/test_config.py's
+# estimate and paper_gpu composition, tests/test_report.py's tables and evaluate_each_job
+@pytest.mark.slow
 def test_the_gpu_sweep_runs_every_job_and_writes_the_report_at_tiny_scale_on_the_cpu(tmp_path: Path) -> None:
     result = run_cli("face2sketch.train", "-m", "experiment=paper_gpu", *GPU_SWEEP_TINY, f"paths.output_root={tmp_path}", timeout=900)
     assert result.returncode == 0, result.stderr[-3000:]
@@ -151,6 +154,8 @@ def test_launcher_composes(tmp_path: Path, name: str) -> None:
     instantiate(launcher)  # the plugin is installed and takes these settings
 
 
+# quick twins: test_launcher_composes[joblib] (the plugin takes face2sketch's settings), test_two_job_multirun_gives_each_job_a_folder
+@pytest.mark.slow
 def test_joblib_sweep_runs_two_tiny_runs(tmp_path: Path) -> None:
     result = run_cli(
         "face2sketch.train",
