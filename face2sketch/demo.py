@@ -45,7 +45,7 @@ class DemoTranslation:
         """(the region translated, the result, a status line) for a picture; ``align`` overrides the model's setting.
 
         A picture without a usable face raises the DataError that says why (no face, too small)."""
-        model = self.model if align is None or align == self.model.align else Model(self.model.translator, align, batch_size=1)
+        model = self.model if align is None or align == self.model.align else self.model.with_options(align=align, batch_size=1)
         (translation,) = model.translate(picture)
         record = translation.record()
         if not model.align:

@@ -8,7 +8,7 @@ Writes ``<output>/<input stem>.png`` (at the size of the region translated: the 
 ``faces=all``: ``<stem>_face<n>.png`` for every face) and ``<output>/predictions.json`` (for every output the 2x3
 transform from the input's pixels into it, the eyes and the detection score); ``side_by_side=true`` adds
 ``<output>/side_by_side/<stem>.png`` (input | output). Unreadable files, and photos without a usable face, are
-skipped and named. Pictures are translated by ``inference.api.Model``, the Python API's and the demo's.
+skipped and named. Pictures are translated by ``face2sketch.load``'s ``Model``, as in the Python API and the demo.
 """
 
 from __future__ import annotations
@@ -29,10 +29,8 @@ from PIL import Image
 from tqdm import tqdm
 
 from face2sketch.config import CONFIG_DIR
-from face2sketch.data.alignment import FACE_CHOICES, Alignment
 from face2sketch.errors import ConfigError, DataError, one_line_user_errors
-from face2sketch.inference.api import Model
-from face2sketch.inference.loading import load_translator
+from face2sketch.inference.api import Model, Outcome, check_options, load
 from face2sketch.io import write_json_atomic
 
 log = logging.getLogger(__name__)
@@ -59,13 +57,6 @@ class PredictionRecord:
     size: list[int] | None = None
     eyes: list[list[float]] | None = None
     score: float | None = None
-
-
-@dataclass
-class PendingImage:
-    record: PredictionRecord
-    name: str
-    alignment: Alignment  # the region that is translated (the whole picture or the aligned face)
 
 
 def list_inputs(spec: str) -> list[Path]:
@@ -103,45 +94,33 @@ def side_by_side(region: np.ndarray, prediction: np.ndarray) -> np.ndarray:
     return np.concatenate([region, as_rgb], axis=1)
 
 
-class Predictor:
-    """Reads, aligns, batches, translates and writes; every file lands in ``staging`` first."""
+class OutputWriter:
+    """Names and writes each outcome's files into ``staging``, one record per translated face or skipped input."""
 
     def __init__(self, model: Model, output: Path, staging: Path, write_side_by_side: bool) -> None:
         self.model, self.output, self.staging, self.write_side_by_side = model, output, staging, write_side_by_side
-        self.pending: list[PendingImage] = []
         if write_side_by_side:
             (staging / SIDE_BY_SIDE_DIR).mkdir()
 
-    def add(self, path: Path, name: str) -> list[PredictionRecord]:
-        """Queue every region of one input (one record each), or skip it with the reason."""
-        try:
-            alignments = self.model.align_picture(path)
-        except DataError as err:
-            log.warning("skipping %s: %s", path, err)
-            return [PredictionRecord(input=str(path), status="skipped", reason=str(err))]
+    def write(self, outcome: Outcome, name: str) -> list[PredictionRecord]:
+        path = outcome.picture
+        if outcome.error is not None:
+            log.warning("skipping %s: %s", path, outcome.error)
+            return [PredictionRecord(input=str(path), status="skipped", reason=str(outcome.error))]
+        if outcome.alignments and outcome.alignments[0].faces_found > 1 and self.model.faces == "largest":
+            log.info("%s: %d faces found; translating the largest (faces=all translates each)", path, outcome.alignments[0].faces_found)
         records = []
-        for index, alignment in enumerate(alignments, start=1):
+        for index, translation in enumerate(outcome.translations, start=1):
             face = index if self.model.faces == "all" else None
-            record = PredictionRecord(input=str(path), face_found=alignment.face is not None, face=face, **alignment.record())
-            self.pending.append(PendingImage(record, name if face is None else f"{name}_face{face}", alignment))
-            records.append(record)
-        if alignments and alignments[0].faces_found > 1 and self.model.faces == "largest":
-            log.info("%s: %d faces found; translating the largest (faces=all translates each)", path, alignments[0].faces_found)
-        if len(self.pending) >= self.model.batch_size:
-            self.flush()
-        return records
-
-    def flush(self) -> None:
-        if not self.pending:
-            return
-        translations = self.model.translate_aligned([item.alignment for item in self.pending])
-        for item, translation in zip(self.pending, translations, strict=True):
-            translation.image.save(self.staging / f"{item.name}.png")
-            item.record.output = str(self.output / f"{item.name}.png")
+            stem = name if face is None else f"{name}_face{face}"
+            alignment = translation.alignment
+            translation.image.save(self.staging / f"{stem}.png")
             if self.write_side_by_side:
-                pair = side_by_side(item.alignment.image, np.asarray(translation.image))
-                Image.fromarray(pair).save(self.staging / SIDE_BY_SIDE_DIR / f"{item.name}.png")
-        self.pending = []
+                pair = side_by_side(alignment.image, np.asarray(translation.image))
+                Image.fromarray(pair).save(self.staging / SIDE_BY_SIDE_DIR / f"{stem}.png")
+            output = str(self.output / f"{stem}.png")
+            records.append(PredictionRecord(input=str(path), output=output, face_found=alignment.face is not None, face=face, **alignment.record()))
+        return records
 
 
 def publish(staging: Path, output: Path) -> None:
@@ -168,18 +147,16 @@ def summary_line(records: list[PredictionRecord], output: Path, aligned: bool) -
 def load_model(cfg: DictConfig) -> Model:
     """The model ``ckpt`` names (the shipped one for ``direction`` without it), checked against ``direction``."""
     direction = OmegaConf.select(cfg, "direction.name")  # direction=f2sk|sk2f, the training config group
-    translator = load_translator(cfg.get("ckpt"), cfg.device, direction=direction)
-    if direction and translator.spec.direction != direction:
-        raise ConfigError(f"ckpt '{cfg.ckpt}' translates {translator.spec.direction}, not direction={direction}: drop direction= or pick a {direction} model")
-    return Model(translator, cfg.align, str(cfg.get("faces", "largest")), int(cfg.batch_size))
+    ckpt = cfg.get("ckpt")
+    model = load(ckpt if ckpt is not None else (direction or "f2sk"), cfg.align, str(cfg.get("faces", "largest")), cfg.device, int(cfg.batch_size))
+    if direction and model.spec.direction != direction:
+        raise ConfigError(f"ckpt '{cfg.ckpt}' translates {model.spec.direction}, not direction={direction}: drop direction= or pick a {direction} model")
+    return model
 
 
 def predict(cfg: DictConfig) -> dict[str, Any]:
     """Translate every input; returns what predictions.json holds. Raises a DataError if nothing could be written."""
-    if int(cfg.batch_size) < 1:
-        raise ConfigError(f"batch_size must be at least 1, got {cfg.batch_size}")
-    if cfg.get("faces", "largest") not in FACE_CHOICES:
-        raise ConfigError(f"faces must be largest or all, got '{cfg.faces}'")
+    check_options(str(cfg.get("faces", "largest")), int(cfg.batch_size))
     inputs = list_inputs(str(cfg.input))
     model = load_model(cfg)
     output = Path(str(cfg.output)).expanduser().resolve()
@@ -188,10 +165,9 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.predict.", dir=output.parent))
     try:
-        predictor = Predictor(model, output, staging, bool(cfg.side_by_side))
-        named = list(zip(inputs, unique_names(inputs), strict=True))
-        records = [record for path, name in tqdm(named, desc="predict", unit="image", disable=None) for record in predictor.add(path, name)]
-        predictor.flush()
+        writer = OutputWriter(model, output, staging, bool(cfg.side_by_side))
+        outcomes = tqdm(model.translate_each(inputs), total=len(inputs), desc="predict", unit="image", disable=None)
+        records = [record for outcome, name in zip(outcomes, unique_names(inputs), strict=True) for record in writer.write(outcome, name)]
         if not any(r.status == "ok" for r in records):
             reasons = "; ".join(f"{Path(r.input).name}: {r.reason}" for r in records[:3])
             raise DataError(f"nothing written: none of the {len(records)} inputs could be used ({reasons})")

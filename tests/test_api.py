@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 import face2sketch
+from face2sketch.data import images
 from face2sketch.data.alignment import Face, FaceTooSmall, NoFaceFound, cuhk_eyes, min_eye_distance
 from face2sketch.errors import ConfigError, DataError
-from face2sketch.inference import api
 from tests.conftest import PROJECT_ROOT
 from tests.inference_helpers import face_like_picture, make_run, save_picture, stub_detector
 
@@ -58,6 +58,35 @@ def test_a_batch_gives_what_single_calls_give_in_order(run: Path) -> None:
         assert np.abs(np.asarray(result, dtype=int) - np.asarray(model(picture), dtype=int)).max() <= 1  # batched float sums may differ by a grey level
 
 
+def test_translate_each_gives_every_pictures_outcome_in_order_batching_faces_across_pictures(run: Path, tmp_path: Path) -> None:
+    """Guards predict's path through the API: each picture's translations (what single calls give) or the reason it was
+    skipped, in input order, with the faces of several pictures run as one batch once ``batch_size`` of them wait."""
+    model = face2sketch.load(run, align=False, device="cpu", batch_size=2)
+    pictures = [face_like_picture(60, 40), tmp_path / "missing.png", face_like_picture(30, 50), face_like_picture(20, 20)]
+    batches: list[int] = []
+    translate = model.translator.translate
+    model.translator.translate = lambda inputs: batches.append(len(inputs)) or translate(inputs)  # type: ignore[method-assign]
+    outcomes = list(model.translate_each(pictures))
+    assert [outcome.picture is picture for outcome, picture in zip(outcomes, pictures, strict=True)] == [True] * 4
+    assert batches == [2, 1], "two faces waiting make a batch; the last one is run at the end"
+    skipped = outcomes[1]
+    assert isinstance(skipped.error, DataError) and "not a file" in str(skipped.error) and skipped.translations == []
+    for outcome in (outcomes[0], outcomes[2], outcomes[3]):
+        assert outcome.error is None and len(outcome.translations) == 1
+        assert np.array_equal(np.asarray(outcome.translations[0].image), np.asarray(model(outcome.picture)))
+
+
+def test_with_options_shares_the_loaded_network_and_checks_the_options(run: Path) -> None:
+    model = face2sketch.load(run, align=False, device="cpu")
+    other = model.with_options(align=True, batch_size=1)
+    assert other.translator is model.translator and (other.align, other.batch_size, other.faces) == (True, 1, "largest")
+    assert (model.align, model.batch_size) == (False, 16)
+    with pytest.raises(ConfigError, match="faces must be largest or all, got 'some'"):
+        model.with_options(faces="some")
+    with pytest.raises(ConfigError, match="batch_size must be at least 1, got 0"):
+        face2sketch.load("f2sk", batch_size=0)
+
+
 def test_the_alignment_record_holds_the_transform_eyes_and_score(run: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     eyes = np.array([[300.0, 200.0], [300.0 + cuhk_eyes().distance * 2, 200.0]])  # level eyes at twice CUHK's distance
     face = Face(eyes, (250.0, 140.0, 220.0, 260.0), 0.97)
@@ -85,9 +114,9 @@ def test_no_face_too_small_and_too_large_are_data_errors_that_say_what_to_do(run
     stub_detector(monkeypatch, {(90, 120): [tiny]})
     with pytest.raises(FaceTooSmall, match="too small to use .* use a closer or larger picture, or align=false"):
         model(flat)
-    monkeypatch.setattr(api, "MAX_PIXELS", 1000)
+    monkeypatch.setattr(images, "MAX_PIXELS", 1000)
     for too_large in (flat, Image.fromarray(flat)):
-        with pytest.raises(DataError, match=r"too large: 90x120 = 10800 pixels is over the pixel limit=1000"):
+        with pytest.raises(DataError, match=r"too large \(90x120 = 10800 pixels is over the pixel limit=1000\)"):
             model(too_large)
 
 

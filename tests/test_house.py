@@ -7,6 +7,8 @@ import ast
 import re
 from pathlib import Path
 
+import pytest
+
 from tests.conftest import PROJECT_ROOT
 
 MAX_FUNCTION_LINES = 50
@@ -134,3 +136,27 @@ def test_every_end_to_end_command_run_is_in_tests_commands() -> None:
     inside = [run for path in sorted((tests / "commands").glob("test_*.py")) for run in command_runs(path)]
     assert not outside, outside
     assert len(inside) >= 40, "the finder sees the command runs that tests/commands/ holds (50 when this was written)"
+
+
+# each rule about pictures, the pattern that writes it, and its one home
+RULES_WRITTEN_ONCE = {
+    "the pixel limit": (r"MAX_PIXELS\s*=|\* height >", "data/images.py"),
+    "the [0, 1] mapping": (r"-\s*low\)?\s*/\s*\(?\s*high\s*-\s*low", "data/images.py"),
+    "the faces check": (r"not in FACE_CHOICES", "data/alignment.py"),
+    "the batch-size check": (r"batch_size\)?\s*<\s*1\b", "inference/api.py"),
+    "the shipped models' route": (r"(?<!def )load_pretrained\(", "inference/loading.py"),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(RULES_WRITTEN_ONCE))
+def test_each_rule_about_pictures_is_written_once(rule: str) -> None:
+    """Guards a second copy of a rule about pictures (the pixel limit, the [0, 1] mapping, the faces and batch-size
+    checks, the route to the shipped models) written beside its home instead of calling it: predict, the demo, video
+    and the service reach them through ``face2sketch.load``. evaluate's own 'pretrained/<direction>' runs aside."""
+    pattern, home = RULES_WRITTEN_ONCE[rule]
+    homes = sorted(
+        str(path.relative_to(PROJECT_ROOT / PACKAGE))
+        for path in (PROJECT_ROOT / PACKAGE).rglob("*.py")
+        if path.name != "evaluate.py" and re.search(pattern, re.sub(r"(?m)^\s*#.*$", "", path.read_text()))
+    )
+    assert homes == [home], f"{rule} is written in {homes}"

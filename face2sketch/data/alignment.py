@@ -264,13 +264,18 @@ def warp_face(image: np.ndarray, face: Face, faces_found: int = 1) -> Alignment:
     return Alignment(region, transform, refined, faces_found)
 
 
+def check_faces(faces: str) -> None:
+    """The one check of a ``faces`` option."""
+    if faces not in FACE_CHOICES:
+        raise ConfigError(f"faces must be largest or all, got '{faces}'")
+
+
 def align_faces(image: np.ndarray, faces: str = "largest") -> list[Alignment]:
     """The largest face (``faces="largest"``) or every face large enough (``"all"``, largest first), each aligned.
 
     A NoFaceFound or FaceTooSmall (DataErrors) says why there is nothing to translate.
     """
-    if faces not in FACE_CHOICES:
-        raise ConfigError(f"faces must be largest or all, got '{faces}'")
+    check_faces(faces)
     found = detect_faces(image)
     if not found:
         raise NoFaceFound("no face found", "pass align=false to translate the whole picture")

@@ -54,7 +54,14 @@ class UnusableImage(DataError):
         self.problem, self.detail = problem, detail
 
 
-def decode_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXELS, limit_name: str = "the limit", upright: bool = False) -> np.ndarray:
+def check_pixel_count(width: int, height: int, max_pixels: int | None = None, limit_name: str = "the pixel limit") -> None:
+    """The one pixel limit (``MAX_PIXELS`` unless a reader sets its own): a picture over it is an UnusableImage."""
+    limit = MAX_PIXELS if max_pixels is None else max_pixels
+    if width * height > limit:
+        raise UnusableImage("too large", f"{width}x{height} = {width * height} pixels is over {limit_name}={limit}")
+
+
+def decode_image(path: str | Path, mode: str = "RGB", max_pixels: int | None = None, limit_name: str = "the limit", upright: bool = False) -> np.ndarray:
     """The one image decoder: a file as a uint8 array in PIL ``mode`` ('RGB' or 'L'), converted explicitly (CUHK stores
     some sketches as RGB and some as L), else an UnusableImage. The pixel count is checked from the header, before
     anything is decompressed; ``upright`` applies the EXIF orientation (users' pictures, not training data)."""
@@ -67,9 +74,7 @@ def decode_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXE
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # ``max_pixels`` decides
             with Image.open(path) as image:
-                width, height = image.size
-                if width * height > max_pixels:
-                    raise UnusableImage("too large", f"{width}x{height} = {width * height} pixels is over {limit_name}={max_pixels}")
+                check_pixel_count(*image.size, max_pixels, limit_name)
                 image.load()
                 return np.asarray(to_8_bit_opaque(ImageOps.exif_transpose(image) if upright else image).convert(mode))
     except Image.DecompressionBombError as err:
@@ -82,7 +87,7 @@ def decode_image(path: str | Path, mode: str = "RGB", max_pixels: int = MAX_PIXE
 
 def read_image(path: str | Path) -> np.ndarray:
     """A user's picture file as upright uint8 RGB, or an UnusableImage (a DataError) whose message is the reason."""
-    return decode_image(path, "RGB", MAX_PIXELS, "the pixel limit", upright=True)
+    return decode_image(path, "RGB", None, "the pixel limit", upright=True)
 
 
 def to_source_kind(image: np.ndarray, kind: str) -> np.ndarray:
@@ -135,14 +140,19 @@ def model_input(image: np.ndarray, value_range: tuple[float, float]) -> np.ndarr
     return planes * np.float32(high - low) + np.float32(low)
 
 
-def unit_range_array(images: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
-    """Network outputs mapped from ``value_range`` to [0, 1] and clamped, as float32: ``tensors.unit_range`` for arrays
-    (what a translator returns)."""
-    low, high = value_range
-    return np.clip((images.astype(np.float32) - np.float32(low)) / np.float32(high - low), 0.0, 1.0)
-
-
 ImageArray = TypeVar("ImageArray", np.ndarray, "torch.Tensor")
+
+
+def to_unit_range(images: ImageArray, value_range: tuple[float, float]) -> ImageArray:
+    """The one [0, 1] mapping: float images (or raw network outputs) from ``value_range`` to [0, 1], clamped (a linear
+    head's output can leave its range). Arrays and tensors alike: ``unit_range_array`` and ``tensors.unit_range``."""
+    low, high = value_range
+    return ((images - low) / (high - low)).clip(0.0, 1.0)
+
+
+def unit_range_array(images: np.ndarray, value_range: tuple[float, float]) -> np.ndarray:
+    """Network outputs mapped to [0, 1] as float32 (what a translator returns)."""
+    return to_unit_range(images.astype(np.float32), value_range)
 
 
 def dihedral(images: ImageArray, rotations: int, flip: bool) -> ImageArray:

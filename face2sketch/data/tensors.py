@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from face2sketch.data.images import model_input, resize_planes, to_uint8
+from face2sketch.data.images import model_input, resize_planes, to_uint8, to_unit_range
 
 
 def to_tensor(image: np.ndarray, value_range: tuple[float, float]) -> torch.Tensor:
@@ -20,11 +20,10 @@ def to_tensor(image: np.ndarray, value_range: tuple[float, float]) -> torch.Tens
 def unit_range(images: torch.Tensor, value_range: tuple[float, float]) -> torch.Tensor:
     """Images (or raw network outputs) mapped from ``value_range`` to [0, 1] and clamped, as contiguous float NCHW.
 
-    Every prediction that is shown, saved or scored passes through here or through ``images.unit_range_array``, its
-    twin for arrays (a linear head's raw output can leave the value range).
+    Every prediction that is shown, saved or scored passes through ``images.to_unit_range``, here or through
+    ``images.unit_range_array`` for arrays.
     """
-    low, high = value_range
-    return ((images.float() - low) / (high - low)).clamp_(0.0, 1.0).contiguous()
+    return to_unit_range(images.float(), value_range).contiguous()
 
 
 def resize_prediction(prediction: torch.Tensor, size: tuple[int, int]) -> torch.Tensor:

@@ -7,38 +7,36 @@ on the CPU, any .onnx file) starts and runs without torch.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 from PIL import Image
 
-from face2sketch.data.alignment import FACE_CHOICES, Alignment, align_if, resolve_align
-from face2sketch.data.images import DIRECTIONS, MAX_PIXELS, normalise_image, read_image, resize_planes, to_uint8
+from face2sketch.data.alignment import Alignment, align_if, check_faces, resolve_align
+from face2sketch.data.images import check_pixel_count, normalise_image, read_image, resize_planes, to_uint8
 from face2sketch.errors import ConfigError, DataError
 from face2sketch.inference.loading import load_translator
-from face2sketch.inference.shipped import load_pretrained
 from face2sketch.inference.spec import ModelSpec
 from face2sketch.inference.translator import Translator
 
 
 def translate_regions(translator: Translator, regions: list[np.ndarray]) -> list[np.ndarray]:
-    """uint8 RGB pictures (whole images or aligned crops) -> uint8 predictions, each at its picture's size.
-
-    predict (in batches) and the demo (one at a time) both translate here.
-    """
+    """uint8 RGB pictures (whole images or aligned crops) -> uint8 predictions, each at its picture's size."""
     predictions = translator.translate(np.stack([translator.prepare(region) for region in regions]))
     return [to_uint8(resize_planes(prediction, region.shape[:2])) for prediction, region in zip(predictions, regions, strict=True)]
 
 
 Picture = str | Path | Image.Image | np.ndarray
-SHIPPED_NAMES = tuple(DIRECTIONS)  # load("f2sk") and load("sk2f"): the shipped models
 
 
-def check_pixel_count(width: int, height: int) -> None:
-    if width * height > MAX_PIXELS:
-        raise DataError(f"the picture is too large: {width}x{height} = {width * height} pixels is over the pixel limit={MAX_PIXELS}; shrink it first")
+def check_options(faces: str, batch_size: int) -> None:
+    """The options every client of ``Model`` may set wrongly, checked before a model is loaded."""
+    if batch_size < 1:
+        raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
+    check_faces(faces)
 
 
 def as_rgb_array(picture: Picture) -> np.ndarray:
@@ -75,6 +73,17 @@ class Translation:
         return self.alignment.record()
 
 
+@dataclass(frozen=True)
+class Outcome:
+    """One picture of ``Model.translate_each``: the faces (or whole picture) aligned and their translations, or the
+    DataError that says why the picture was skipped."""
+
+    picture: Picture
+    alignments: list[Alignment]
+    error: DataError | None = None
+    translations: list[Translation] = field(default_factory=list)
+
+
 class Model:
     """A trained model behind an app: ``model(picture)`` returns the translation as a PIL image.
 
@@ -83,12 +92,18 @@ class Model:
     """
 
     def __init__(self, translator: Translator, align: object = "auto", faces: str = "largest", batch_size: int = 16) -> None:
-        if batch_size < 1:
-            raise ConfigError(f"batch_size must be at least 1, got {batch_size}")
-        if faces not in FACE_CHOICES:
-            raise ConfigError(f"faces must be largest or all, got '{faces}'")
+        check_options(faces, batch_size)
         self.translator, self.faces, self.batch_size = translator, faces, batch_size
         self.align = resolve_align(align, translator.spec.source_kind)
+
+    def with_options(self, align: object | None = None, faces: str | None = None, batch_size: int | None = None) -> Model:
+        """This model with other options: the loaded network is shared, not loaded again."""
+        return Model(
+            self.translator,
+            self.align if align is None else align,
+            self.faces if faces is None else faces,
+            self.batch_size if batch_size is None else batch_size,
+        )
 
     @property
     def spec(self) -> ModelSpec:
@@ -125,6 +140,25 @@ class Model:
         translated = iter(self.translate_aligned([region for found in alignments for region in found]))
         return [[next(translated) for _ in found] for found in alignments]
 
+    def translate_each(self, pictures: Iterable[Picture]) -> Iterator[Outcome]:
+        """Every picture's outcome, in order: its translations, or the DataError that says why it was skipped (unreadable,
+        no usable face). Faces are translated in batches across pictures: a batch is run once ``batch_size`` faces wait."""
+        waiting: list[Outcome] = []
+        for picture in pictures:
+            try:
+                waiting.append(Outcome(picture, self.align_picture(picture)))
+            except DataError as err:
+                waiting.append(Outcome(picture, [], err))
+            if sum(len(outcome.alignments) for outcome in waiting) >= self.batch_size:
+                yield from self._translate_waiting(waiting)
+                waiting = []
+        yield from self._translate_waiting(waiting)
+
+    def _translate_waiting(self, waiting: list[Outcome]) -> Iterator[Outcome]:
+        translated = iter(self.translate_aligned([alignment for outcome in waiting for alignment in outcome.alignments]))
+        for outcome in waiting:
+            yield replace(outcome, translations=[next(translated) for _ in outcome.alignments])
+
     def translate_aligned(self, alignments: list[Alignment]) -> list[Translation]:
         """Translate aligned regions in batches of ``batch_size``."""
         results = []
@@ -145,6 +179,5 @@ def load(model: str | Path = "f2sk", align: object = "auto", faces: str = "large
     ``align``: "auto" (photos yes, sketches no), True or False; ``faces``: "largest" or "all". ``device``: "auto"
     (the GPU when there is one), "cpu" or "cuda"; on the CPU the shipped models run by ONNX Runtime, without torch.
     """
-    if str(model) in SHIPPED_NAMES:
-        return Model(load_pretrained(str(model), device), align, faces, batch_size)
+    check_options(faces, batch_size)
     return Model(load_translator(model, device), align, faces, batch_size)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from face2sketch.data.images import DIRECTIONS
 from face2sketch.errors import ConfigError
 from face2sketch.inference.files import ONNX_SUFFIXES, TORCHSCRIPT_SUFFIXES, WEIGHTS_SUFFIXES, OnnxTranslator
 from face2sketch.inference.shipped import load_pretrained
@@ -18,12 +19,13 @@ from face2sketch.run_folder import locate_run
 
 def load_translator(path: str | Path | None, device: str = "auto", seed: int | None = None, direction: str | None = None) -> Translator:
     """A model from a run folder, a .ckpt inside one, an .onnx, TorchScript (.pt) or weights (.pth) file, ready to
-    translate; ``path=None``: the model shipped for ``direction`` (f2sk when None).
+    translate; "f2sk" or "sk2f": the shipped model; ``path=None``: the model shipped for ``direction`` (f2sk when None).
+    The one route to every model, ``face2sketch.load``'s.
 
     A checkpoint's model is seeded with its run's seed, so pix2pix's train-mode inference (dropout) repeats.
     """
-    if path is None:
-        return load_pretrained(direction or "f2sk", device)
+    if path is None or str(path) in DIRECTIONS:
+        return load_pretrained((direction or "f2sk") if path is None else str(path), device)
     path = Path(str(path)).expanduser()
     if not path.exists():
         raise ConfigError(f"model '{path}' not found: pass ckpt=<run folder | checkpoint.ckpt | model.onnx>, or no ckpt for the shipped model")
