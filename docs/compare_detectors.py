@@ -5,7 +5,7 @@
 
 For each candidate: faces found, eye error and milliseconds per picture, on the 88 *training* photos as stored and
 on ``--variants`` copies of each tilted by up to 20 degrees, rescaled 0.6x to 2.5x and placed in a larger picture
-with a new background, light and JPEG (``face2sketch.data.photographed``). Eye error is in pixels of the 200x250
+with a new background, light and JPEG (``face2sketch.realworld.photographed``). Eye error is in pixels of the 200x250
 CUHK frame: "vs 68-point" against the eye centres of dlib's 68-point model on the stored photo (the most detailed
 landmarks at hand; carried into each copy with its known transform), "self" against the candidate's own eyes on the
 stored photo carried the same way, which is what alignment depends on (the target eye positions are measured
@@ -24,8 +24,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from face2sketch.data.photographed import Photographing, apply_affine, as_photographed
 from face2sketch.data.sources import decode_image
+from face2sketch.realworld.photographed import Photographing, apply_affine, as_photographed
 
 Eyes = np.ndarray  # 2x2: (image-left eye, image-right eye) x (x, y)
 Detector = Callable[[np.ndarray], list[Eyes]]
@@ -45,7 +45,7 @@ def ordered(left: np.ndarray, right: np.ndarray) -> Eyes:
 
 
 def mtcnn_detector() -> Detector:
-    from face2sketch.data.alignment import detect_faces
+    from face2sketch.pictures.alignment import detect_faces
 
     def detect(image: np.ndarray) -> list[Eyes]:
         return [face.eyes for face in detect_faces(image)]
@@ -54,7 +54,7 @@ def mtcnn_detector() -> Detector:
 
 
 def mtcnn_refined_detector() -> Detector:
-    from face2sketch.data.alignment import border_colour, detect_faces, refine
+    from face2sketch.pictures.alignment import border_colour, detect_faces, refine
 
     def detect(image: np.ndarray) -> list[Eyes]:
         return [refine(image, face, border_colour(image)).eyes for face in detect_faces(image)]

@@ -3,7 +3,7 @@
     python -m face2sketch.check_alignment data_root=/path/to/cuhk folder="Testing photo" max_tilt=20 variants=3
 
 Each photo is photographed ``variants`` times (tilted up to ``max_tilt`` degrees, rescaled, on another background,
-relit, JPEG; face2sketch/data/photographed.py), aligned by the eyes as ``predict`` does, and its eyes compared with
+relit, JPEG; face2sketch/realworld/photographed.py), aligned by the eyes as ``predict`` does, and its eyes compared with
 CUHK's positions at 200x250 (docs/alignment.md).
 """
 
@@ -16,10 +16,10 @@ import numpy as np
 from omegaconf import DictConfig
 
 from face2sketch.config import CONFIG_DIR
-from face2sketch.data.images import decode_image
 from face2sketch.data.pairing import image_files
-from face2sketch.data.photographed import AlignmentCheck, Photographing, check_alignment
 from face2sketch.errors import ConfigError, one_line_user_errors
+from face2sketch.pictures.images import decode_image
+from face2sketch.realworld.photographed import AlignmentCheck, Photographing, check_alignment
 
 
 def check(cfg: DictConfig) -> AlignmentCheck:

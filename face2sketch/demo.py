@@ -23,10 +23,10 @@ from omegaconf import DictConfig
 from PIL import Image
 
 from face2sketch.config import CONFIG_DIR
-from face2sketch.data.alignment import AlignmentFailed
-from face2sketch.data.images import normalise_image
 from face2sketch.errors import ConfigError, DataError, one_line_user_errors
 from face2sketch.inference.api import Model, Picture, load
+from face2sketch.pictures.alignment import AlignmentFailed
+from face2sketch.pictures.images import normalise_image
 from face2sketch.validation import validate_demo_settings
 
 KIND_LABELS = {"photo": "face photo", "sketch": "sketch"}

@@ -32,18 +32,18 @@ from omegaconf import DictConfig, ListConfig, OmegaConf, open_dict
 from PIL import Image
 
 from face2sketch.config import CONFIG_DIR, model_label
-from face2sketch.data.conditions import Condition, apply_condition, condition_set
-from face2sketch.data.images import DIRECTIONS
-from face2sketch.data.photographed import Affine, carry_into, compose, photographed_scene, scale_to
 from face2sketch.data.protocols import Item
-from face2sketch.data.tensors import resize_prediction, save_image, to_tensor, unit_range
 from face2sketch.errors import ConfigError, one_line_user_errors
 from face2sketch.inference.checkpoints import TorchTranslator, load_trained_model, spec_of_run
 from face2sketch.inference.shipped import load_pretrained, pretrained_entry
 from face2sketch.inference.spec import pick_device
 from face2sketch.inference.translator import Translator
 from face2sketch.io import write_json_atomic
-from face2sketch.run_folder import EvaluationFolder, RunFolder, locate_run, runs_under
+from face2sketch.pictures.images import DIRECTIONS
+from face2sketch.pictures.tensors import resize_prediction, save_image, to_tensor, unit_range
+from face2sketch.realworld.conditions import Condition, apply_condition, condition_set
+from face2sketch.realworld.photographed import Affine, carry_into, compose, photographed_scene, scale_to
+from face2sketch.run_folder import EvaluationFolder, RunFolder, locate_run, runs_under, with_current_targets
 
 if TYPE_CHECKING:
     # Lightning and torchmetrics are imported once a model is evaluated: a refusal (no such run) comes in a second
@@ -142,7 +142,7 @@ def subject_of_pretrained(direction: str, cfg_eval: DictConfig) -> Subject:
     if cfg_eval.data_root is None:
         raise ConfigError(f"evaluating the shipped {direction} model needs the CUHK data: pass data_root=/path/to/cuhk")
     translator = load_pretrained(direction, cfg_eval.device)
-    data = OmegaConf.create(entry["data"])
+    data = OmegaConf.create(with_current_targets(entry["data"]))
     data.root, data.eval_batch_size = str(cfg_eval.data_root), cfg_eval.batch_size
     datamodule: PairedDataModule = instantiate(data, value_range=translator.spec.value_range)
     datamodule.prepare_data()
@@ -178,7 +178,7 @@ def discover_subjects(cfg_eval: DictConfig) -> list[Callable[[], Subject]]:
 
 @dataclass(frozen=True)
 class ConditionedInputs:
-    """The test inputs under one condition of a named set (``face2sketch.data.conditions``): each stored input is
+    """The test inputs under one condition of a named set (``face2sketch.realworld.conditions``): each stored input is
     changed as a user's picture would be, then fitted to the model as any picture is. Targets stay as they are."""
 
     condition: str
@@ -218,7 +218,7 @@ class PhotographedInputs:
     condition: str = AS_PHOTOGRAPHED
 
     def source(self, datamodule: PairedDataModule, value_range: tuple[float, float], index: int, item: Item) -> ChangedInput | None:
-        from face2sketch.data.alignment import AlignmentFailed, align_faces
+        from face2sketch.pictures.alignment import AlignmentFailed, align_faces
 
         photo = item.full_resolution("photo")
         rng = np.random.default_rng([self.seed, AS_PHOTOGRAPHED_SEED_INDEX, index])

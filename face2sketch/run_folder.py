@@ -30,6 +30,26 @@ BEST_CHECKPOINT_FILENAME = "best-epoch{epoch:03d}"
 CHECKPOINT_SUFFIX = ".ckpt"
 
 
+# modules whose classes a recorded config (a run's config.yaml, the shipped models' recipe) may name under ``_target_``
+# as they were called when it was written
+MOVED_MODULES = {"face2sketch.data.augmentation": "face2sketch.realworld.augmentation"}
+
+
+def with_current_targets(node: Any) -> Any:
+    """A recorded config (plain dicts and lists) with each ``_target_`` in a moved module named where its class lives now,
+    so that runs and shipped models trained before a move still load."""
+    if isinstance(node, dict):
+        return {key: _current_target(value) if key == "_target_" and isinstance(value, str) else with_current_targets(value) for key, value in node.items()}
+    if isinstance(node, list):
+        return [with_current_targets(value) for value in node]
+    return node
+
+
+def _current_target(name: str) -> str:
+    module, _, attribute = name.rpartition(".")
+    return f"{MOVED_MODULES.get(module, module)}.{attribute}"
+
+
 @dataclass(frozen=True)
 class RunFolder:
     """The folder of one training run; paths in it, and the checkpoint a run is scored by."""
@@ -111,7 +131,7 @@ class RunFolder:
         """The resolved config the run trained with (empty for a folder without one)."""
         from omegaconf import DictConfig, OmegaConf
 
-        cfg = OmegaConf.load(self.config_file) if self.is_run() else OmegaConf.create()
+        cfg = OmegaConf.create(with_current_targets(OmegaConf.to_container(OmegaConf.load(self.config_file)))) if self.is_run() else OmegaConf.create()
         assert isinstance(cfg, DictConfig)
         return cfg
 

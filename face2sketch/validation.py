@@ -18,8 +18,6 @@ from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from face2sketch.config import model_label
-from face2sketch.data.conditions import CONDITION_SETS
-from face2sketch.data.images import DIRECTIONS, INTERPOLATIONS
 from face2sketch.data.protocols import PROTOCOLS
 from face2sketch.errors import ConfigError, exit_on_user_error
 from face2sketch.models.choices import (
@@ -32,6 +30,8 @@ from face2sketch.models.choices import (
     MEMORY_FORMATS,
     NORM_STATISTICS,
 )
+from face2sketch.pictures.images import DIRECTIONS, INTERPOLATIONS
+from face2sketch.realworld.conditions import CONDITION_SETS
 
 if TYPE_CHECKING:
     from face2sketch.models.base import ImageTranslationModule
@@ -58,7 +58,7 @@ def _scale_range(value: Any) -> bool:
     return isinstance(value, (list, tuple, ListConfig)) and len(value) == 2 and all(_number(v) for v in value) and 0 < value[0] <= value[1]
 
 
-# the stage probabilities of augmentation=real_world (face2sketch.data.augmentation.RealWorldAugmentation)
+# the stage probabilities of augmentation=real_world (face2sketch.realworld.augmentation.RealWorldAugmentation)
 AUGMENTATION_PROBABILITIES = (
     "p_flip",
     "p_geometry",

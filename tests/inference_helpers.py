@@ -11,8 +11,8 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image
 
-import face2sketch.data.alignment as alignment
-from face2sketch.data.alignment import Face
+import face2sketch.pictures.alignment as alignment
+from face2sketch.pictures.alignment import Face
 from tests.conftest import compose_train
 
 

@@ -2,7 +2,7 @@
 
     python -m tests.mutation AREA [AREA ...] [--max-children N] [--keep] [--module PATH]
     python -m tests.mutation run_folder sampling
-    python -m tests.mutation augmentation --module face2sketch/data/foreground.py   # one module of an area
+    python -m tests.mutation augmentation --module face2sketch/realworld/foreground.py   # one module of an area
 
 mutmut changes the area's modules one small edit at a time (a mutant: ``<`` for ``<=``, ``and`` for ``or``, a
 string or number changed, an argument dropped) and, for each, runs the area's tests that call the changed function.
@@ -58,7 +58,7 @@ class Area:
 
 
 AREAS = {
-    "pictures": Area(("face2sketch/data/images.py", "face2sketch/data/tensors.py", "face2sketch/data/alignment.py")),
+    "pictures": Area(("face2sketch/pictures/images.py", "face2sketch/pictures/tensors.py", "face2sketch/pictures/alignment.py")),
     "augmentation": Area(
         tuple(f"face2sketch/data/{name}.py" for name in ("augmentation", "conditions", "sketch_styles", "backgrounds", "foreground", "photographed")),
         ("tests/test_datamodule.py",),

@@ -15,8 +15,9 @@ import pytest
 from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
-import face2sketch.data.alignment as alignment
-from face2sketch.data.alignment import (
+import face2sketch.pictures.alignment as alignment
+from face2sketch.errors import ConfigError, DataError
+from face2sketch.pictures.alignment import (
     EYES_FILE,
     IDENTITY,
     MIN_FACE_SIZE,
@@ -42,9 +43,8 @@ from face2sketch.data.alignment import (
     similarity,
     warp_face,
 )
-from face2sketch.data.images import decode_image, read_image
-from face2sketch.data.photographed import Photographing, apply_affine, as_photographed, carry_into, check_alignment, compose, placement
-from face2sketch.errors import ConfigError, DataError
+from face2sketch.pictures.images import decode_image, read_image
+from face2sketch.realworld.photographed import Photographing, apply_affine, as_photographed, carry_into, check_alignment, compose, placement
 from tests.inference_helpers import face_like_picture, save_picture, stub_detector
 
 # the share of tilted, rescaled training photos whose eyes land within 3 px of CUHK's: 264 of 264 measured (docs/alignment.md), less a margin

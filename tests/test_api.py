@@ -13,9 +13,9 @@ import pytest
 from PIL import Image
 
 import face2sketch
-from face2sketch.data import images
-from face2sketch.data.alignment import Face, FaceTooSmall, NoFaceFound, cuhk_eyes, min_eye_distance
 from face2sketch.errors import ConfigError, DataError
+from face2sketch.pictures import images
+from face2sketch.pictures.alignment import Face, FaceTooSmall, NoFaceFound, cuhk_eyes, min_eye_distance
 from tests.conftest import PROJECT_ROOT
 from tests.inference_helpers import face_like_picture, make_run, save_picture, stub_detector
 

@@ -1,4 +1,4 @@
-"""Real-world augmentation (``data/augmentation.py``): compositing, geometry on both sides, the input stages of each
+"""Real-world augmentation (``realworld/augmentation.py``): compositing, geometry on both sides, the input stages of each
 kind recomputed from their draws, the target left alone, and the real-conditions validation set of the data module.
 The sketch styles, the named conditions and the validation quality have their own files."""
 
@@ -16,15 +16,15 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
-from face2sketch.data import sketch_styles
-from face2sketch.data.augmentation import RealWorldAugmentation, brightness_ramp, exposure, photo_camera_transforms
-from face2sketch.data.backgrounds import random_background
-from face2sketch.data.conditions import apply_condition, condition_set
 from face2sketch.data.datamodule import PairedDataModule
-from face2sketch.data.foreground import composite, foreground_mask
 from face2sketch.data.pairing import SkippedFile
 from face2sketch.data.sources import DecodedPair
 from face2sketch.errors import ConfigError
+from face2sketch.realworld import sketch_styles
+from face2sketch.realworld.augmentation import RealWorldAugmentation, brightness_ramp, exposure, photo_camera_transforms
+from face2sketch.realworld.backgrounds import random_background
+from face2sketch.realworld.conditions import apply_condition, condition_set
+from face2sketch.realworld.foreground import composite, foreground_mask
 from tests.studio import studio_pair
 
 STILL = {"p_flip": 0.0, "p_geometry": 0.0, "p_background": 0.0, "p_camera": 0.0, "p_side_light": 0.0, "p_exposure": 0.0}

@@ -1,4 +1,4 @@
-"""Backgrounds put behind a person (``data/backgrounds.py``): each generator recomputed from its documented draws, so a
+"""Backgrounds put behind a person (``realworld/backgrounds.py``): each generator recomputed from its documented draws, so a
 changed range, weight or order of draws fails a test; and the kinds ``random_background`` chooses among."""
 
 from __future__ import annotations
@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from face2sketch.data import backgrounds
-from face2sketch.data.backgrounds import GENERATORS, NOISE_SCALES, random_background, random_colour, smooth_noise, to_uint8
+from face2sketch.realworld import backgrounds
+from face2sketch.realworld.backgrounds import GENERATORS, NOISE_SCALES, random_background, random_colour, smooth_noise, to_uint8
 
 SIZE = (36, 50)  # height, width: not square, so a swapped height and width shows
 

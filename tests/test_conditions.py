@@ -1,4 +1,4 @@
-"""The named real-world conditions (``data/conditions.py``): each is its documented recipe drawn from a generator seeded
+"""The named real-world conditions (``realworld/conditions.py``): each is its documented recipe drawn from a generator seeded
 by (seed, condition, example), changes the input reproducibly, and leaves a photo's person as it was."""
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from face2sketch.data import conditions as named
-from face2sketch.data import sketch_styles
-from face2sketch.data.backgrounds import clutter, noise_field, random_colour, smooth_noise, stripes
-from face2sketch.data.conditions import CONDITION_SETS, apply_condition, condition_set
-from face2sketch.data.foreground import composite, foreground_mask
 from face2sketch.errors import ConfigError
+from face2sketch.realworld import conditions as named
+from face2sketch.realworld import sketch_styles
+from face2sketch.realworld.backgrounds import clutter, noise_field, random_colour, smooth_noise, stripes
+from face2sketch.realworld.conditions import CONDITION_SETS, apply_condition, condition_set
+from face2sketch.realworld.foreground import composite, foreground_mask
 from tests.studio import studio_pair
 
 BACKGROUND_CONDITIONS = ("dark_wall", "light_wall", "busy_texture", "outdoors", "indoor_noise")

@@ -12,15 +12,15 @@ from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from face2sketch.data import FolderPairsDataModule, SyntheticPairsDataModule
-from face2sketch.data.augmentation import RealWorldAugmentation
-from face2sketch.data.conditions import apply_condition, condition_set
 from face2sketch.data.datamodule import ConditionedPairs, PairedImageDataset
-from face2sketch.data.foreground import foreground_mask
-from face2sketch.data.images import DIRECTIONS, fit_to_model, resize_image
 from face2sketch.data.protocols import Item, make_splits
 from face2sketch.data.sampling import EpochShuffleSampler, derive_seed, derive_seeds
-from face2sketch.data.tensors import to_tensor
 from face2sketch.errors import ConfigError
+from face2sketch.pictures.images import DIRECTIONS, fit_to_model, resize_image
+from face2sketch.pictures.tensors import to_tensor
+from face2sketch.realworld.augmentation import RealWorldAugmentation
+from face2sketch.realworld.conditions import apply_condition, condition_set
+from face2sketch.realworld.foreground import foreground_mask
 from tests.studio import studio_pair
 
 
@@ -165,7 +165,7 @@ def test_synthetic_pairs_are_deterministic() -> None:
 def test_images_are_resized_with_opencv_bilinear_like_the_study() -> None:
     import cv2
 
-    from face2sketch.data.images import resize_image
+    from face2sketch.pictures.images import resize_image
 
     rng = np.random.default_rng(0)
     photo = rng.integers(0, 256, (250, 200, 3), dtype=np.uint8)

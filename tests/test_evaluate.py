@@ -13,11 +13,11 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
 from face2sketch.data import SyntheticPairsDataModule
-from face2sketch.data.conditions import apply_condition, condition_set
-from face2sketch.data.images import DIRECTIONS
 from face2sketch.evaluate import Subject, evaluate_subject
 from face2sketch.inference.spec import ModelSpec
 from face2sketch.inference.translator import Translator
+from face2sketch.pictures.images import DIRECTIONS
+from face2sketch.realworld.conditions import apply_condition, condition_set
 from face2sketch.run_folder import EvaluationFolder
 
 
@@ -59,9 +59,9 @@ def test_as_photographed_aligns_the_picture_and_carries_the_true_sketch_into_the
 
     import numpy as np
 
-    from face2sketch.data.alignment import cuhk_eyes
-    from face2sketch.data.photographed import apply_affine, photographed_scene
     from face2sketch.evaluate import PhotographedInputs, stored_target
+    from face2sketch.pictures.alignment import cuhk_eyes
+    from face2sketch.realworld.photographed import apply_affine, photographed_scene
     from tests.inference_helpers import stub_detector
     from tests.studio import studio_pair
     from tests.test_alignment import face_at
@@ -142,8 +142,8 @@ def read_png(path: Path) -> np.ndarray:
 def stub_a_face_in_the_second_photographed_picture(monkeypatch: pytest.MonkeyPatch, items: list, seed: int) -> None:
     """The detector finds a face (where the scene put the eyes) in the picture as_photographed makes of the second test
     example alone: one of the two pictures is scored."""
-    from face2sketch.data.alignment import cuhk_eyes
-    from face2sketch.data.photographed import apply_affine, photographed_scene
+    from face2sketch.pictures.alignment import cuhk_eyes
+    from face2sketch.realworld.photographed import apply_affine, photographed_scene
     from tests.inference_helpers import stub_detector
     from tests.test_alignment import face_at
 

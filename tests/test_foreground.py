@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from face2sketch.data import foreground
-from face2sketch.data.foreground import backdrop_hue, composite, foreground_mask
+from face2sketch.realworld import foreground
+from face2sketch.realworld.foreground import backdrop_hue, composite, foreground_mask
 from tests.studio import studio_pair
 
 

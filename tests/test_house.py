@@ -140,9 +140,9 @@ def test_every_end_to_end_command_run_is_in_tests_commands() -> None:
 
 # each rule about pictures, the pattern that writes it, and its one home
 RULES_WRITTEN_ONCE = {
-    "the pixel limit": (r"MAX_PIXELS\s*=|\* height >", "data/images.py"),
-    "the [0, 1] mapping": (r"-\s*low\)?\s*/\s*\(?\s*high\s*-\s*low", "data/images.py"),
-    "the faces check": (r"not in FACE_CHOICES", "data/alignment.py"),
+    "the pixel limit": (r"MAX_PIXELS\s*=|\* height >", "pictures/images.py"),
+    "the [0, 1] mapping": (r"-\s*low\)?\s*/\s*\(?\s*high\s*-\s*low", "pictures/images.py"),
+    "the faces check": (r"not in FACE_CHOICES", "pictures/alignment.py"),
     "the batch-size check": (r"batch_size\)?\s*<\s*1\b", "inference/api.py"),
     "the shipped models' route": (r"(?<!def )load_pretrained\(", "inference/loading.py"),
 }
@@ -160,3 +160,14 @@ def test_each_rule_about_pictures_is_written_once(rule: str) -> None:
         if path.name != "evaluate.py" and re.search(pattern, re.sub(r"(?m)^\s*#.*$", "", path.read_text()))
     )
     assert homes == [home], f"{rule} is written in {homes}"
+
+
+def test_inference_reads_pictures_through_pictures_and_imports_nothing_from_data() -> None:
+    """Guards the inference layer reaching into the dataset code (``face2sketch.data``) for a picture rule: an app that
+    translates pictures needs ``pictures/``, not the training pipeline."""
+    reached = []
+    for path in sorted((PROJECT_ROOT / PACKAGE / "inference").glob("*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names] if isinstance(node, ast.Import) else []
+            reached += [f"{path.name}: {name}" for name in names if name == "face2sketch.data" or name.startswith("face2sketch.data.")]
+    assert not reached, reached

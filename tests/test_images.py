@@ -1,4 +1,4 @@
-"""The array image helpers (``data/images.py``) that the Python API, predict and evaluate share, against the torch
+"""The array image helpers (``pictures/images.py``) that the Python API, predict and evaluate share, against the torch
 operations they stand in for, so that a picture is finished the same way with or without torch."""
 
 from __future__ import annotations
@@ -17,7 +17,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from PIL import Image
 
-from face2sketch.data.images import (
+from face2sketch.errors import ConfigError
+from face2sketch.pictures.images import (
     INTERPOLATIONS,
     UnusableImage,
     decode_image,
@@ -34,8 +35,7 @@ from face2sketch.data.images import (
     to_uint8,
     unit_range_array,
 )
-from face2sketch.data.tensors import resize_prediction, to_tensor, unit_range
-from face2sketch.errors import ConfigError
+from face2sketch.pictures.tensors import resize_prediction, to_tensor, unit_range
 
 
 @pytest.mark.parametrize("size", [(250, 200), (410, 328), (90, 70), (256, 256)])

@@ -1,4 +1,4 @@
-"""CUHK photos "as photographed" (``face2sketch.data.photographed``): where the photo lands for given draws, the scene
+"""CUHK photos "as photographed" (``face2sketch.realworld.photographed``): where the photo lands for given draws, the scene
 drawn behind it, the light, carrying the true sketch through transforms, and how the alignment check scores eyes.
 (The first tests of ``as_photographed`` and ``placement`` live in test_alignment.py, beside the alignment they check.)"""
 
@@ -11,10 +11,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-import face2sketch.data.alignment as alignment
-from face2sketch.data import photographed
-from face2sketch.data.alignment import Alignment, Face, FaceTooSmall, cuhk_eyes
-from face2sketch.data.photographed import (
+import face2sketch.pictures.alignment as alignment
+from face2sketch.pictures.alignment import Alignment, Face, FaceTooSmall, cuhk_eyes
+from face2sketch.realworld import photographed
+from face2sketch.realworld.photographed import (
     SCENE_SIDES,
     AlignmentCheck,
     Photographing,
@@ -281,7 +281,7 @@ def test_a_photographed_scene_lights_seven_in_ten_photos_with_one_of_six_lights_
 ) -> None:
     """Guards the six lights by name, the 0.7 chance of a light (from the same draws), the mask handed to the light,
     and the mask scaled from 0..255 to 0..1 for pasting."""
-    from face2sketch.data.conditions import CONDITION_SETS
+    from face2sketch.realworld.conditions import CONDITION_SETS
 
     names = ("warm_light", "cool_light", "side_light", "dim_and_noisy", "overexposed", "black_and_white")
     lit = []

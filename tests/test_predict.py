@@ -12,10 +12,10 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
-from face2sketch.data.images import read_image
 from face2sketch.data.pairing import photo_key, sketch_key
-from face2sketch.data.tensors import save_image, tensor_to_uint8
 from face2sketch.errors import ConfigError, DataError
+from face2sketch.pictures.images import read_image
+from face2sketch.pictures.tensors import save_image, tensor_to_uint8
 from face2sketch.predict import predict
 from tests.inference_helpers import assert_predict_reproduces_evaluate, face_like_picture, make_run, save_picture, stub_detector
 
@@ -141,7 +141,7 @@ def test_align_auto_skips_a_picture_without_a_face_by_name_and_says_how_to_trans
 
 
 def test_faces_all_writes_every_face_and_records_each_transform(conv_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from face2sketch.data.alignment import Face, cuhk_eyes
+    from face2sketch.pictures.alignment import Face, cuhk_eyes
 
     eye_gap = cuhk_eyes().distance
     large = Face(np.array([[100.0, 100.0], [100.0 + 2 * eye_gap, 100.0]]), (60.0, 50.0, 200.0, 220.0), 0.99)
@@ -162,7 +162,7 @@ def test_a_picture_whose_largest_face_is_too_small_is_skipped_with_the_reason_no
 ) -> None:
     """Bug: too-small faces filtered out before the largest is chosen, so predict (faces=largest) wrote a smaller face's
     sketch for a picture whose largest face it cannot use."""
-    from face2sketch.data.alignment import Face, cuhk_eyes, min_eye_distance
+    from face2sketch.pictures.alignment import Face, cuhk_eyes, min_eye_distance
 
     smallest = min_eye_distance()
     largest = Face(np.array([[100.0, 100.0], [100.0 + smallest - 3, 100.0]]), (60.0, 50.0, 240.0, 260.0), 0.99)  # the largest box

@@ -16,7 +16,6 @@ import pytest
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from face2sketch.data import alignment
 from face2sketch.errors import ConfigError
 from face2sketch.export import ExportCheckError, write_checked
 from face2sketch.inference import shipped as shipped_models
@@ -26,6 +25,7 @@ from face2sketch.inference.shipped import PRETRAINED_DIR
 from face2sketch.inference.spec import ModelSpec, pick_device, random_batch
 from face2sketch.inference.torch_files import WeightsTranslator
 from face2sketch.metrics import HIGHER_IS_BETTER
+from face2sketch.pictures import alignment
 from face2sketch.release import __main__ as release_command
 from face2sketch.release import actions as release_actions
 from face2sketch.release.actions import scores, ship
@@ -297,7 +297,7 @@ def test_an_onnx_twin_is_checked_in_half_precision_and_recorded_with_its_checksu
 
 @pytest.fixture
 def eyes_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
-    """Where action=eyes writes instead of the package's face2sketch/data/cuhk_eyes.json (which must stay as it is)."""
+    """Where action=eyes writes instead of the package's face2sketch/pictures/cuhk_eyes.json (which must stay as it is)."""
     package_file = alignment.EYES_FILE
     package_eyes = package_file.read_bytes()
     target = tmp_path / "written" / "cuhk_eyes.json"

@@ -176,3 +176,17 @@ def test_a_run_folder_named_from_the_home_folder_is_a_path_there(tmp_path: Path,
 def test_a_checkpoint_path_that_does_not_exist_is_no_run_rather_than_a_checkpoint_outside_one(tmp_path: Path) -> None:
     """The caller names what was given ('not a run folder, a .ckpt ...'); a missing .ckpt is not a stray checkpoint."""
     assert locate_run(tmp_path / "missing.ckpt") is None
+
+
+def test_a_run_trained_before_its_augmentation_class_moved_names_the_class_where_it_is_now(tmp_path: Path) -> None:
+    """Guards evaluate failing on every run trained before the real-world code moved to ``face2sketch/realworld/``: the
+    ``_target_`` its config.yaml recorded then is read as the class's new home, which instantiates."""
+    from hydra.utils import get_class
+
+    (tmp_path / RunFolder.CONFIG).write_text(
+        "data:\n  conditions:\n    _target_: face2sketch.data.augmentation.RealWorldAugmentation\n  note: face2sketch.data.augmentation stays\n"
+    )
+    cfg = RunFolder(tmp_path).config()
+    assert cfg.data.conditions._target_ == "face2sketch.realworld.augmentation.RealWorldAugmentation"
+    assert cfg.data.note == "face2sketch.data.augmentation stays", "only class names under _target_ are read anew"
+    assert get_class(cfg.data.conditions._target_).__name__ == "RealWorldAugmentation"

@@ -101,3 +101,21 @@ def test_no_test_identity_trained_or_chose_a_shipped_model(cuhk_root: Path) -> N
         assert train | val == training_identities and not train & val and len(val) == 9
         assert entry["data"]["split"] == "standard" and entry["selection"].startswith("best by validation quality")
         assert entry["data"]["validation_conditions"] == "real" and entry["data"]["conditions"]["_target_"].endswith("RealWorldAugmentation")
+
+
+@pytest.mark.parametrize("direction", DIRECTIONS)
+def test_every_class_the_shipped_recipe_names_is_found_where_it_lives_now(direction: str) -> None:
+    """Guards evaluate pretrained/<direction> failing after a module moves: each ``_target_`` of the recipe models.json
+    recorded, read through ``with_current_targets``, names a class that imports."""
+    from hydra.utils import get_class
+
+    from face2sketch.run_folder import with_current_targets
+
+    def targets(node: object) -> list[str]:
+        if isinstance(node, dict):
+            return [v for k, v in node.items() if k == "_target_"] + [t for v in node.values() for t in targets(v)]
+        return [t for v in node for t in targets(v)] if isinstance(node, list) else []
+
+    named = targets(with_current_targets(pretrained_index()[direction]["data"]))
+    assert "face2sketch.realworld.augmentation.RealWorldAugmentation" in named
+    assert all(isinstance(get_class(name), type) for name in named), named

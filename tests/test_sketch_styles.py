@@ -1,4 +1,4 @@
-"""Sketches as people bring them (``data/sketch_styles.py``): each style recomputed from its documented draws and
+"""Sketches as people bring them (``realworld/sketch_styles.py``): each style recomputed from its documented draws and
 ranges, so that a changed constant, range or order of draws fails a test, not only a broken picture."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from face2sketch.data import sketch_styles
-from face2sketch.data.backgrounds import smooth_noise
+from face2sketch.realworld import sketch_styles
+from face2sketch.realworld.backgrounds import smooth_noise
 
 
 def _page() -> np.ndarray:

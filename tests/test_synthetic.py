@@ -18,10 +18,10 @@ from omegaconf import OmegaConf
 from PIL import Image
 
 from face2sketch.data import FolderPairsDataModule, find_pairs, photo_key, sketch_key
-from face2sketch.data.alignment import Face, cuhk_eyes
 from face2sketch.data.synthetic import write_synthetic_dataset
 from face2sketch.demo import DemoTranslation
 from face2sketch.inference.api import load
+from face2sketch.pictures.alignment import Face, cuhk_eyes
 from face2sketch.predict import predict
 from tests.inference_helpers import assert_predict_reproduces_evaluate, face_like_picture, make_run, save_picture, stub_detector
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 from PIL import Image
 
-from face2sketch.data.images import model_input, resize_planes, unit_range_array
-from face2sketch.data.tensors import resize_prediction, save_image, tensor_to_uint8, to_tensor, unit_range
+from face2sketch.pictures.images import model_input, resize_planes, unit_range_array
+from face2sketch.pictures.tensors import resize_prediction, save_image, tensor_to_uint8, to_tensor, unit_range
 
 
 def test_a_tensor_prediction_is_saved_as_a_grey_or_an_rgb_png_of_its_rounded_grey_levels(tmp_path: Path) -> None:

@@ -1,7 +1,7 @@
 """Paired photo/sketch data: discovery by identity key, protocols, and the LightningDataModule.
 
 The names below load on first use (``face2sketch.data.FolderPairsDataModule``), so that image code such as
-``face2sketch.data.images`` imports neither Lightning nor albumentations.
+``face2sketch.pictures.images`` imports neither Lightning nor albumentations.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from face2sketch.lazy import lazy_attributes
 
 _NAMES = {
-    "DIRECTIONS": "face2sketch.data.images",
+    "DIRECTIONS": "face2sketch.pictures.images",
     "FolderPairsDataModule": "face2sketch.data.datamodule",
     "PairedDataModule": "face2sketch.data.datamodule",
     "PairedImageDataset": "face2sketch.data.datamodule",

@@ -11,17 +11,17 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
-from face2sketch.data.augmentation import RealWorldAugmentation
-from face2sketch.data.conditions import apply_condition, condition_set
-from face2sketch.data.foreground import foreground_mask
-from face2sketch.data.images import DIRECTIONS, dihedral, fit_to_model, interpolation_flag, resize_image, sketch_layout
 from face2sketch.data.in_memory import BatchKeys, InMemoryPairs, is_dihedral_only
 from face2sketch.data.pairing import SkippedFile
 from face2sketch.data.protocols import Item, Splits, make_splits
 from face2sketch.data.sampling import EpochShuffleSampler
 from face2sketch.data.sources import DEFAULT_MAX_IMAGE_PIXELS, DecodedPair, FolderSource, PairSource, SyntheticSource
-from face2sketch.data.tensors import to_tensor
 from face2sketch.errors import DataError
+from face2sketch.pictures.images import DIRECTIONS, dihedral, fit_to_model, interpolation_flag, resize_image, sketch_layout
+from face2sketch.pictures.tensors import to_tensor
+from face2sketch.realworld.augmentation import RealWorldAugmentation
+from face2sketch.realworld.conditions import apply_condition, condition_set
+from face2sketch.realworld.foreground import foreground_mask
 
 log = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class PairedImageDataset(Dataset):
 
 
 class ConditionedPairs(Dataset):
-    """The validation pairs again, each input under every condition of a named set (``face2sketch.data.conditions``),
+    """The validation pairs again, each input under every condition of a named set (``face2sketch.realworld.conditions``),
     made once: the "real conditions" validation images that, with the clean ones, choose a checkpoint.
 
     A condition changes the stored input (at its stored resolution, as a user's picture would be) before it is fitted

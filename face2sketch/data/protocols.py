@@ -13,9 +13,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from face2sketch.data.foreground import foreground_mask
-from face2sketch.data.images import dihedral
 from face2sketch.errors import ConfigError, DataError
+from face2sketch.pictures.images import dihedral
+from face2sketch.realworld.foreground import foreground_mask
 
 log = logging.getLogger(__name__)
 

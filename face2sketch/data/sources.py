@@ -15,9 +15,9 @@ from typing import Protocol
 
 import numpy as np
 
-from face2sketch.data.images import UnusableImage, decode_image
 from face2sketch.data.pairing import Pair, SkippedFile, list_pairs
 from face2sketch.data.synthetic import synthetic_key, synthetic_pair
+from face2sketch.pictures.images import UnusableImage, decode_image
 
 
 @dataclass

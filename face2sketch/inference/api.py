@@ -15,12 +15,12 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from face2sketch.data.alignment import Alignment, align_if, check_faces, resolve_align
-from face2sketch.data.images import check_pixel_count, normalise_image, read_image, resize_planes, to_uint8
 from face2sketch.errors import ConfigError, DataError
 from face2sketch.inference.loading import load_translator
 from face2sketch.inference.spec import ModelSpec
 from face2sketch.inference.translator import Translator
+from face2sketch.pictures.alignment import Alignment, align_if, check_faces, resolve_align
+from face2sketch.pictures.images import check_pixel_count, normalise_image, read_image, resize_planes, to_uint8
 
 
 def translate_regions(translator: Translator, regions: list[np.ndarray]) -> list[np.ndarray]:

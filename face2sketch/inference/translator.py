@@ -7,8 +7,8 @@ from abc import ABC, abstractmethod
 
 import numpy as np
 
-from face2sketch.data.images import fit_to_model, model_input, to_source_kind, unit_range_array
 from face2sketch.inference.spec import ModelSpec
+from face2sketch.pictures.images import fit_to_model, model_input, to_source_kind, unit_range_array
 
 
 class Translator(ABC):

@@ -15,9 +15,9 @@ from torch import nn
 from torchmetrics import Metric, MetricCollection
 from torchvision.utils import make_grid
 
-from face2sketch.data.tensors import unit_range
 from face2sketch.errors import ConfigError
 from face2sketch.metrics import study_metrics, training_test_metrics
+from face2sketch.pictures.tensors import unit_range
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
 
@@ -83,7 +83,7 @@ class ImageTranslationModule(L.LightningModule):
 
     # -- value ranges ---------------------------------------------------------------------------
     def to_unit_range(self, images: torch.Tensor) -> torch.Tensor:
-        """Map images from the model's value range to [0, 1], clamped (``data.tensors.unit_range``)."""
+        """Map images from the model's value range to [0, 1], clamped (``pictures.tensors.unit_range``)."""
         return unit_range(images, self.value_range)
 
     # -- memory format --------------------------------------------------------------------------

@@ -78,10 +78,10 @@ def scores(cfg: DictConfig) -> None:
 
 
 def eyes(cfg: DictConfig) -> None:
-    """Where alignment's eyes sit in CUHK's training photos (never the testing ones): face2sketch/data/cuhk_eyes.json."""
-    from face2sketch.data.alignment import EYES_FILE, measure_eyes
+    """Where alignment's eyes sit in CUHK's training photos (never the testing ones): face2sketch/pictures/cuhk_eyes.json."""
     from face2sketch.data.pairing import image_files
     from face2sketch.io import write_json_atomic
+    from face2sketch.pictures.alignment import EYES_FILE, measure_eyes
 
     if cfg.get("data_root") is None:
         raise ConfigError("action=eyes measures the CUHK training photos: pass data_root=/path/to/cuhk (holding 'Training photo')")

@@ -108,7 +108,7 @@ def test_model_resolution_scores_at_the_model_size(trained_run: Path, tmp_path: 
 
 
 def test_conditions_score_the_test_split_under_each_condition_against_the_clean_targets(trained_run: Path, tmp_path: Path) -> None:
-    from face2sketch.data.conditions import CONDITION_SETS
+    from face2sketch.realworld.conditions import CONDITION_SETS
 
     result = run_evaluate(f"runs=[{trained_run}]", "conditions=real", f"paths.output_root={tmp_path}")
     assert result.returncode == 0, result.stderr[-2000:]

@@ -73,7 +73,7 @@ def test_the_wheel_holds_every_module_every_config_and_the_package_data(wheel: P
     modules = {str(p.relative_to(PROJECT_ROOT)) for p in (PROJECT_ROOT / "face2sketch").rglob("*.py")}
     configs = {f"face2sketch/conf/{p.relative_to(PROJECT_ROOT / 'conf')}" for p in (PROJECT_ROOT / "conf").rglob("*.yaml")}
     data = {
-        "face2sketch/data/cuhk_eyes.json",
+        "face2sketch/pictures/cuhk_eyes.json",
         "face2sketch/pretrained/f2sk.pth",
         "face2sketch/pretrained/sk2f.pth",
         "face2sketch/pretrained/f2sk.onnx",

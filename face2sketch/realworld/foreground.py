@@ -3,8 +3,8 @@
 CUHK photographs every student in front of one saturated light-blue backdrop that touches the picture's edges.
 A model trained on them alone learns that backdrop as part of "a photo" and draws other backgrounds as smudges or
 scribbles. The mask separates the person from the backdrop so that training can put the person in front of other
-backgrounds (``face2sketch.data.augmentation``) and evaluation can build photos as users take them
-(``face2sketch.data.conditions``), while the target sketch stays as it is.
+backgrounds (``face2sketch.realworld.augmentation``) and evaluation can build photos as users take them
+(``face2sketch.realworld.conditions``), while the target sketch stays as it is.
 
 The backdrop is found from the picture itself: its hue is the typical hue of the picture's top and side edges, and
 it is every sufficiently saturated pixel of about that hue that is connected to those edges. Nothing is learnt, so

@@ -22,9 +22,9 @@ import albumentations as A
 import cv2
 import numpy as np
 
-from face2sketch.data import sketch_styles
-from face2sketch.data.backgrounds import random_background
-from face2sketch.data.foreground import composite
+from face2sketch.realworld import sketch_styles
+from face2sketch.realworld.backgrounds import random_background
+from face2sketch.realworld.foreground import composite
 
 
 def photo_camera_transforms() -> A.Compose:

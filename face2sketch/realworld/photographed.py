@@ -139,7 +139,7 @@ def check_alignment(photos: list[np.ndarray], rng: np.random.Generator, variants
     into each picture with the transform that made it: an eye error is how far the copy's alignment strays from the
     stored photo's. Faces alignment cannot use (none found, too small) count as missed.
     """
-    from face2sketch.data.alignment import AlignmentFailed, align_faces, cuhk_eyes
+    from face2sketch.pictures.alignment import AlignmentFailed, align_faces, cuhk_eyes
 
     target = np.array([cuhk_eyes().left, cuhk_eyes().right])
     errors, pictures = [], 0
@@ -167,8 +167,8 @@ def photographed_scene(photo: np.ndarray, mask: np.ndarray, rng: np.random.Gener
     """The end-to-end condition of the robustness report: a CUHK photo in one of the report's lights, tilted and placed
     at any size in a larger picture of another background (any of augmentation's kinds), saved as JPEG; and the 2x3
     transform from the photo's pixels into that picture, to carry the true sketch into the frame alignment makes."""
-    from face2sketch.data.backgrounds import random_background
-    from face2sketch.data.conditions import CONDITION_SETS
+    from face2sketch.realworld.backgrounds import random_background
+    from face2sketch.realworld.conditions import CONDITION_SETS
 
     lights = ("warm_light", "cool_light", "side_light", "dim_and_noisy", "overexposed", "black_and_white")
     light = CONDITION_SETS["real"]["photo"][lights[int(rng.integers(len(lights)))]]

@@ -16,10 +16,10 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from face2sketch.data import sketch_styles
-from face2sketch.data.backgrounds import clutter, noise_field, random_colour, smooth_noise, stripes, to_uint8
-from face2sketch.data.foreground import composite
 from face2sketch.errors import ConfigError
+from face2sketch.realworld import sketch_styles
+from face2sketch.realworld.backgrounds import clutter, noise_field, random_colour, smooth_noise, stripes, to_uint8
+from face2sketch.realworld.foreground import composite
 
 # (input, foreground mask or None, generator) -> the input under the condition, same size and dtype
 Condition = Callable[[np.ndarray, np.ndarray | None, np.random.Generator], np.ndarray]

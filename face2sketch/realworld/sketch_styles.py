@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from face2sketch.data.backgrounds import smooth_noise, to_uint8
+from face2sketch.realworld.backgrounds import smooth_noise, to_uint8
 
 
 def _unit(sketch: np.ndarray) -> np.ndarray:

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image
 
-from face2sketch.data.images import model_input, resize_planes, to_uint8, to_unit_range
+from face2sketch.pictures.images import model_input, resize_planes, to_uint8, to_unit_range
 
 
 def to_tensor(image: np.ndarray, value_range: tuple[float, float]) -> torch.Tensor:
