@@ -18,7 +18,7 @@ from face2sketch.evaluate import discover_runs, evaluate_run
 from face2sketch.metrics import ssim
 from face2sketch.models import VGGAE, ConvAE, Pix2Pix, SparseAE
 from face2sketch.models.base import CHECKPOINT_FORMAT_KEY, load_checkpoint_state
-from face2sketch.models.layers import Conv2dSame, ConvTranspose2dSame
+from face2sketch.models.networks.layers import Conv2dSame, ConvTranspose2dSame
 from face2sketch.train import build_run, train
 from tests.conftest import SeenTestBatches, compose_train
 

@@ -16,7 +16,7 @@ from face2sketch.errors import ConfigError
 from face2sketch.inference.files import checked_bytes
 from face2sketch.inference.networks import NetworkTranslator
 from face2sketch.inference.spec import ModelSpec, random_batch
-from face2sketch.models.unet import UNetGenerator
+from face2sketch.models.networks.unet import UNetGenerator
 
 # the TorchScript file's extra file holding the ModelSpec (ONNX keeps it in metadata_props)
 TORCHSCRIPT_SPEC_FILE = "face2sketch.json"

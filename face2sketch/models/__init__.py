@@ -1,7 +1,7 @@
 """One file per architecture; each is a LightningModule on the shared ImageTranslationModule base.
 
 The classes load on first use (``face2sketch.models.Pix2Pix``), so that importing a plain network such as
-``face2sketch.models.unet`` does not import Lightning.
+``face2sketch.models.networks.unet`` does not import Lightning.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ import torch
 from torch import nn
 
 from face2sketch.models.base import AutoencoderModule, OptimizerFactory, SizeRule
-from face2sketch.models.layers import Conv2dSame, ConvTranspose2dSame, init_keras_default
+from face2sketch.models.networks.layers import Conv2dSame, ConvTranspose2dSame, init_keras_default
 
 # Table I's encoder widths: three stride-2 convolutions
 DEFAULT_WIDTHS = (16, 32, 64)

@@ -15,8 +15,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from face2sketch.models.base import ImageTranslationModule, OptimizerFactory, SizeRule
-from face2sketch.models.layers import Conv2dSame, init_normal, keras_batch_norm
-from face2sketch.models.unet import UNetGenerator, unet_depth
+from face2sketch.models.networks.layers import Conv2dSame, init_normal, keras_batch_norm
+from face2sketch.models.networks.unet import UNetGenerator, unet_depth
 
 
 def tutorial_discriminator(in_channels: int, ndf: int = 64) -> nn.Sequential:

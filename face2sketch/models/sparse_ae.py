@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from face2sketch.models.base import AutoencoderModule, OptimizerFactory
-from face2sketch.models.layers import init_keras_default
+from face2sketch.models.networks.layers import init_keras_default
 
 
 class SparseAutoencoder(nn.Module):

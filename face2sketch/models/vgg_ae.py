@@ -19,7 +19,7 @@ from torchvision.models import VGG16_Weights, vgg16
 from face2sketch.errors import ConfigError
 from face2sketch.io import torch_hub_file
 from face2sketch.models.base import AutoencoderModule, OptimizerFactory, SizeRule
-from face2sketch.models.layers import ConvTranspose2dSame, init_keras_default
+from face2sketch.models.networks.layers import ConvTranspose2dSame, init_keras_default
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from face2sketch.models.choices import NORM_STATISTICS
-from face2sketch.models.layers import PictureBatchNorm2d, keras_batch_norm
+from face2sketch.models.networks.layers import PictureBatchNorm2d, keras_batch_norm
 
 MAX_DOWNSAMPLINGS = 8
 
@@ -65,7 +65,7 @@ class UNetGenerator(nn.Module):
     (exposure, contrast, colour casts, paper tone, pencil weight) do not reach the network.
     ``norm_statistics``: how BatchNorm normalizes outside training: "running" (PyTorch's eval mode: the averages
     gathered in training) or "picture" (each picture by its own statistics, as training at batch 1 did;
-    :class:`~face2sketch.models.layers.PictureBatchNorm2d`).
+    :class:`~face2sketch.models.networks.layers.PictureBatchNorm2d`).
     """
 
     def __init__(
