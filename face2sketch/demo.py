@@ -27,7 +27,7 @@ from face2sketch.errors import ConfigError, DataError, one_line_user_errors
 from face2sketch.inference.api import Model, Picture, load
 from face2sketch.pictures.alignment import AlignmentFailed
 from face2sketch.pictures.images import normalise_image
-from face2sketch.validation import validate_demo_settings
+from face2sketch.training.validation import validate_demo_settings
 
 KIND_LABELS = {"photo": "face photo", "sketch": "sketch"}
 NO_WEBCAM_PICTURE = "Take a picture with the webcam first."

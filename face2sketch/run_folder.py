@@ -32,7 +32,12 @@ CHECKPOINT_SUFFIX = ".ckpt"
 
 # modules whose classes a recorded config (a run's config.yaml, the shipped models' recipe) may name under ``_target_``
 # as they were called when it was written
-MOVED_MODULES = {"face2sketch.data.augmentation": "face2sketch.realworld.augmentation"}
+MOVED_MODULES = {
+    "face2sketch.data.augmentation": "face2sketch.realworld.augmentation",
+    **{f"face2sketch.callbacks.{name}": f"face2sketch.training.callbacks.{name}" for name in ("checkpoints", "guards", "progress", "quality", "resume")},
+    "face2sketch.loggers": "face2sketch.training.loggers",
+    "face2sketch.validation": "face2sketch.training.validation",
+}
 
 
 def with_current_targets(node: Any) -> Any:

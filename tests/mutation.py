@@ -65,7 +65,7 @@ AREAS = {
     ),
     "metrics": Area(("face2sketch/metrics.py",), ("tests/test_fidelity.py",)),
     "sampling": Area(
-        ("face2sketch/data/sampling.py", "face2sketch/callbacks/resume.py", "face2sketch/data/in_memory.py"),
+        ("face2sketch/data/sampling.py", "face2sketch/training/callbacks/resume.py", "face2sketch/data/in_memory.py"),
         ("tests/test_datamodule.py", "tests/test_callbacks.py"),
     ),
     "run_folder": Area(("face2sketch/run_folder.py",), ("tests/test_report.py",)),

@@ -392,7 +392,7 @@ def test_training_pairs_are_augmented_by_their_seed_and_validation_pairs_are_not
 def test_every_stage_probability_of_the_augmentation_has_a_settings_rule() -> None:
     import inspect
 
-    from face2sketch.validation import AUGMENTATION_PROBABILITIES
+    from face2sketch.training.validation import AUGMENTATION_PROBABILITIES
 
     assert set(AUGMENTATION_PROBABILITIES) == {name for name in inspect.signature(RealWorldAugmentation).parameters if name.startswith("p_")}
 
@@ -409,7 +409,7 @@ def test_every_stage_probability_of_the_augmentation_has_a_settings_rule() -> No
     ],
 )
 def test_augmentation_settings_are_refused_in_one_line_before_any_data_is_read(override: str, message: str, tmp_path: Path) -> None:
-    from face2sketch.validation import validate_settings
+    from face2sketch.training.validation import validate_settings
     from tests.conftest import compose_train
 
     cfg = compose_train(tmp_path / "run", "experiment=default_f2sk", "data=synthetic", "data.image_size=32", override)
@@ -419,7 +419,7 @@ def test_augmentation_settings_are_refused_in_one_line_before_any_data_is_read(o
 
 
 def test_the_recipes_augmentation_settings_pass_the_rules(tmp_path: Path) -> None:
-    from face2sketch.validation import validate_settings
+    from face2sketch.training.validation import validate_settings
     from tests.conftest import compose_train
 
     for direction in ("f2sk", "sk2f"):

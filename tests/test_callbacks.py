@@ -17,9 +17,9 @@ import pytest
 import torch
 from torch import nn
 
-from face2sketch.callbacks.guards import StopOnNonFiniteLoss
 from face2sketch.errors import TrainingDiverged, TrainingInterrupted, exit_on_user_error
 from face2sketch.train import train
+from face2sketch.training.callbacks.guards import StopOnNonFiniteLoss
 from tests.conftest import compose_train
 
 QUIET = ("trainer=cpu", "logger=csv", "trainer.enable_progress_bar=false", "trainer.enable_model_summary=false")

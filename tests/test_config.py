@@ -17,14 +17,14 @@ from lightning.fabric.plugins import TorchCheckpointIO
 from omegaconf import OmegaConf
 from torch import nn
 
-from face2sketch.callbacks.checkpoints import BackgroundCheckpointIO
 from face2sketch.config import cpu_threads_per_job
 from face2sketch.estimate import sweep_jobs
 from face2sketch.evaluate import discover_runs, evaluate_run
 from face2sketch.models import Pix2Pix
 from face2sketch.report import evaluation_settings, seed_spread_table
 from face2sketch.train import build_run, train
-from face2sketch.validation import FOR_MODEL_KEYS
+from face2sketch.training.callbacks.checkpoints import BackgroundCheckpointIO
+from face2sketch.training.validation import FOR_MODEL_KEYS
 from tests.conftest import compose_train
 
 SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "++for_model.vgg_ae.weights=none")
@@ -114,7 +114,7 @@ def test_the_default_models_recipe_runs_under_fast_dev_run(tmp_path: Path) -> No
 
 
 def test_the_best_checkpoint_keeps_lightnings_state_key_so_older_runs_resume_their_record() -> None:
-    from face2sketch.callbacks.checkpoints import BestCheckpoint
+    from face2sketch.training.callbacks.checkpoints import BestCheckpoint
 
     callback = BestCheckpoint(run_dir="unused", monitor="val/ssim", mode="max")
     assert callback.state_key.startswith("ModelCheckpoint{") and "'monitor': 'val/ssim'" in callback.state_key

@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 import torch
 
-from face2sketch.callbacks.quality import ValidationFSIM
 from face2sketch.metrics import fsim, scoot
+from face2sketch.training.callbacks.quality import ValidationFSIM
 
 
 class _Recorder:

@@ -20,9 +20,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader
 
-from face2sketch.callbacks.resume import ExactResume, capture_random_state, restore_random_state
 from face2sketch.data import SyntheticPairsDataModule
 from face2sketch.data.sampling import EpochShuffleSampler
+from face2sketch.training.callbacks.resume import ExactResume, capture_random_state, restore_random_state
 
 
 @cache

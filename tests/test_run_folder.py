@@ -178,15 +178,19 @@ def test_a_checkpoint_path_that_does_not_exist_is_no_run_rather_than_a_checkpoin
     assert locate_run(tmp_path / "missing.ckpt") is None
 
 
-def test_a_run_trained_before_its_augmentation_class_moved_names_the_class_where_it_is_now(tmp_path: Path) -> None:
+def test_a_run_trained_before_its_classes_moved_names_each_class_where_it_is_now(tmp_path: Path) -> None:
     """Guards evaluate failing on every run trained before the real-world code moved to ``face2sketch/realworld/``: the
     ``_target_`` its config.yaml recorded then is read as the class's new home, which instantiates."""
     from hydra.utils import get_class
 
     (tmp_path / RunFolder.CONFIG).write_text(
         "data:\n  conditions:\n    _target_: face2sketch.data.augmentation.RealWorldAugmentation\n  note: face2sketch.data.augmentation stays\n"
+        "callbacks:\n  model_checkpoint:\n    _target_: face2sketch.callbacks.checkpoints.BestCheckpoint\n"
+        "logger:\n- _target_: face2sketch.loggers.BackgroundTensorBoardLogger\n"
     )
     cfg = RunFolder(tmp_path).config()
     assert cfg.data.conditions._target_ == "face2sketch.realworld.augmentation.RealWorldAugmentation"
     assert cfg.data.note == "face2sketch.data.augmentation stays", "only class names under _target_ are read anew"
     assert get_class(cfg.data.conditions._target_).__name__ == "RealWorldAugmentation"
+    assert cfg.callbacks.model_checkpoint._target_ == "face2sketch.training.callbacks.checkpoints.BestCheckpoint"
+    assert get_class(cfg.logger[0]._target_).__name__ == "BackgroundTensorBoardLogger"

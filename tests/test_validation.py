@@ -1,4 +1,4 @@
-"""Every settings rule of face2sketch/validation.py at its boundary: the nearest bad value is refused in one line
+"""Every settings rule of face2sketch/training/validation.py at its boundary: the nearest bad value is refused in one line
 naming it, the nearest good value is accepted.
 
 A rule that disappears or is loosened fails its refused case; a rule that is tightened fails its accepted case; a
@@ -21,7 +21,7 @@ from omegaconf import DictConfig, OmegaConf
 
 from face2sketch.config import CONFIG_DIR, model_label
 from face2sketch.errors import ConfigError
-from face2sketch.validation import AUGMENTATION_PROBABILITIES, DEMO_RULES, RULES, _learning_rate_keys, validate_demo_settings, validate_settings
+from face2sketch.training.validation import AUGMENTATION_PROBABILITIES, DEMO_RULES, RULES, _learning_rate_keys, validate_demo_settings, validate_settings
 from tests.conftest import compose_train
 
 REAL_WORLD = ("augmentation=real_world",)

@@ -61,7 +61,7 @@ class ImageTranslationModule(L.LightningModule):
 
     value_range: ClassVar[tuple[float, float]] = (0.0, 1.0)
 
-    # -- what a model can take: asked by face2sketch.validation before any data is read, and by the model itself ----
+    # -- what a model can take: asked by face2sketch.training.validation before any data is read, and by the model itself ----
     @classmethod
     def image_size_rule(cls, settings: Mapping[str, Any]) -> SizeRule | None:
         """The data.image_size this model takes with these ``model.*`` settings; None: any size (>= 8)."""

@@ -1,4 +1,4 @@
-"""The values each model setting may take, as plain data: the settings check (``face2sketch.validation``) refuses any
+"""The values each model setting may take, as plain data: the settings check (``face2sketch.training.validation``) refuses any
 other before a model is built, and reads them here without importing Lightning, which the demo does not otherwise load.
 The model classes take these values as given."""
 

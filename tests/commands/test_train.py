@@ -17,7 +17,7 @@ import torch
 
 from face2sketch.errors import ConfigError
 from face2sketch.train import train
-from face2sketch.validation import check_writable
+from face2sketch.training.validation import check_writable
 from tests.conftest import compose_train, run_cli
 from tests.test_callbacks import TINY
 from tests.test_train import FAST
