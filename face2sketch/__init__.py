@@ -7,14 +7,14 @@ sketch = model("me.jpg")           # a PIL image; also a PIL image or a uint8 ar
 
 import os
 
-from face2sketch.lazy import lazy_attributes
+from face2sketch.core.lazy import lazy_attributes
 
 # albumentations checks PyPI for a newer release at import; a research tool should not phone home.
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
 __version__ = "0.1.0"
 
-# the API's modules load on first use, so that ``import face2sketch.config`` and the like stay light
+# the API's modules load on first use, so that ``import face2sketch.core.config`` and the like stay light
 _NAMES = {"load": "face2sketch.inference.api", "Model": "face2sketch.inference.api", "Translation": "face2sketch.inference.api"}
 __all__ = list(_NAMES)
 __getattr__ = lazy_attributes(__name__, _NAMES)

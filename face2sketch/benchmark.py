@@ -27,9 +27,9 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf, open_dict
 from omegaconf.errors import OmegaConfBaseException
 
-from face2sketch.config import CONFIG_DIR
-from face2sketch.errors import ConfigError, one_line_user_errors
-from face2sketch.io import write_json_atomic, write_text_atomic
+from face2sketch.core.config import CONFIG_DIR
+from face2sketch.core.errors import ConfigError, one_line_user_errors
+from face2sketch.core.io import write_json_atomic, write_text_atomic
 from face2sketch.perf.measure import Settings, measure_model, train_run
 from face2sketch.perf.tables import machine, markdown
 

@@ -15,9 +15,9 @@ import hydra
 import numpy as np
 from omegaconf import DictConfig
 
-from face2sketch.config import CONFIG_DIR
+from face2sketch.core.config import CONFIG_DIR
+from face2sketch.core.errors import ConfigError, one_line_user_errors
 from face2sketch.data.pairing import image_files
-from face2sketch.errors import ConfigError, one_line_user_errors
 from face2sketch.pictures.images import decode_image
 from face2sketch.realworld.photographed import AlignmentCheck, Photographing, check_alignment
 

@@ -22,8 +22,8 @@ import numpy as np
 from omegaconf import DictConfig
 from PIL import Image
 
-from face2sketch.config import CONFIG_DIR
-from face2sketch.errors import ConfigError, DataError, one_line_user_errors
+from face2sketch.core.config import CONFIG_DIR
+from face2sketch.core.errors import ConfigError, DataError, one_line_user_errors
 from face2sketch.inference.api import Model, Picture, load
 from face2sketch.pictures.alignment import AlignmentFailed
 from face2sketch.pictures.images import normalise_image

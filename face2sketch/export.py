@@ -22,17 +22,17 @@ import torch
 from omegaconf import DictConfig, OmegaConf
 from torch import nn
 
-from face2sketch.config import CONFIG_DIR
-from face2sketch.errors import ConfigError, Face2SketchError, one_line_user_errors
+from face2sketch.core.config import CONFIG_DIR
+from face2sketch.core.errors import ConfigError, Face2SketchError, one_line_user_errors
+from face2sketch.core.io import atomic_path
+from face2sketch.core.run_folder import locate_run
 from face2sketch.inference.checkpoints import inference_network, load_trained_model, spec_of_run
 from face2sketch.inference.files import WEIGHTS_SUFFIXES, write_onnx
 from face2sketch.inference.loading import load_translator
 from face2sketch.inference.shipped import load_pretrained_weights
 from face2sketch.inference.spec import ModelSpec, random_batch
 from face2sketch.inference.torch_files import WeightsTranslator, write_torchscript, write_weights
-from face2sketch.io import atomic_path
 from face2sketch.perf.timing import alternating_ms
-from face2sketch.run_folder import locate_run
 
 FORMATS = {"onnx": ".onnx", "torchscript": ".pt", "weights": ".pth"}
 MAX_ABS_DIFFERENCE = 1e-4

@@ -28,10 +28,10 @@ from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 from tqdm import tqdm
 
-from face2sketch.config import CONFIG_DIR
-from face2sketch.errors import ConfigError, DataError, one_line_user_errors
+from face2sketch.core.config import CONFIG_DIR
+from face2sketch.core.errors import ConfigError, DataError, one_line_user_errors
+from face2sketch.core.io import publish_files, write_json_atomic
 from face2sketch.inference.api import Model, Outcome, check_options, load
-from face2sketch.io import write_json_atomic
 
 log = logging.getLogger(__name__)
 SIDE_BY_SIDE_DIR = "side_by_side"
@@ -123,15 +123,6 @@ class OutputWriter:
         return records
 
 
-def publish(staging: Path, output: Path) -> None:
-    """Move every staged file into ``output`` (each move is atomic), then drop the staging folder."""
-    for file in sorted(p for p in staging.rglob("*") if p.is_file()):
-        target = output / file.relative_to(staging)
-        target.parent.mkdir(parents=True, exist_ok=True)
-        os.replace(file, target)
-    shutil.rmtree(staging)
-
-
 def summary_line(records: list[PredictionRecord], output: Path, aligned: bool) -> str:
     ok = [r for r in records if r.status == "ok"]
     skipped = [r for r in records if r.status == "skipped"]
@@ -174,7 +165,7 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
         result = {"model": model.origin, "spec": asdict(model.spec), "align": model.align, "faces": model.faces, "items": [asdict(r) for r in records]}
         write_json_atomic(staging / "predictions.json", result)
         output.mkdir(exist_ok=True)
-        publish(staging, output)
+        publish_files(staging, output)
     except BaseException:
         shutil.rmtree(staging, ignore_errors=True)
         raise

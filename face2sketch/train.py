@@ -26,12 +26,13 @@ from lightning.pytorch.strategies.launchers import _SubprocessScriptLauncher
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 from omegaconf import DictConfig, OmegaConf
 
-from face2sketch.config import CONFIG_DIR, instantiate_all, model_label
+from face2sketch.core.config import CONFIG_DIR, instantiate_all, model_label
+from face2sketch.core.errors import ConfigError, TrainingDiverged, TrainingInterrupted, one_line_user_errors
+from face2sketch.core.io import write_json_atomic, write_text_atomic
+from face2sketch.core.run_folder import RunFolder, best_weights_label
 from face2sketch.data.datamodule import PairedDataModule
-from face2sketch.errors import ConfigError, TrainingDiverged, TrainingInterrupted, one_line_user_errors
-from face2sketch.io import write_json_atomic, write_text_atomic
-from face2sketch.models.base import ImageTranslationModule, load_checkpoint_state
-from face2sketch.run_folder import RunFolder, best_weights_label
+from face2sketch.models.base import ImageTranslationModule
+from face2sketch.models.checkpoint_format import load_checkpoint_state
 from face2sketch.training.callbacks.checkpoints import BackgroundCheckpointIO
 from face2sketch.training.callbacks.guards import CheckpointOnSignal, StopOnNonFiniteLoss
 from face2sketch.training.callbacks.resume import ExactResume

@@ -15,7 +15,7 @@ from hydra.core.global_hydra import GlobalHydra
 from hydra.core.hydra_config import HydraConfig
 from omegaconf import DictConfig, open_dict
 
-from face2sketch.config import CONFIG_DIR, PROJECT_ROOT, cpu_threads_per_job
+from face2sketch.core.config import CONFIG_DIR, PROJECT_ROOT, cpu_threads_per_job
 
 os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 
@@ -83,7 +83,7 @@ def rescored(module: L.LightningModule, batches: list[tuple[torch.Tensor, torch.
     """SSIM, the study's SSIM and MSE of ``module``'s predictions for ``batches``, with predictions and targets mapped from the module's
     value range to [0, 1] and clamped here rather than by the module, averaged over images: what the test step must log.
     With ``autocast`` the network runs under CPU autocast to that dtype, the metrics in float32 (as the test step does)."""
-    from face2sketch.metrics import mse, ssim, ssim_study
+    from face2sketch.evaluation.metrics import mse, ssim, ssim_study
 
     low, high = module.value_range
 

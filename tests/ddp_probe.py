@@ -20,7 +20,7 @@ import torch
 from omegaconf import DictConfig
 
 import face2sketch.train as train_module
-from face2sketch.config import CONFIG_DIR
+from face2sketch.core.config import CONFIG_DIR
 from face2sketch.data.sampling import EpochShuffleSampler
 
 

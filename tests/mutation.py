@@ -45,7 +45,7 @@ WORK_ROOT = ROOT / ".mutation"
 LINKED = ("face2sketch", "conf", "tests")
 # one OpenMP thread: a forked mutant process never waits on the threads of the process it was forked from
 SINGLE_THREADED = {"OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1", "NO_ALBUMENTATIONS_UPDATE": "1"}
-# face2sketch.run_folder.xǁRunFolderǁconfig__mutmut_3 or face2sketch.run_folder.x_locate_run__mutmut_8
+# face2sketch.core.run_folder.xǁRunFolderǁconfig__mutmut_3 or face2sketch.core.run_folder.x_locate_run__mutmut_8
 MUTANT_NAME = re.compile(r"^(?P<module>.+?)\.x(?:ǁ(?P<cls>[^ǁ]+)ǁ|_)(?P<function>.+)__mutmut_\d+$")
 
 
@@ -63,12 +63,12 @@ AREAS = {
         tuple(f"face2sketch/data/{name}.py" for name in ("augmentation", "conditions", "sketch_styles", "backgrounds", "foreground", "photographed")),
         ("tests/test_datamodule.py",),
     ),
-    "metrics": Area(("face2sketch/metrics.py",), ("tests/test_fidelity.py",)),
+    "metrics": Area(("face2sketch/evaluation/metrics.py",), ("tests/test_fidelity.py",)),
     "sampling": Area(
         ("face2sketch/data/sampling.py", "face2sketch/training/callbacks/resume.py", "face2sketch/data/in_memory.py"),
         ("tests/test_datamodule.py", "tests/test_callbacks.py"),
     ),
-    "run_folder": Area(("face2sketch/run_folder.py",), ("tests/test_report.py",)),
+    "run_folder": Area(("face2sketch/core/run_folder.py",), ("tests/test_report.py",)),
     "release": Area(("face2sketch/release/*.py",)),
 }
 
@@ -161,7 +161,7 @@ def report(work: Path) -> None:
 
 
 def function_name(mutant: str) -> str:
-    """RunFolder.config for face2sketch.run_folder.xǁRunFolderǁconfig__mutmut_3."""
+    """RunFolder.config for face2sketch.core.run_folder.xǁRunFolderǁconfig__mutmut_3."""
     match = MUTANT_NAME.match(mutant)
     if not match:
         return mutant

@@ -1,7 +1,7 @@
 """Plant one bug, run the tests that should catch it, put the file back byte for byte (tests/README.md).
 
     python -m tests.plant_bug FILE OLD NEW -- PYTEST-ARGS...
-    python -m tests.plant_bug face2sketch/models/pix2pix.py "update(g_loss)" "update(g_adv)" -- tests/test_pix2pix.py
+    python -m tests.plant_bug face2sketch/models/pix2pix.py "self.update(opt_g, g_loss)" "self.update(opt_g, g_adv)" -- tests/test_pix2pix.py
 
 OLD must occur exactly once in FILE. Prints the tests that failed; exits 0 when at least one did (the bug was
 caught), 1 when every test passed (nothing guards against it), 2 when OLD is not found once.

@@ -16,7 +16,7 @@ from hypothesis import Phase, given, settings
 from hypothesis import strategies as st
 
 import face2sketch.pictures.alignment as alignment
-from face2sketch.errors import ConfigError, DataError
+from face2sketch.core.errors import ConfigError, DataError
 from face2sketch.pictures.alignment import (
     EYES_FILE,
     IDENTITY,

@@ -13,7 +13,7 @@ import pytest
 from PIL import Image
 
 import face2sketch
-from face2sketch.errors import ConfigError, DataError
+from face2sketch.core.errors import ConfigError, DataError
 from face2sketch.pictures import images
 from face2sketch.pictures.alignment import Face, FaceTooSmall, NoFaceFound, cuhk_eyes, min_eye_distance
 from tests.conftest import PROJECT_ROOT

@@ -16,10 +16,10 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from face2sketch.core.errors import ConfigError
 from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.data.pairing import SkippedFile
 from face2sketch.data.sources import DecodedPair
-from face2sketch.errors import ConfigError
 from face2sketch.realworld import sketch_styles
 from face2sketch.realworld.augmentation import RealWorldAugmentation, brightness_ramp, exposure, photo_camera_transforms
 from face2sketch.realworld.backgrounds import random_background
@@ -356,7 +356,7 @@ def _studio_module(**settings: Any) -> PairedDataModule:
 
 
 def test_the_real_conditions_validation_set_is_every_validation_identity_under_every_condition() -> None:
-    module = _studio_module(validation_conditions="real", conditions=RealWorldAugmentation())
+    module = _studio_module(validation_conditions="real", augmentation=RealWorldAugmentation())
     clean, conditioned = module.val_dataloader()
     assert module.splits is not None and len(module.splits.val) == 2
     clean_batch, conditioned_batch = next(iter(clean)), next(iter(conditioned))
@@ -380,12 +380,12 @@ def test_without_validation_conditions_there_is_one_validation_loader_and_no_mas
 
 
 def test_training_pairs_are_augmented_by_their_seed_and_validation_pairs_are_not() -> None:
-    module = _studio_module(conditions=RealWorldAugmentation(), validation_conditions="real")
+    module = _studio_module(augmentation=RealWorldAugmentation(), validation_conditions="real")
     train = module.dataset("train")
     first, again, other = train[(0, 11)], train[(0, 11)], train[(0, 12)]
     assert torch.equal(first["source"], again["source"]) and not torch.equal(first["source"], other["source"])
     val = module.dataset("val")
-    assert val.conditions is None and torch.equal(val[0]["source"], val[0]["source"])
+    assert val.augmentation is None and torch.equal(val[0]["source"], val[0]["source"])
 
 
 # -- settings -----------------------------------------------------------------------------------------------------------------
@@ -400,11 +400,11 @@ def test_every_stage_probability_of_the_augmentation_has_a_settings_rule() -> No
 @pytest.mark.parametrize(
     ("override", "message"),
     [
-        ("data.conditions.p_background=1.5", "data.conditions.p_background=1.5 is not allowed: use a probability from 0 to 1"),
-        ("data.conditions.p_line_drawing=-0.1", "data.conditions.p_line_drawing=-0.1 is not allowed: use a probability from 0 to 1"),
-        ("data.conditions.max_rotation=200", "data.conditions.max_rotation=200 is not allowed: use a number of degrees from 0 to 180"),
-        ("data.conditions.max_shift=0.6", "data.conditions.max_shift=0.6 is not allowed: use a fraction of the side from 0 to 0.5"),
-        ("data.conditions.scale=[1.2,0.8]", "data.conditions.scale=[1.2, 0.8] is not allowed: use [smallest, largest] with 0 < smallest <= largest"),
+        ("data.augmentation.p_background=1.5", "data.augmentation.p_background=1.5 is not allowed: use a probability from 0 to 1"),
+        ("data.augmentation.p_line_drawing=-0.1", "data.augmentation.p_line_drawing=-0.1 is not allowed: use a probability from 0 to 1"),
+        ("data.augmentation.max_rotation=200", "data.augmentation.max_rotation=200 is not allowed: use a number of degrees from 0 to 180"),
+        ("data.augmentation.max_shift=0.6", "data.augmentation.max_shift=0.6 is not allowed: use a fraction of the side from 0 to 0.5"),
+        ("data.augmentation.scale=[1.2,0.8]", "data.augmentation.scale=[1.2, 0.8] is not allowed: use [smallest, largest] with 0 < smallest <= largest"),
         ("data.validation_conditions=indoors", "data.validation_conditions=indoors is not allowed: use null or a condition set: real"),
     ],
 )
@@ -431,7 +431,7 @@ def test_the_class_defaults_are_the_shipped_recipe_s_settings() -> None:
     ``conf/augmentation/real_world.yaml``, which training composes."""
     from omegaconf import OmegaConf
 
-    recipe = OmegaConf.to_container(OmegaConf.load(Path(__file__).resolve().parent.parent / "conf" / "augmentation" / "real_world.yaml"))["conditions"]
+    recipe = OmegaConf.to_container(OmegaConf.load(Path(__file__).resolve().parent.parent / "conf" / "augmentation" / "real_world.yaml"))["augmentation"]
     recipe.pop("_target_")
     defaults = RealWorldAugmentation()
     assert {key: list(getattr(defaults, key)) if key == "scale" else getattr(defaults, key) for key in recipe} == recipe

@@ -17,7 +17,7 @@ import pytest
 import torch
 from torch import nn
 
-from face2sketch.errors import TrainingDiverged, TrainingInterrupted, exit_on_user_error
+from face2sketch.core.errors import TrainingDiverged, TrainingInterrupted, exit_on_user_error
 from face2sketch.train import train
 from face2sketch.training.callbacks.guards import StopOnNonFiniteLoss
 from tests.conftest import compose_train
@@ -275,8 +275,17 @@ class SumOverRanks:
 @pytest.mark.parametrize(("other_rank", "stops"), [([0.0, 1.0], True), ([1.0, 1.0], False)], ids=["other_rank_diverged", "all_finite"])
 def test_under_ddp_every_rank_stops_if_any_rank_diverged(other_rank: list[float], stops: bool) -> None:
     callback = StopOnNonFiniteLoss()
-    logs_now = SimpleNamespace(should_update_logs=True)
-    trainer = SimpleNamespace(world_size=2, strategy=SumOverRanks(other_rank), global_step=3, current_epoch=0, fast_dev_run=False, _logger_connector=logs_now)
+    third_batch = SimpleNamespace(epoch_loop=SimpleNamespace(batch_progress=SimpleNamespace(total=SimpleNamespace(ready=3))))
+    trainer = SimpleNamespace(
+        world_size=2,
+        strategy=SumOverRanks(other_rank),
+        global_step=3,
+        current_epoch=0,
+        fast_dev_run=False,
+        log_every_n_steps=1,
+        should_stop=False,
+        fit_loop=third_batch,
+    )
     module = SimpleNamespace(device=torch.device("cpu"), last_losses={"train/loss": torch.tensor(0.25), "train/l1": torch.tensor(0.5)})
     if stops:
         with pytest.raises(TrainingDiverged, match=r"^training diverged at global step 3 \(epoch 0, batch 2\): train/loss=0.25$"):

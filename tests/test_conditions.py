@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 from face2sketch.realworld import conditions as named
 from face2sketch.realworld import sketch_styles
 from face2sketch.realworld.backgrounds import clutter, noise_field, random_colour, smooth_noise, stripes

@@ -17,14 +17,16 @@ from lightning.fabric.plugins import TorchCheckpointIO
 from omegaconf import OmegaConf
 from torch import nn
 
-from face2sketch.config import cpu_threads_per_job
-from face2sketch.estimate import sweep_jobs
-from face2sketch.evaluate import discover_runs, evaluate_run
+from face2sketch.core.config import cpu_threads_per_job
+from face2sketch.evaluation.evaluation import evaluate_run
+from face2sketch.evaluation.subjects import discover_runs
+from face2sketch.evaluation.summaries import evaluation_settings
+from face2sketch.evaluation.tables import seed_spread_table
 from face2sketch.models import Pix2Pix
-from face2sketch.report import evaluation_settings, seed_spread_table
 from face2sketch.train import build_run, train
 from face2sketch.training.callbacks.checkpoints import BackgroundCheckpointIO
-from face2sketch.training.validation import FOR_MODEL_KEYS
+from face2sketch.training.estimate import sweep_jobs
+from face2sketch.training.validation import EVERY_MODEL_KEYS, FOR_MODEL_KEYS
 from tests.conftest import compose_train
 
 SMALL = ("data=synthetic", "data.image_size=32", "data.num_train=8", "data.num_test=4", "data.batch_size=2", "trainer=cpu", "++for_model.vgg_ae.weights=none")
@@ -135,7 +137,8 @@ def test_the_study_experiments_compose_its_settings(experiment: str, tmp_path: P
     assert pix2pix["model"]["generator_trains_discriminator_batchnorm"] is True
     assert pix2pix["trainer"]["max_epochs"] == 6 and pix2pix["data"]["batch_size"] == 1
     vgg = _job_config(f"experiment={experiment}", "model=vgg_ae", tmp_path=tmp_path)
-    assert vgg["for_model"] == {"vgg_ae": {"weights": "imagenet_features"}} and vgg["model"]["weights"] == "imagenet_features"
+    assert vgg["for_model"]["vgg_ae"] == {"image_size": 224, "max_epochs": 110, "weights": "imagenet_features"}
+    assert vgg["model"]["weights"] == "imagenet_features"
     assert vgg["trainer"]["precision"] == "32-true" and vgg["data"]["image_size"] == 224 and vgg["trainer"]["max_epochs"] == 110
     conv = _job_config(f"experiment={experiment}", "model=conv_ae", "data.split=paper", tmp_path=tmp_path)
     assert conv["data"]["paired_transforms"] == [] and conv["data"]["image_size"] == 256 and conv["trainer"]["max_epochs"] == 100
@@ -185,7 +188,7 @@ def test_the_study_gives_each_model_its_settings_where_the_user_chose_none(tmp_p
     assert (vgg["data"]["image_size"], vgg["data"]["batch_size"], vgg["trainer"]["max_epochs"]) == (224, 32, 110)
     pix2pix = _job_config("model=pix2pix", tmp_path=tmp_path)
     assert (pix2pix["data"]["image_size"], pix2pix["data"]["batch_size"], pix2pix["trainer"]["max_epochs"]) == (256, 1, 6)
-    assert pix2pix["study"] == {"batch_size": 1, "max_epochs": 6}, "--cfg job shows where the values came from"
+    assert pix2pix["for_model"]["pix2pix"] == {"batch_size": 1, "max_epochs": 6}, "--cfg job shows where the values came from"
     conv = _job_config("model=conv_ae", tmp_path=tmp_path)
     assert (conv["data"]["image_size"], conv["data"]["batch_size"], conv["trainer"]["max_epochs"]) == (256, 32, 100)
 
@@ -213,14 +216,25 @@ def test_a_trainer_or_data_choice_and_the_command_line_always_win_over_the_model
 
 
 def test_a_setting_for_one_model_reaches_it_in_a_sweep_over_every_model_and_leaves_the_others_alone(tmp_path: Path) -> None:
-    """for_model.vgg_ae.* sets vgg_ae's own keys; every other model composes exactly as without it; model.* wins."""
-    one_model = ("++for_model.vgg_ae.weights=none", "++for_model.vgg_ae.finetune_epochs=3")
+    """for_model.vgg_ae.* sets vgg_ae's own keys and for_model.conv_ae.* its run settings; every other model composes
+    exactly as without them; model.* wins."""
+    one_model = (
+        "++for_model.vgg_ae.weights=none",
+        "++for_model.vgg_ae.finetune_epochs=3",
+        "++for_model.conv_ae.batch_size=7",
+        "++for_model.conv_ae.max_epochs=4",
+    )
     for model in MODELS:
-        job = _job_config(f"model={model}", *one_model, tmp_path=tmp_path)["model"]
+        job = _job_config(f"model={model}", *one_model, tmp_path=tmp_path)
+        plain = _job_config(f"model={model}", tmp_path=tmp_path)
         if model == "vgg_ae":
-            assert (job["weights"], job["finetune_epochs"]) == ("none", 3)
+            assert (job["model"]["weights"], job["model"]["finetune_epochs"]) == ("none", 3)
         else:
-            assert job == _job_config(f"model={model}", tmp_path=tmp_path)["model"], model
+            assert job["model"] == plain["model"], model
+        if model == "conv_ae":
+            assert (job["data"]["batch_size"], job["trainer"]["max_epochs"]) == (7, 4)
+        else:
+            assert (job["data"], job["trainer"]) == (plain["data"], plain["trainer"]), model
     plain = _job_config("model=vgg_ae", tmp_path=tmp_path)["model"]
     assert (plain["weights"], plain["finetune_epochs"]) == ("imagenet", 10), "the study's values where nothing sets them"
     chosen = _job_config("experiment=paper", "model=vgg_ae", "model.weights=none", "model.finetune_epochs=2", tmp_path=tmp_path)["model"]
@@ -228,15 +242,19 @@ def test_a_setting_for_one_model_reaches_it_in_a_sweep_over_every_model_and_leav
 
 
 def test_each_model_reads_from_for_model_exactly_the_keys_the_settings_check_knows(tmp_path: Path) -> None:
-    """validation.FOR_MODEL_KEYS against the composed model configs (inherited files included): a key a config reads
-    but the check refuses, or one the check allows that no config reads (it would do nothing), fails here."""
+    """validation.FOR_MODEL_KEYS and EVERY_MODEL_KEYS against the composed configs (inherited files included): a key a
+    config reads but the check refuses, or one the check allows that no config reads (it would do nothing), fails here."""
     probes = [f"++for_model.{name}.{key}=probe" for name, keys in FOR_MODEL_KEYS.items() for key in keys]
     for model in MODELS:
-        unresolved = OmegaConf.to_container(compose_train(tmp_path / "run", f"model={model}").model, resolve=False)
+        composed = compose_train(tmp_path / "run", f"model={model}")
+        unresolved = OmegaConf.to_container(composed.model, resolve=False)
         reads = {(m.group(1), m.group(2), key) for key, value in unresolved.items() for m in re.finditer(r"for_model\.(\w+)\.(\w+)", str(value))}
         assert reads == {(model, key, key) for key in FOR_MODEL_KEYS.get(model, ())}, model
         job = _job_config(f"model={model}", *probes, tmp_path=tmp_path)["model"]
         assert {key for key, value in job.items() if value == "probe"} == set(FOR_MODEL_KEYS.get(model, ())), model
+        run_settings = _flat({group: OmegaConf.to_container(composed[group], resolve=False) for group in ("data", "trainer")})
+        chosen = {(key, m.group(1)) for key, value in run_settings.items() for m in re.finditer(r"for_model\.\$\{model_name\}\.(\w+)", str(value))}
+        assert chosen == {(where, key) for key, where in EVERY_MODEL_KEYS.items()}, model
 
 
 def test_model_pix2pix_with_the_gpu_preset_trains_in_the_presets_precision(tmp_path: Path) -> None:

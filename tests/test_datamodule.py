@@ -11,12 +11,13 @@ import torch
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
+from face2sketch.core.directions import DIRECTIONS
+from face2sketch.core.errors import ConfigError
 from face2sketch.data import FolderPairsDataModule, SyntheticPairsDataModule
 from face2sketch.data.datamodule import ConditionedPairs, PairedImageDataset
 from face2sketch.data.protocols import Item, make_splits
 from face2sketch.data.sampling import EpochShuffleSampler, derive_seed, derive_seeds
-from face2sketch.errors import ConfigError
-from face2sketch.pictures.images import DIRECTIONS, fit_to_model, resize_image
+from face2sketch.pictures.images import fit_to_model, resize_image
 from face2sketch.pictures.tensors import to_tensor
 from face2sketch.realworld.augmentation import RealWorldAugmentation
 from face2sketch.realworld.conditions import apply_condition, condition_set
@@ -337,8 +338,8 @@ def test_a_training_pairs_target_follows_the_geometry_alone_whatever_the_input_s
     off (the geometry is drawn first, so it is the same). Guards the input stages applied to the target (the sketch
     stages to an f2sk target sketch, the photo stages to an sk2f target photo, e.g. the augmentation called for the
     target's kind), so that a model would learn to draw degraded pictures."""
-    augmented = PairedImageDataset(STUDIO_ITEMS[:1], direction, (0.0, 1.0), conditions=RealWorldAugmentation(**probabilities))
-    geometry_only = PairedImageDataset(STUDIO_ITEMS[:1], direction, (0.0, 1.0), conditions=RealWorldAugmentation(**{**probabilities, **NO_INPUT_STAGES}))
+    augmented = PairedImageDataset(STUDIO_ITEMS[:1], direction, (0.0, 1.0), augmentation=RealWorldAugmentation(**probabilities))
+    geometry_only = PairedImageDataset(STUDIO_ITEMS[:1], direction, (0.0, 1.0), augmentation=RealWorldAugmentation(**{**probabilities, **NO_INPUT_STAGES}))
     assert torch.equal(augmented[(0, seed)]["target"], geometry_only[(0, seed)]["target"]), "an input stage changed the target"
 
 
@@ -348,11 +349,11 @@ def test_with_every_stage_off_a_training_pair_is_its_items_source_and_target(dir
     stage on, the input does change."""
     source_kind, target_kind = DIRECTIONS[direction]
     item = STUDIO_ITEMS[0]
-    still = PairedImageDataset([item], direction, (-1.0, 1.0), conditions=RealWorldAugmentation(**{**NO_INPUT_STAGES, "p_flip": 0.0, "p_geometry": 0.0}))
+    still = PairedImageDataset([item], direction, (-1.0, 1.0), augmentation=RealWorldAugmentation(**{**NO_INPUT_STAGES, "p_flip": 0.0, "p_geometry": 0.0}))
     sample = still[(0, 5)]
     assert torch.equal(sample["source"], to_tensor(getattr(item, source_kind), (-1.0, 1.0)))
     assert torch.equal(sample["target"], to_tensor(getattr(item, target_kind), (-1.0, 1.0)))
-    changed = PairedImageDataset([item], direction, (-1.0, 1.0), conditions=RealWorldAugmentation(**{**EVERY_STAGE, "p_flip": 0.0, "p_geometry": 0.0}))
+    changed = PairedImageDataset([item], direction, (-1.0, 1.0), augmentation=RealWorldAugmentation(**{**EVERY_STAGE, "p_flip": 0.0, "p_geometry": 0.0}))
     assert not torch.equal(changed[(0, 5)]["source"], sample["source"]) and torch.equal(changed[(0, 5)]["target"], sample["target"])
 
 

@@ -12,13 +12,14 @@ import pytest
 from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
+from face2sketch.core.directions import DIRECTIONS
+from face2sketch.core.run_folder import EvaluationFolder
 from face2sketch.data import SyntheticPairsDataModule
-from face2sketch.evaluate import Subject, evaluate_subject
+from face2sketch.evaluation.evaluation import evaluate_subject
+from face2sketch.evaluation.subjects import Subject
 from face2sketch.inference.spec import ModelSpec
 from face2sketch.inference.translator import Translator
-from face2sketch.pictures.images import DIRECTIONS
 from face2sketch.realworld.conditions import apply_condition, condition_set
-from face2sketch.run_folder import EvaluationFolder
 
 
 def _folder(path: Path, text: str) -> Path:
@@ -28,7 +29,7 @@ def _folder(path: Path, text: str) -> Path:
 
 
 def test_publishing_an_evaluation_never_leaves_the_run_without_a_whole_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from face2sketch.evaluate import publish
+    from face2sketch.core.io import publish_folder
 
     output = _folder(tmp_path / "evaluation", "old")
     staging = _folder(tmp_path / ".evaluation.new", "new")
@@ -41,12 +42,12 @@ def test_publishing_an_evaluation_never_leaves_the_run_without_a_whole_one(tmp_p
 
     monkeypatch.setattr(Path, "rename", killed_while_moving_the_new_one_in)
     with pytest.raises(KeyboardInterrupt):
-        publish(staging, output)
+        publish_folder(staging, output)
     assert (output / "metrics.json").read_text() == "old"  # the earlier evaluation is back in place
     monkeypatch.setattr(Path, "rename", rename)
     # a hard kill after the earlier folder was set aside: the next publish restores it before anything else
     output.rename(tmp_path / ".evaluation.old")
-    publish(staging, output)
+    publish_folder(staging, output)
     assert (output / "metrics.json").read_text() == "new"
     assert not (tmp_path / ".evaluation.old").exists() and not staging.exists()
 
@@ -59,7 +60,7 @@ def test_as_photographed_aligns_the_picture_and_carries_the_true_sketch_into_the
 
     import numpy as np
 
-    from face2sketch.evaluate import PhotographedInputs, stored_target
+    from face2sketch.evaluation.inputs import PhotographedInputs, stored_target
     from face2sketch.pictures.alignment import cuhk_eyes
     from face2sketch.realworld.photographed import apply_affine, photographed_scene
     from tests.inference_helpers import stub_detector
@@ -90,7 +91,7 @@ def test_as_photographed_leaves_out_a_picture_without_a_usable_face(monkeypatch:
 
     import numpy as np
 
-    from face2sketch.evaluate import PhotographedInputs
+    from face2sketch.evaluation.inputs import PhotographedInputs
     from tests.inference_helpers import stub_detector
     from tests.studio import studio_pair
 
@@ -217,7 +218,7 @@ def assert_the_found_face_alone_is_scored_against_its_carried_sketch(folder: Eva
 def assert_robustness_records(folder: EvaluationFolder, report: dict, source_kind: str, scored: dict[str, int]) -> None:
     """Each condition's ratios are its means over the clean ones, and its count of scored pictures out of the 2;
     metrics.json, robustness.csv and .md say the same."""
-    from face2sketch.evaluate import ratio_metrics
+    from face2sketch.evaluation.robustness import ratio_metrics
 
     clean = report["conditions"]["clean"]["means"]
     assert (report["condition_set"], report["condition_seed"], report["input_kind"]) == ("real", 4, source_kind)
@@ -279,7 +280,7 @@ def test_evaluating_last_beside_a_best_checkpoint_writes_its_own_folder_and_leav
 def test_split_val_scores_the_validation_identities_into_evaluation_val_and_unknown_choices_are_refused(tmp_path: Path) -> None:
     """The validation identities' scores never take the place of the test scores (evaluation/), and a misspelt
     resolution or split is named before anything is written."""
-    from face2sketch.errors import ConfigError
+    from face2sketch.core.errors import ConfigError
 
     subject = identity_subject(tmp_path / "evaluation", "f2sk")
     summary = evaluate_subject(subject, conditions_settings(split="val", conditions=None))
@@ -296,8 +297,8 @@ def test_split_val_scores_the_validation_identities_into_evaluation_val_and_unkn
 def test_runs_name_run_folders_checkpoints_and_multirun_folders_and_anything_else_is_refused(tmp_path: Path) -> None:
     """Each run of a multirun folder is scored by its own checkpoint (best, else last) into evaluation/; a checkpoint
     named on the command line by that checkpoint."""
-    from face2sketch.errors import ConfigError
-    from face2sketch.evaluate import discover_runs
+    from face2sketch.core.errors import ConfigError
+    from face2sketch.evaluation.subjects import discover_runs
 
     for name, checkpoints in (("0_a", ["last.ckpt"]), ("1_b", ["best-epoch001.ckpt", "last.ckpt"])):
         (tmp_path / "sweep" / name / "checkpoints").mkdir(parents=True)

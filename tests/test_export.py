@@ -15,7 +15,8 @@ from PIL import Image
 from torch import nn
 
 import face2sketch.export as export_module
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
+from face2sketch.core.run_folder import locate_run
 from face2sketch.export import ExportCheckError, export
 from face2sketch.inference.checkpoints import inference_network, load_trained_model
 from face2sketch.inference.files import SMALLEST_HALF_INITIALIZER
@@ -23,7 +24,6 @@ from face2sketch.inference.loading import load_translator
 from face2sketch.inference.spec import ModelSpec, random_batch
 from face2sketch.inference.torch_files import WeightsTranslator
 from face2sketch.predict import predict
-from face2sketch.run_folder import locate_run
 from tests.inference_helpers import face_like_picture, make_run, save_picture
 
 MODELS = {

@@ -13,11 +13,12 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from torch import nn
 
-from face2sketch.errors import ConfigError
-from face2sketch.evaluate import discover_runs, evaluate_run
-from face2sketch.metrics import ssim
+from face2sketch.core.errors import ConfigError
+from face2sketch.evaluation.evaluation import evaluate_run
+from face2sketch.evaluation.metrics import ssim
+from face2sketch.evaluation.subjects import discover_runs
 from face2sketch.models import VGGAE, ConvAE, Pix2Pix, SparseAE
-from face2sketch.models.base import CHECKPOINT_FORMAT_KEY, load_checkpoint_state
+from face2sketch.models.checkpoint_format import CHECKPOINT_FORMAT_KEY, load_checkpoint_state
 from face2sketch.models.networks.layers import Conv2dSame, ConvTranspose2dSame
 from face2sketch.train import build_run, train
 from tests.conftest import SeenTestBatches, compose_train
@@ -255,7 +256,7 @@ def compose_evaluate(tmp_path: Path):
     from hydra import compose, initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from face2sketch.config import CONFIG_DIR
+    from face2sketch.core.config import CONFIG_DIR
 
     GlobalHydra.instance().clear()
     with initialize_config_dir(config_dir=str(CONFIG_DIR), version_base="1.3"):

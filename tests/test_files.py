@@ -9,7 +9,7 @@ import numpy as np
 import onnx
 import pytest
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 from face2sketch.inference.files import onnx_providers
 from face2sketch.inference.loading import load_translator
 from face2sketch.inference.shipped import PRETRAINED_DIR

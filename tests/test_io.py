@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from face2sketch.io import atomic_path, write_json_atomic
+from face2sketch.core.io import atomic_path, write_json_atomic
 
 
 def test_a_failed_write_leaves_the_previous_output_whole(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 from PIL import Image
 from torch import nn
 
-from face2sketch.metrics import (
+from face2sketch.evaluation.metrics import (
     HIGHER_IS_BETTER,
     MS_SSIM_MIN_SIDE,
     SKIPPED_NO_WEIGHTS,

@@ -10,10 +10,10 @@ import pytest
 import torch
 from lightning.pytorch.callbacks import ModelCheckpoint
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 from face2sketch.models import VGGAE, Pix2Pix, SparseAE
-from face2sketch.models.pix2pix import unet_depth
-from face2sketch.models.vgg_ae import load_vgg16_features
+from face2sketch.models.networks.unet import unet_depth
+from face2sketch.models.networks.vgg import load_vgg16_features
 from face2sketch.train import build_run, train
 from tests.conftest import SeenTestBatches, compose_train, rescored
 

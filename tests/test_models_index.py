@@ -11,11 +11,11 @@ from typing import Any
 
 import pytest
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
+from face2sketch.core.run_folder import RunFolder
 from face2sketch.inference import shipped
 from face2sketch.inference.files import file_sha256
 from face2sketch.release.models_index import card_robustness, card_scores, entry_of_run, record
-from face2sketch.run_folder import RunFolder
 
 # every metric evaluate reports, each with its own mean and std, so that a value taken from the wrong metric shows
 EVALUATED = {"ssim": 0.61, "ssim_study": 0.72, "mse": 0.013, "psnr": 18.9, "ms_ssim": 0.55, "fsim": 0.77, "scoot": 0.58, "lpips": 0.31, "fid": 40.5}

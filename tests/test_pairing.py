@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from face2sketch.core.errors import DataError
 from face2sketch.data import find_pairs, photo_key, sketch_key
 from face2sketch.data.synthetic import write_synthetic_dataset
-from face2sketch.errors import DataError
 
 
 @pytest.mark.parametrize(

@@ -12,8 +12,8 @@ import torch
 from omegaconf import OmegaConf
 from PIL import Image
 
+from face2sketch.core.errors import ConfigError, DataError
 from face2sketch.data.pairing import photo_key, sketch_key
-from face2sketch.errors import ConfigError, DataError
 from face2sketch.pictures.images import read_image
 from face2sketch.pictures.tensors import save_image, tensor_to_uint8
 from face2sketch.predict import predict

@@ -8,8 +8,8 @@ import logging
 import numpy as np
 import pytest
 
+from face2sketch.core.errors import ConfigError, DataError
 from face2sketch.data.protocols import LEAKY, PAPER_TEST_FRACTION, PROTOCOLS, Item, make_splits
-from face2sketch.errors import ConfigError, DataError
 from face2sketch.realworld.foreground import foreground_mask
 from tests.studio import studio_pair
 

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import torch
 
-from face2sketch.metrics import fsim, scoot
+from face2sketch.evaluation.metrics import fsim, scoot
 from face2sketch.training.callbacks.quality import ValidationFSIM
 
 

@@ -16,7 +16,9 @@ import pytest
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
+from face2sketch.core.run_folder import RunFolder
+from face2sketch.evaluation.metrics import HIGHER_IS_BETTER
 from face2sketch.export import ExportCheckError, write_checked
 from face2sketch.inference import shipped as shipped_models
 from face2sketch.inference.checkpoints import inference_network, load_trained_model
@@ -24,13 +26,11 @@ from face2sketch.inference.files import SMALLEST_HALF_INITIALIZER, OnnxTranslato
 from face2sketch.inference.shipped import PRETRAINED_DIR
 from face2sketch.inference.spec import ModelSpec, pick_device, random_batch
 from face2sketch.inference.torch_files import WeightsTranslator
-from face2sketch.metrics import HIGHER_IS_BETTER
 from face2sketch.pictures import alignment
 from face2sketch.release import __main__ as release_command
 from face2sketch.release import actions as release_actions
 from face2sketch.release.actions import scores, ship
 from face2sketch.release.models_index import entry_of_run
-from face2sketch.run_folder import RunFolder
 from tests.inference_helpers import make_run, save_picture
 
 TINY_PIX2PIX = ("model=pix2pix", "data=synthetic", "data.image_size=64", "model.ngf=8", "model.ndf=8", "direction.sketch_channels=1")

@@ -11,8 +11,9 @@ import pytest
 from omegaconf import OmegaConf
 from PIL import Image
 
-from face2sketch.metrics import HIGHER_IS_BETTER
-from face2sketch.report import METRIC_LABEL, ReportCallback, write_report
+from face2sketch.evaluation.metrics import HIGHER_IS_BETTER
+from face2sketch.evaluation.study import METRIC_LABEL
+from face2sketch.report import ReportCallback, write_report
 
 # -- the report's tables, cell by cell ------------------------------------------------------------------------------
 LABELS, HIGHER = METRIC_LABEL, HIGHER_IS_BETTER  # each metric's row label in the report, and which way is better
@@ -195,8 +196,8 @@ def test_the_main_tables_show_each_cells_lowest_seed_and_the_spread_table_every_
 def test_an_evaluation_is_reused_only_at_the_reports_resolution_and_with_every_metric(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     """A run scored at another resolution, or before a metric was added, is evaluated again (with the report's data
     root); a current evaluation is read as it is."""
-    import face2sketch.report as report_module
-    from face2sketch.report import collect, is_current
+    import face2sketch.evaluation.summaries as summaries_module
+    from face2sketch.evaluation.summaries import collect, is_current
 
     run = tmp_path / "sweep" / "0_conv_ae"
     summary = fake_evaluated_run(run, "conv_ae", "standard", {"ssim": (0.6, 0.01)})
@@ -208,7 +209,7 @@ def test_an_evaluation_is_reused_only_at_the_reports_resolution_and_with_every_m
         evaluated.append((found.checkpoint.name, settings.resolution, settings.data_root))
         return {**summary, "resolution": settings.resolution}
 
-    monkeypatch.setattr(report_module, "evaluate_run", evaluate_run)
+    monkeypatch.setattr(summaries_module, "evaluate_run", evaluate_run)
     (reused,) = collect([tmp_path / "sweep"], "original", None)
     assert evaluated == [] and reused == {**summary, "evaluation_dir": str(run / "evaluation")}
     (again,) = collect([tmp_path / "sweep"], "model", "/data/cuhk")

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from face2sketch.errors import ConfigError
-from face2sketch.run_folder import EvaluationFolder, RunFolder, best_weights_label, locate_run, runs_under
+from face2sketch.core.errors import ConfigError
+from face2sketch.core.run_folder import EvaluationFolder, RunFolder, best_weights_label, locate_run, runs_under
 
 
 def run_with(folder: Path, *checkpoints: str, config: str = "seed: 0\n") -> RunFolder:
@@ -194,3 +194,20 @@ def test_a_run_trained_before_its_classes_moved_names_each_class_where_it_is_now
     assert get_class(cfg.data.conditions._target_).__name__ == "RealWorldAugmentation"
     assert cfg.callbacks.model_checkpoint._target_ == "face2sketch.training.callbacks.checkpoints.BestCheckpoint"
     assert get_class(cfg.logger[0]._target_).__name__ == "BackgroundTensorBoardLogger"
+
+
+def test_a_run_that_recorded_its_augmentation_as_data_conditions_builds_its_data_module_with_it(tmp_path: Path) -> None:
+    """Guards evaluate failing on runs trained before ``augmentation=`` wrote ``data.augmentation``: a data module's
+    recorded ``conditions`` is read as ``augmentation``, and the data module takes it; other nodes keep their keys."""
+    from hydra.utils import instantiate
+
+    (tmp_path / RunFolder.CONFIG).write_text(
+        "data:\n  _target_: face2sketch.data.SyntheticPairsDataModule\n  num_train: 4\n  num_test: 2\n  image_size: 32\n"
+        "  conditions:\n    _target_: face2sketch.data.augmentation.RealWorldAugmentation\n    p_flip: 0.25\n"
+        "other:\n  conditions: kept\n"
+    )
+    cfg = RunFolder(tmp_path).config()
+    assert "conditions" not in cfg.data and cfg.data.augmentation.p_flip == 0.25
+    assert cfg.other.conditions == "kept"
+    datamodule = instantiate(cfg.data)
+    assert type(datamodule.augmentation).__name__ == "RealWorldAugmentation" and datamodule.augmentation.p_flip == 0.25

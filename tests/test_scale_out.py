@@ -15,7 +15,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.utils import instantiate
 from omegaconf import DictConfig
 
-from face2sketch.config import CONFIG_DIR
+from face2sketch.core.config import CONFIG_DIR
 from tests.conftest import run_cli
 
 TINY = (

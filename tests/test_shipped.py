@@ -15,7 +15,7 @@ import torch
 from PIL import Image
 
 import face2sketch.inference.api
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 from face2sketch.inference import shipped
 from face2sketch.inference.files import OnnxTranslator, file_sha256
 from face2sketch.inference.shipped import PRETRAINED_DIR, PRETRAINED_INDEX, load_pretrained, load_pretrained_weights, pretrained_index
@@ -109,7 +109,7 @@ def test_every_class_the_shipped_recipe_names_is_found_where_it_lives_now(direct
     recorded, read through ``with_current_targets``, names a class that imports."""
     from hydra.utils import get_class
 
-    from face2sketch.run_folder import with_current_targets
+    from face2sketch.core.run_folder import with_current_targets
 
     def targets(node: object) -> list[str]:
         if isinstance(node, dict):

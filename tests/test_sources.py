@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from face2sketch.core.errors import DataError
 from face2sketch.data.sources import UnusableImage, decode_image
 from face2sketch.data.synthetic import write_synthetic_dataset
-from face2sketch.errors import DataError
 from face2sketch.train import train
 from tests.conftest import compose_train
 

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import pytest
 import torch
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 from face2sketch.inference import spec
 from face2sketch.inference.spec import GPU_DRIVER_FILES, ModelSpec, device_name, gpu_driver_present, pick_device, random_batch
 

@@ -19,8 +19,8 @@ from hydra import compose, initialize_config_dir
 from hydra.core.global_hydra import GlobalHydra
 from omegaconf import DictConfig, OmegaConf
 
-from face2sketch.config import CONFIG_DIR, model_label
-from face2sketch.errors import ConfigError
+from face2sketch.core.config import CONFIG_DIR, model_label
+from face2sketch.core.errors import ConfigError
 from face2sketch.training.validation import AUGMENTATION_PROBABILITIES, DEMO_RULES, RULES, _learning_rate_keys, validate_demo_settings, validate_settings
 from tests.conftest import compose_train
 
@@ -72,10 +72,10 @@ TRAIN_BOUNDARIES: dict[str, tuple[tuple[str, ...], list[Any], list[Any]]] = {
     "callbacks.last_checkpoint.every_minutes": ((), [-1], [0]),
     "model.lr_constant_epochs": (PIX2PIX, [-1], [0, None]),
     "data.validation_conditions": (REAL_WORLD, ["moonlight"], ["real", None]),
-    **{f"data.conditions.{name}": (REAL_WORLD, [-0.01, 1.01], [0, 1]) for name in AUGMENTATION_PROBABILITIES},
-    "data.conditions.max_rotation": (REAL_WORLD, [-1, 181], [0, 180]),
-    "data.conditions.max_shift": (REAL_WORLD, [-0.01, 0.51], [0, 0.5]),
-    "data.conditions.scale": (REAL_WORLD, [[0, 1], [1.2, 1.1], [1.0]], [[0.5, 0.5], [0.9, 1.1]]),
+    **{f"data.augmentation.{name}": (REAL_WORLD, [-0.01, 1.01], [0, 1]) for name in AUGMENTATION_PROBABILITIES},
+    "data.augmentation.max_rotation": (REAL_WORLD, [-1, 181], [0, 180]),
+    "data.augmentation.max_shift": (REAL_WORLD, [-0.01, 0.51], [0, 0.5]),
+    "data.augmentation.scale": (REAL_WORLD, [[0, 1], [1.2, 1.1], [1.0]], [[0.5, 0.5], [0.9, 1.1]]),
     "cpu_threads": ((), [0, -1, 1.5], [1, None]),
     "compile_mode": ((), ["fast", None], ["default", "reduce-overhead"]),
 }
@@ -224,11 +224,16 @@ def test_no_model_or_data_module_checks_a_setting_itself() -> None:
         (["model=vgg_ae", "trainer.max_epochs=10"], "model.finetune_epochs=10 is not allowed with trainer.max_epochs=10: use fewer"),
         (["model=pix2pix", "model.lr_constant_epochs=6"], "model.lr_constant_epochs=6 is not allowed with trainer.max_epochs=6"),
         (["cpu_threads=0"], "cpu_threads=0 is not allowed: use a whole number >= 1, or null (torch's default)"),
-        (["++for_model.vggae.weights=none"], "for_model.vggae is not allowed: use vgg_ae (the models whose config reads settings from it)"),
-        (["++for_model.pix2pix.ngf=8"], "for_model.pix2pix is not allowed: use vgg_ae"),
+        (["++for_model.vggae.weights=none"], "for_model.vggae is not allowed: use one of conv_ae, pix2pix, pix2pix_paper, sparse_ae, vgg_ae (conf/model/)"),
+        (
+            ["++for_model.pix2pix.ngf=8"],
+            "for_model.pix2pix.ngf is not allowed: use image_size, batch_size, max_epochs (data and trainer read them); model.ngf=",
+        ),
+        (["++for_model.conv_ae.batch_size=0"], "for_model.conv_ae.batch_size=0 is not allowed: use a whole number >= 1"),
         (
             ["++for_model.vgg_ae.finetune_lr=0.1"],
-            "for_model.vgg_ae.finetune_lr is not allowed: conf/model/vgg_ae.yaml reads only finetune_epochs, weights from for_model",
+            "for_model.vgg_ae.finetune_lr is not allowed: use image_size, batch_size, max_epochs (data and trainer read them), "
+            "and finetune_epochs, weights (conf/model/vgg_ae.yaml reads them)",
         ),
         (["model=conv_ae", "++for_model.vgg_ae.weights=imagenet1k"], "for_model.vgg_ae.weights=imagenet1k is not allowed: use one of "),
         (["++for_model.vgg_ae=none"], "for_model.vgg_ae=none is not allowed: use for_model.vgg_ae.<key>=<value>"),

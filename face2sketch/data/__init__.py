@@ -6,10 +6,10 @@ The names below load on first use (``face2sketch.data.FolderPairsDataModule``), 
 
 from __future__ import annotations
 
-from face2sketch.lazy import lazy_attributes
+from face2sketch.core.lazy import lazy_attributes
 
 _NAMES = {
-    "DIRECTIONS": "face2sketch.pictures.images",
+    "DIRECTIONS": "face2sketch.core.directions",
     "FolderPairsDataModule": "face2sketch.data.datamodule",
     "PairedDataModule": "face2sketch.data.datamodule",
     "PairedImageDataset": "face2sketch.data.datamodule",

@@ -11,13 +11,14 @@ import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from face2sketch.core.directions import DIRECTIONS
+from face2sketch.core.errors import DataError
 from face2sketch.data.in_memory import BatchKeys, InMemoryPairs, is_dihedral_only
 from face2sketch.data.pairing import SkippedFile
 from face2sketch.data.protocols import Item, Splits, make_splits
 from face2sketch.data.sampling import EpochShuffleSampler
 from face2sketch.data.sources import DEFAULT_MAX_IMAGE_PIXELS, DecodedPair, FolderSource, PairSource, SyntheticSource
-from face2sketch.errors import DataError
-from face2sketch.pictures.images import DIRECTIONS, dihedral, fit_to_model, interpolation_flag, resize_image, sketch_layout
+from face2sketch.pictures.images import dihedral, fit_to_model, interpolation_flag, resize_image, sketch_layout
 from face2sketch.pictures.tensors import to_tensor
 from face2sketch.realworld.augmentation import RealWorldAugmentation
 from face2sketch.realworld.conditions import apply_condition, condition_set
@@ -36,14 +37,14 @@ class PairedImageDataset(Dataset):
         value_range: tuple[float, float],
         paired_transform: A.Compose | None = None,
         input_transform: A.Compose | None = None,
-        conditions: RealWorldAugmentation | None = None,
+        augmentation: RealWorldAugmentation | None = None,
     ) -> None:
         self.items = list(items)
         self.source_kind, self.target_kind = DIRECTIONS[direction]
         self.value_range = value_range
         self.paired_transform = paired_transform
         self.input_transform = input_transform
-        self.conditions = conditions
+        self.augmentation = augmentation
         self._draws = np.random.default_rng()
 
     def __len__(self) -> int:
@@ -55,10 +56,10 @@ class PairedImageDataset(Dataset):
         if augmentation_seed is not None:
             self.reseed(augmentation_seed)
         item = self.items[index]
-        if self.conditions is not None:
+        if self.augmentation is not None:
             assert item.mask is not None, "the data module computes masks for real-world augmentation"
             seed = int(self._draws.integers(2**31)) if augmentation_seed is None else augmentation_seed
-            photo, sketch = self.conditions(item.photo, item.sketch, item.mask, self.source_kind, seed)
+            photo, sketch = self.augmentation(item.photo, item.sketch, item.mask, self.source_kind, seed)
             source, target = (photo, sketch) if self.source_kind == "photo" else (sketch, photo)
         else:
             source, target = getattr(item, self.source_kind), getattr(item, self.target_kind)
@@ -152,7 +153,7 @@ class PairedDataModule(L.LightningDataModule):
         seed: int = 0,
         min_pairs: int = 1,
         batched_augmentation: bool = True,
-        conditions: RealWorldAugmentation | None = None,
+        augmentation: RealWorldAugmentation | None = None,
         validation_conditions: str | None = None,
     ) -> None:
         super().__init__()
@@ -171,8 +172,8 @@ class PairedDataModule(L.LightningDataModule):
         self.eval_batch_size = eval_batch_size or batch_size
         self.num_workers, self.pin_memory, self.seed = num_workers, pin_memory, seed
         self.min_pairs = min_pairs
-        self.conditions, self.validation_conditions = conditions, validation_conditions
-        self.batched_augmentation = batched_augmentation and conditions is None and is_dihedral_only(self.paired_transforms, self.input_transforms)
+        self.augmentation, self.validation_conditions = augmentation, validation_conditions
+        self.batched_augmentation = batched_augmentation and augmentation is None and is_dihedral_only(self.paired_transforms, self.input_transforms)
         if batched_augmentation and not self.batched_augmentation:
             log.info("augmentation other than D4 alone: training samples are augmented one by one")
         self.splits: Splits | None = None
@@ -188,7 +189,7 @@ class PairedDataModule(L.LightningDataModule):
     @property
     def needs_masks(self) -> bool:
         """Whether the photos' foreground masks are used: by real-world augmentation or real-conditions validation."""
-        return self.conditions is not None or self.validation_conditions is not None
+        return self.augmentation is not None or self.validation_conditions is not None
 
     def fit(self, image: np.ndarray, kind: str) -> np.ndarray:
         """A stored photo (HxWx3) or sketch (HxW) at the model's size and channel layout."""
@@ -223,8 +224,8 @@ class PairedDataModule(L.LightningDataModule):
         items = [self._resize(p) for p in decoded]
         release = {p.key: p.split for p in decoded}
         self.splits = make_splits(items, release, self.protocol, self.val_fraction, self.test_fraction, self.seed)
-        if self.conditions is not None:
-            self.conditions.bind([item.photo for item in self.splits.train])
+        if self.augmentation is not None:
+            self.augmentation.bind([item.photo for item in self.splits.train])
         log.info(
             "%s protocol%s: %d train / %d val / %d test examples at %dpx, direction %s",
             self.protocol,
@@ -244,8 +245,8 @@ class PairedDataModule(L.LightningDataModule):
         augment = stage == "train"
         paired = A.Compose(self.paired_transforms, additional_targets={"target_image": "image"}, seed=self.seed) if augment and self.paired_transforms else None
         inputs = A.Compose(self.input_transforms, seed=self.seed + 1) if augment and self.input_transforms else None
-        conditions = self.conditions if augment else None
-        return PairedImageDataset(getattr(self.splits, stage), self.direction, self.value_range, paired, inputs, conditions)
+        augmentation = self.augmentation if augment else None
+        return PairedImageDataset(getattr(self.splits, stage), self.direction, self.value_range, paired, inputs, augmentation)
 
     def conditioned_validation(self) -> ConditionedPairs:
         """The validation identities under every condition of ``validation_conditions`` (made once, on first use)."""
@@ -356,7 +357,7 @@ class PairedDataModule(L.LightningDataModule):
             "num_val": len(self.splits.val),
             "num_test": len(self.splits.test),
             "num_skipped_files": len(self.skipped),
-            "augmentation": type(self.conditions).__name__ if self.conditions is not None else None,
+            "augmentation": type(self.augmentation).__name__ if self.augmentation is not None else None,
             "validation_conditions": self.validation_conditions,
         }
 

@@ -10,8 +10,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from face2sketch.core.directions import DIRECTIONS
 from face2sketch.data.protocols import Item
-from face2sketch.pictures.images import DIRECTIONS
 
 
 def is_dihedral_only(paired_transforms: Sequence[A.BasicTransform], input_transforms: Sequence[A.BasicTransform]) -> bool:

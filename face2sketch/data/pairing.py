@@ -12,7 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from face2sketch.errors import DataError
+from face2sketch.core.errors import DataError
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from face2sketch.errors import ConfigError, DataError
+from face2sketch.core.errors import ConfigError, DataError
 from face2sketch.pictures.images import dihedral
 from face2sketch.realworld.foreground import foreground_mask
 

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 from PIL import Image
 
-from face2sketch.errors import ConfigError, DataError
+from face2sketch.core.errors import ConfigError, DataError
 from face2sketch.inference.loading import load_translator
 from face2sketch.inference.spec import ModelSpec
 from face2sketch.inference.translator import Translator

@@ -9,10 +9,10 @@ from typing import TYPE_CHECKING
 import torch
 from torch import nn
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
+from face2sketch.core.run_folder import RunFolder
 from face2sketch.inference.networks import NetworkTranslator
 from face2sketch.inference.spec import ModelSpec, pick_device
-from face2sketch.run_folder import RunFolder
 
 if TYPE_CHECKING:
     from omegaconf import DictConfig
@@ -25,7 +25,7 @@ def load_trained_model(run: RunFolder, checkpoint: Path) -> tuple[DictConfig, Im
     from hydra.utils import instantiate
     from omegaconf import open_dict
 
-    from face2sketch.models.base import load_checkpoint_state
+    from face2sketch.models.checkpoint_format import load_checkpoint_state
 
     cfg = run.config()
     with open_dict(cfg):
@@ -39,7 +39,7 @@ def load_trained_model(run: RunFolder, checkpoint: Path) -> tuple[DictConfig, Im
 
 def spec_of_run(cfg: DictConfig, model: ImageTranslationModule) -> ModelSpec:
     """The ModelSpec of a trained run, from its saved config."""
-    from face2sketch.config import model_label
+    from face2sketch.core.config import model_label
 
     return ModelSpec(
         model=model_label(cfg),

@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 from face2sketch.inference.spec import ModelSpec, random_batch
 from face2sketch.inference.translator import Translator
 

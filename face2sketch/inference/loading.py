@@ -8,13 +8,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.directions import DIRECTIONS
+from face2sketch.core.errors import ConfigError
+from face2sketch.core.run_folder import locate_run
 from face2sketch.inference.files import ONNX_SUFFIXES, TORCHSCRIPT_SUFFIXES, WEIGHTS_SUFFIXES, OnnxTranslator
 from face2sketch.inference.shipped import load_pretrained
 from face2sketch.inference.spec import device_name, pick_device
 from face2sketch.inference.translator import Translator
-from face2sketch.pictures.images import DIRECTIONS
-from face2sketch.run_folder import locate_run
 
 
 def load_translator(path: str | Path | None, device: str = "auto", seed: int | None = None, direction: str | None = None) -> Translator:

@@ -11,7 +11,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 from face2sketch.inference.files import REINSTALL, OnnxTranslator
 from face2sketch.inference.spec import device_name, pick_device
 from face2sketch.inference.translator import Translator

@@ -10,8 +10,8 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from face2sketch.errors import ConfigError
-from face2sketch.pictures.images import DIRECTIONS
+from face2sketch.core.directions import DIRECTIONS
+from face2sketch.core.errors import ConfigError
 
 if TYPE_CHECKING:
     import torch

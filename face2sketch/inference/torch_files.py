@@ -12,7 +12,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 from face2sketch.inference.files import checked_bytes
 from face2sketch.inference.networks import NetworkTranslator
 from face2sketch.inference.spec import ModelSpec, random_batch

@@ -6,7 +6,7 @@ The classes load on first use (``face2sketch.models.Pix2Pix``), so that importin
 
 from __future__ import annotations
 
-from face2sketch.lazy import lazy_attributes
+from face2sketch.core.lazy import lazy_attributes
 
 _CLASSES = {
     "ImageTranslationModule": "face2sketch.models.base",

@@ -4,34 +4,21 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any, ClassVar
 
 import lightning as L
 import torch
 import torch.nn.functional as F
 from lightning.pytorch.loggers import TensorBoardLogger
-from torch import nn
 from torchmetrics import Metric, MetricCollection
 from torchvision.utils import make_grid
 
-from face2sketch.errors import ConfigError
-from face2sketch.metrics import study_metrics, training_test_metrics
+from face2sketch.evaluation.metrics import study_metrics, training_test_metrics
+from face2sketch.models.checkpoint_format import stamp_format
+from face2sketch.models.loss_log import EpochLosses, logs_after_this_batch
 from face2sketch.pictures.tensors import unit_range
 
 OptimizerFactory = Callable[..., torch.optim.Optimizer]
-
-# Saved in every checkpoint. 2: linear autoencoder heads, Keras 'same' geometry and the tutorial's pix2pix
-# discriminator; checkpoints without it (format 1) hold weights trained for other layers and are refused.
-CHECKPOINT_FORMAT_KEY = "face2sketch_checkpoint_format"
-CHECKPOINT_FORMAT = 2
-
-
-def logs_after_this_batch(trainer: L.Trainer) -> bool:
-    """Whether Lightning writes the logs after the current training batch: every ``trainer.log_every_n_steps`` batches
-    (counted over the run), when training stops, and after every batch of a ``fast_dev_run``. Reading a value back
-    from the device costs nothing more at these points, since the logger reads every logged value then."""
-    return bool(trainer.fast_dev_run) or bool(trainer._logger_connector.should_update_logs)
 
 
 @dataclass(frozen=True)
@@ -80,6 +67,7 @@ class ImageTranslationModule(L.LightningModule):
         self.val_metrics = study_metrics().clone(prefix="val/")
         self.test_metrics = training_test_metrics().clone(prefix="test/")
         self._preview: list[torch.Tensor] = []
+        self.epoch_losses = EpochLosses()
 
     # -- value ranges ---------------------------------------------------------------------------
     def to_unit_range(self, images: torch.Tensor) -> torch.Tensor:
@@ -135,39 +123,23 @@ class ImageTranslationModule(L.LightningModule):
         """Training losses for one batch; the total is under 'loss'."""
         raise NotImplementedError
 
-    # the loss terms of the latest training step, detached, under their logged names (StopOnNonFiniteLoss reads them)
-    last_losses: dict[str, torch.Tensor] = {}
-    # this epoch's loss terms summed on the device, each weighted by its batch's size, and the examples summed
-    _epoch_loss_sums: torch.Tensor | None = None
-    _epoch_examples: int = 0
+    @property
+    def last_losses(self) -> dict[str, torch.Tensor]:
+        """The loss terms of the latest training step, detached, under their logged names (StopOnNonFiniteLoss reads them)."""
+        return self.epoch_losses.latest
 
     def log_losses(self, losses: dict[str, torch.Tensor], batch_size: int) -> None:
-        """Keep a training step's loss terms on the device, and hand them to Lightning's log only when it writes.
-
-        ``self.log`` in every step costs host time for each value, and with ``prog_bar=True`` Lightning reads each
-        value back to the host after every batch, which on a GPU makes the host wait for the step. So the terms are
-        summed on the device and logged as ``<name>_step`` at Lightning's log steps (``log_every_n_steps``) and as
-        ``<name>_epoch`` (the mean weighted by batch size) at the epoch's end: the names and values that
-        ``self.log(on_step=True, on_epoch=True)`` gave them. Under DDP both are the mean over the processes.
-        """
-        self.last_losses = {name: value.detach() for name, value in losses.items()}
-        values = torch.stack(list(self.last_losses.values())).float()
-        if self._epoch_loss_sums is None or len(self._epoch_loss_sums) != len(values):
-            self._epoch_loss_sums, self._epoch_examples = values * batch_size, 0
-        else:
-            self._epoch_loss_sums.add_(values, alpha=batch_size)
-        self._epoch_examples += batch_size
+        """Keep a training step's loss terms on the device (``loss_log``), and hand them to Lightning's log only when it
+        writes. Under DDP the logged values are the mean over the processes."""
+        self.epoch_losses.add(losses, batch_size)
         if logs_after_this_batch(self.trainer):
-            step_values = {f"{name}_step": value for name, value in self.last_losses.items()}
-            self.log_dict(step_values, on_step=True, on_epoch=False, batch_size=batch_size, sync_dist=True)
+            self.log_dict(self.epoch_losses.step_values(), on_step=True, on_epoch=False, batch_size=batch_size, sync_dist=True)
 
     def on_train_epoch_end(self) -> None:
-        if self._epoch_loss_sums is not None and self._epoch_examples:
-            means = (self._epoch_loss_sums / self._epoch_examples).unbind()
-            # every process trains on as many examples, so the mean of the processes' means is the mean over all of them
-            epoch_means = {f"{name}_epoch": mean for name, mean in zip(self.last_losses, means, strict=True)}
+        # every process trains on as many examples, so the mean of the processes' means is the mean over all of them
+        epoch_means = self.epoch_losses.epoch_means()
+        if epoch_means:
             self.log_dict(epoch_means, on_step=False, on_epoch=True, prog_bar=True, batch_size=1, sync_dist=True)
-        self._epoch_loss_sums, self._epoch_examples = None, 0
 
     def training_step(self, batch: dict, batch_idx: int) -> torch.Tensor | None:
         source, target = self.prepare_batch(batch)
@@ -232,7 +204,7 @@ class ImageTranslationModule(L.LightningModule):
         self._preview = []
 
     def on_save_checkpoint(self, checkpoint: dict[str, Any]) -> None:
-        checkpoint[CHECKPOINT_FORMAT_KEY] = CHECKPOINT_FORMAT
+        stamp_format(checkpoint)
 
     # -- optimisation ---------------------------------------------------------------------------
     def configure_optimizers(self) -> Any:
@@ -275,26 +247,6 @@ class AutoencoderModule(ImageTranslationModule):
 
     def compute_losses(self, source: torch.Tensor, target: torch.Tensor) -> dict[str, torch.Tensor]:
         return {"loss": self.reconstruction_loss(self.raw_output(source), target)}
-
-
-def load_checkpoint_state(path: str | Path, model: nn.Module, fix: str) -> dict[str, torch.Tensor]:
-    """A checkpoint's state dict, or a one-line ConfigError (ending in ``fix``) if it is missing, too old or does not fit ``model``."""
-    if not Path(path).is_file():
-        raise ConfigError(f"checkpoint '{path}' not found: {fix}")
-    checkpoint = torch.load(path, map_location="cpu", weights_only=True)
-    saved_format = checkpoint.get(CHECKPOINT_FORMAT_KEY, 1)
-    if saved_format != CHECKPOINT_FORMAT:
-        raise ConfigError(
-            f"checkpoint '{path}' has face2sketch checkpoint format {saved_format}, this version reads format {CHECKPOINT_FORMAT} "
-            "(format 1 predates the study's linear output heads and Keras layer geometry, so its weights would mean something else): retrain the run"
-        )
-    state = checkpoint.get("state_dict", {})
-    saved = {k: tuple(v.shape) for k, v in state.items()}
-    expected = {k: tuple(v.shape) for k, v in model.state_dict().items()}
-    mismatched = set(saved.items()) ^ set(expected.items())
-    if mismatched:
-        raise ConfigError(f"checkpoint '{path}' was saved by a different model or configuration ({len(mismatched)} mismatched weights): {fix}")
-    return state
 
 
 def preview_grid(source: torch.Tensor, prediction: torch.Tensor, target: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ optimisation: per batch the discriminator update(s), then one generator update.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from functools import partial
 from typing import Any
 
@@ -15,52 +15,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from face2sketch.models.base import ImageTranslationModule, OptimizerFactory, SizeRule
-from face2sketch.models.networks.layers import Conv2dSame, init_normal, keras_batch_norm
+from face2sketch.models.networks.discriminators import TUTORIAL_DISCRIMINATOR_STRIDE, PatchDiscriminator
+from face2sketch.models.networks.layers import init_normal
 from face2sketch.models.networks.unet import UNetGenerator, unet_depth
-
-
-def tutorial_discriminator(in_channels: int, ndf: int = 64) -> nn.Sequential:
-    """The study's source (the Keras pix2pix tutorial): C64 (no norm) - C128 - C256 - C512, all stride 2, then a
-    stride-1 C512 and a stride-1 1-channel output, Keras 'same' padding: one logit per 16x16 output cell at 256 px."""
-    layers: list[nn.Module] = [Conv2dSame(in_channels, ndf, 4, 2), nn.LeakyReLU(0.2)]
-    for width_in, width, stride in ((ndf, ndf * 2, 2), (ndf * 2, ndf * 4, 2), (ndf * 4, ndf * 8, 2), (ndf * 8, ndf * 8, 1)):
-        layers += [Conv2dSame(width_in, width, 4, stride), keras_batch_norm(width), nn.LeakyReLU(0.2)]
-    layers.append(Conv2dSame(ndf * 8, 1, 4, 1))
-    return nn.Sequential(*layers)
-
-
-def patchgan70_discriminator(in_channels: int, ndf: int = 64) -> nn.Sequential:
-    """The pix2pix paper's 70x70 PatchGAN: C64 (no norm) - C128 - C256 (stride 2) - C512 (stride 1) - 1 logit per patch (30x30 at 256 px)."""
-    return nn.Sequential(
-        nn.Conv2d(in_channels, ndf, 4, 2, 1),
-        nn.LeakyReLU(0.2),
-        nn.Conv2d(ndf, ndf * 2, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ndf * 2),
-        nn.LeakyReLU(0.2),
-        nn.Conv2d(ndf * 2, ndf * 4, 4, 2, 1, bias=False),
-        nn.BatchNorm2d(ndf * 4),
-        nn.LeakyReLU(0.2),
-        nn.Conv2d(ndf * 4, ndf * 8, 4, 1, 1, bias=False),
-        nn.BatchNorm2d(ndf * 8),
-        nn.LeakyReLU(0.2),
-        nn.Conv2d(ndf * 8, 1, 4, 1, 1),
-    )
-
-
-DISCRIMINATORS = {"tutorial": tutorial_discriminator, "patchgan70": patchgan70_discriminator}
-# the tutorial discriminator halves the image four times; Keras' 'same' geometry holds for sizes that divide by 16
-TUTORIAL_DISCRIMINATOR_STRIDE = 16
-
-
-class PatchDiscriminator(nn.Module):
-    """Scores (input, output) pairs patch by patch: one logit per output cell."""
-
-    def __init__(self, in_channels: int, ndf: int = 64, architecture: str = "tutorial") -> None:
-        super().__init__()
-        self.net = DISCRIMINATORS[architecture](in_channels, ndf)
-
-    def forward(self, source: torch.Tensor, image: torch.Tensor) -> torch.Tensor:
-        return self.net(torch.cat([source, image], dim=1))
 
 
 class Pix2Pix(ImageTranslationModule):
@@ -162,44 +119,44 @@ class Pix2Pix(ImageTranslationModule):
             predicted = self.generator(source)
         return predicted, self.generator(source)
 
-    def discriminator_step(
-        self, source: torch.Tensor, target: torch.Tensor, fakes: torch.Tensor, update: Callable[[torch.Tensor], None]
-    ) -> dict[str, torch.Tensor]:
-        """The discriminator's update(s) on real pairs and fakes, each loss x 0.5: a real-batch then a fake-batch update
-        (the tutorial's two ``train_on_batch`` calls), or one update on both (the paper's)."""
-        real_logits = self.discriminator(source, target)
-        d_real = 0.5 * self.adversarial_loss(real_logits, True)
-        if self.separate_discriminator_updates:
-            update(d_real)
-        fake_logits = self.discriminator(source, fakes)
-        d_fake = 0.5 * self.adversarial_loss(fake_logits, False)
-        update(d_fake if self.separate_discriminator_updates else d_real + d_fake)
-        return {"d_loss": d_real + d_fake, "d_real": torch.sigmoid(real_logits.float()).mean(), "d_fake": torch.sigmoid(fake_logits.float()).mean()}
+    def discriminator_loss(self, source: torch.Tensor, image: torch.Tensor, real: bool) -> tuple[torch.Tensor, torch.Tensor]:
+        """(0.5 x BCE of the discriminator's logits on (source, image) against "real" or "fake", the logits)."""
+        logits = self.discriminator(source, image)
+        return 0.5 * self.adversarial_loss(logits, real), logits
 
-    def generator_step(self, source: torch.Tensor, target: torch.Tensor, fake: torch.Tensor, update: Callable[[torch.Tensor], None]) -> dict[str, torch.Tensor]:
-        """The generator's update: fool the discriminator, plus ``lambda_l1`` x L1 to the target."""
-        g_adv = self.adversarial_loss(self.discriminator(source, fake), True)
-        l1 = F.l1_loss(fake.float(), target)
-        g_loss = g_adv + self.lambda_l1 * l1
-        update(g_loss)
-        return {"g_loss": g_loss, "g_adv": g_adv, "l1": l1}
+    def generator_losses(self, source: torch.Tensor, target: torch.Tensor, fake: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """(the generator's adversarial loss: how far the discriminator is from calling its output real, L1 to the target)."""
+        return self.adversarial_loss(self.discriminator(source, fake), True), F.l1_loss(fake.float(), target)
 
-    def _update(self, optimizer: Any, loss: torch.Tensor) -> None:
+    def update(self, optimizer: Any, loss: torch.Tensor) -> None:
+        """One optimiser step on ``loss``."""
         optimizer.zero_grad(set_to_none=True)
         self.manual_backward(loss)
         optimizer.step()
 
     def training_step(self, batch: dict, batch_idx: int) -> None:
+        """One batch, as the reference's ``optimize_parameters``: generate, update the discriminator, then the generator."""
         source, target = self.prepare_batch(batch)
         opt_g, opt_d = self.optimizers()
         fakes_for_d, fake = self.generate(source)
+        # the discriminator: a real-batch then a fake-batch update (the tutorial's two train_on_batch calls), or one
+        # update on both (the paper's)
         self.toggle_optimizer(opt_d)
-        d_losses = self.discriminator_step(source, target, fakes_for_d, lambda loss: self._update(opt_d, loss))
+        d_real, real_logits = self.discriminator_loss(source, target, real=True)
+        if self.separate_discriminator_updates:
+            self.update(opt_d, d_real)
+        d_fake, fake_logits = self.discriminator_loss(source, fakes_for_d, real=False)
+        self.update(opt_d, d_fake if self.separate_discriminator_updates else d_real + d_fake)
         self.untoggle_optimizer(opt_d)
+        # the generator: fool the discriminator, plus lambda_l1 x L1 to the target
         self.toggle_optimizer(opt_g)
-        g_losses = self.generator_step(source, target, fake, lambda loss: self._update(opt_g, loss))
+        g_adv, l1 = self.generator_losses(source, target, fake)
+        g_loss = g_adv + self.lambda_l1 * l1
+        self.update(opt_g, g_loss)
         self.untoggle_optimizer(opt_g)
-        self.log_losses({f"train/{name}": value for name, value in {**d_losses, **g_losses}.items()}, batch_size=source.shape[0])
+        d_real_score, d_fake_score = torch.sigmoid(real_logits.float()).mean(), torch.sigmoid(fake_logits.float()).mean()
+        losses = {"d_loss": d_real + d_fake, "d_real": d_real_score, "d_fake": d_fake_score, "g_loss": g_loss, "g_adv": g_adv, "l1": l1}
+        self.log_losses({f"train/{name}": value for name, value in losses.items()}, batch_size=source.shape[0])
 
     def on_train_epoch_end(self) -> None:
         super().on_train_epoch_end()

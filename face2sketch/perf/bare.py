@@ -59,12 +59,17 @@ def pix2pix_step(model: Pix2Pix, opt_g: torch.optim.Optimizer, opt_d: torch.opti
         with autocast:
             fakes_for_d, fake = model.generate(source)
             generator.requires_grad_(False)
-            model.discriminator_step(source, target, fakes_for_d, lambda loss: update(opt_d, loss))
+            d_real, _ = model.discriminator_loss(source, target, real=True)
+            if model.separate_discriminator_updates:
+                update(opt_d, d_real)
+            d_fake, _ = model.discriminator_loss(source, fakes_for_d, real=False)
+            update(opt_d, d_fake if model.separate_discriminator_updates else d_real + d_fake)
             generator.requires_grad_(True)
             discriminator.requires_grad_(False)
             for parameter in model.discriminator_parameters_in_generator_step():
                 parameter.requires_grad_(True)
-            model.generator_step(source, target, fake, lambda loss: update(opt_g, loss))
+            g_adv, l1 = model.generator_losses(source, target, fake)
+            update(opt_g, g_adv + model.lambda_l1 * l1)
             discriminator.requires_grad_(True)
 
     return step

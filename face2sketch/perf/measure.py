@@ -24,7 +24,8 @@ from hydra.utils import instantiate
 from lightning.pytorch.callbacks import Checkpoint
 from omegaconf import DictConfig
 
-from face2sketch.config import instantiate_all
+from face2sketch.core.config import instantiate_all
+from face2sketch.core.run_folder import RunFolder
 from face2sketch.data.datamodule import PairedDataModule
 from face2sketch.data.sampling import EpochShuffleSampler
 from face2sketch.inference.checkpoints import inference_network, spec_of_run
@@ -33,7 +34,6 @@ from face2sketch.inference.spec import random_batch
 from face2sketch.models.base import ImageTranslationModule
 from face2sketch.perf.bare import autocast_for, bare_training_step
 from face2sketch.perf.timing import alternating_ms, synchronize
-from face2sketch.run_folder import RunFolder
 from face2sketch.train import build_model_and_data, run_callbacks
 
 log = logging.getLogger(__name__)

@@ -29,7 +29,7 @@ from typing import Any
 import cv2
 import numpy as np
 
-from face2sketch.errors import ConfigError, DataError
+from face2sketch.core.errors import ConfigError, DataError
 from face2sketch.pictures.images import decode_image
 
 log = logging.getLogger(__name__)

@@ -14,7 +14,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError
 
-from face2sketch.errors import ConfigError, DataError
+from face2sketch.core.errors import ConfigError, DataError
 
 if TYPE_CHECKING:
     import torch
@@ -98,8 +98,6 @@ def to_source_kind(image: np.ndarray, kind: str) -> np.ndarray:
 
 
 # -- images at the model's size -------------------------------------------------------------------------
-DIRECTIONS = {"f2sk": ("photo", "sketch"), "sk2f": ("sketch", "photo")}
-
 # data.interpolation -> OpenCV flag. 'bilinear' is the study's: its data preparation (the Kaggle notebook it names)
 # called cv2.resize with OpenCV's default, INTER_LINEAR, which does not antialias when shrinking.
 INTERPOLATIONS = {"bilinear": cv2.INTER_LINEAR, "bicubic": cv2.INTER_CUBIC, "area": cv2.INTER_AREA, "lanczos": cv2.INTER_LANCZOS4}

@@ -2,7 +2,7 @@
 
 CUHK has one blue backdrop, one light, upright eye-aligned faces and one pencil style; a model trained on it alone
 loses up to a quarter of its quality on the photos and sketches users bring. :class:`RealWorldAugmentation` is
-applied to each training pair (``data.conditions``, selected by ``augmentation=real_world``):
+applied to each training pair (``data.augmentation``, selected by ``augmentation=real_world``):
 
 - geometry, identical on photo, sketch and mask: a mirror image, rotation, scale and shift;
 - a face photo as input (f2sk): the person composited onto another background through the photo's foreground mask,
@@ -87,7 +87,7 @@ def exposure(photo: np.ndarray, rng: np.random.Generator) -> np.ndarray:
 
 
 class RealWorldAugmentation:
-    """The pair-level augmentation of ``augmentation=real_world``; ``data.conditions`` holds one.
+    """The pair-level augmentation of ``augmentation=real_world``; ``data.augmentation`` holds one.
 
     ``p_*`` are the probabilities of each stage; a stage's strength is drawn within its range. Call :meth:`bind`
     with the training photos before use, so that blurred pieces of them can serve as backgrounds.

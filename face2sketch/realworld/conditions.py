@@ -16,7 +16,7 @@ from collections.abc import Callable
 import cv2
 import numpy as np
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 from face2sketch.realworld import sketch_styles
 from face2sketch.realworld.backgrounds import clutter, noise_field, random_colour, smooth_noise, stripes, to_uint8
 from face2sketch.realworld.foreground import composite

@@ -11,8 +11,8 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from face2sketch.config import CONFIG_DIR, FROM_CHECKOUT
-from face2sketch.errors import ConfigError, one_line_user_errors
+from face2sketch.core.config import CONFIG_DIR, FROM_CHECKOUT
+from face2sketch.core.errors import ConfigError, one_line_user_errors
 from face2sketch.release.actions import ACTIONS
 
 

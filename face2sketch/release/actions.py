@@ -9,8 +9,9 @@ from typing import Any
 import torch
 from omegaconf import DictConfig
 
-from face2sketch.config import compose_config
-from face2sketch.errors import ConfigError
+from face2sketch.core.config import compose_config
+from face2sketch.core.errors import ConfigError
+from face2sketch.core.run_folder import locate_run
 from face2sketch.evaluate import evaluate
 from face2sketch.export import write_checked
 from face2sketch.inference import shipped
@@ -18,7 +19,6 @@ from face2sketch.inference.checkpoints import inference_network, load_trained_mo
 from face2sketch.inference.files import file_sha256
 from face2sketch.inference.torch_files import WeightsTranslator
 from face2sketch.release.models_index import card_robustness, card_scores, entry_of_run, record
-from face2sketch.run_folder import locate_run
 
 
 def ship(cfg: DictConfig) -> None:
@@ -79,8 +79,8 @@ def scores(cfg: DictConfig) -> None:
 
 def eyes(cfg: DictConfig) -> None:
     """Where alignment's eyes sit in CUHK's training photos (never the testing ones): face2sketch/pictures/cuhk_eyes.json."""
+    from face2sketch.core.io import write_json_atomic
     from face2sketch.data.pairing import image_files
-    from face2sketch.io import write_json_atomic
     from face2sketch.pictures.alignment import EYES_FILE, measure_eyes
 
     if cfg.get("data_root") is None:

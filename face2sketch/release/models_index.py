@@ -9,11 +9,11 @@ from typing import Any
 
 from omegaconf import OmegaConf
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
+from face2sketch.core.io import write_json_atomic
+from face2sketch.core.run_folder import RunFolder
 from face2sketch.inference import shipped
 from face2sketch.inference.files import file_sha256
-from face2sketch.io import write_json_atomic
-from face2sketch.run_folder import RunFolder
 
 # an example's name is its identity key, plus "_r90f" and the like for the paper protocol's symmetric copies
 VARIANT_SUFFIX = r"_r\d+f?$"

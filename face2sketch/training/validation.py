@@ -17,9 +17,10 @@ from hydra.experimental.callback import Callback
 from hydra.utils import get_class
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from face2sketch.config import model_label
+from face2sketch.core.config import CONFIG_DIR, model_label
+from face2sketch.core.directions import DIRECTIONS
+from face2sketch.core.errors import ConfigError, exit_on_user_error
 from face2sketch.data.protocols import PROTOCOLS
-from face2sketch.errors import ConfigError, exit_on_user_error
 from face2sketch.models.choices import (
     DISCRIMINATOR_FAKES,
     DISCRIMINATOR_NAMES,
@@ -30,7 +31,7 @@ from face2sketch.models.choices import (
     MEMORY_FORMATS,
     NORM_STATISTICS,
 )
-from face2sketch.pictures.images import DIRECTIONS, INTERPOLATIONS
+from face2sketch.pictures.images import INTERPOLATIONS
 from face2sketch.realworld.conditions import CONDITION_SETS
 
 if TYPE_CHECKING:
@@ -157,16 +158,19 @@ RULES: tuple[Rule, ...] = (
     Rule("callbacks.last_checkpoint.every_minutes", "a number of minutes >= 0 (0: every epoch)", lambda v: _number(v) and v >= 0),
     Rule("model.lr_constant_epochs", "a whole number >= 0, or null", lambda v: _whole(v) and v >= 0, nullable=True),
     Rule("data.validation_conditions", f"null or a condition set: {', '.join(CONDITION_SETS)}", lambda v: v in CONDITION_SETS, nullable=True),
-    *(Rule(f"data.conditions.{name}", "a probability from 0 to 1", lambda v: _number(v) and 0 <= v <= 1) for name in AUGMENTATION_PROBABILITIES),
-    Rule("data.conditions.max_rotation", "a number of degrees from 0 to 180", lambda v: _number(v) and 0 <= v <= 180),
-    Rule("data.conditions.max_shift", "a fraction of the side from 0 to 0.5", lambda v: _number(v) and 0 <= v <= 0.5),
-    Rule("data.conditions.scale", "[smallest, largest] with 0 < smallest <= largest", _scale_range),
+    *(Rule(f"data.augmentation.{name}", "a probability from 0 to 1", lambda v: _number(v) and 0 <= v <= 1) for name in AUGMENTATION_PROBABILITIES),
+    Rule("data.augmentation.max_rotation", "a number of degrees from 0 to 180", lambda v: _number(v) and 0 <= v <= 180),
+    Rule("data.augmentation.max_shift", "a fraction of the side from 0 to 0.5", lambda v: _number(v) and 0 <= v <= 0.5),
+    Rule("data.augmentation.scale", "[smallest, largest] with 0 < smallest <= largest", _scale_range),
     Rule("cpu_threads", "a whole number >= 1, or null (torch's default)", lambda v: _whole(v) and v >= 1, nullable=True),
     Rule("compile_mode", f"one of {', '.join(COMPILE_MODES)}", lambda v: v in COMPILE_MODES),
 )
 
-# the settings each model's config reads from for_model.<model> (conf/model/vgg_ae.yaml: ${oc.select:for_model.vgg_ae.
-# weights,imagenet}); tests/test_config.py composes every model and finds these keys and no others read from for_model
+# for_model.<model>.<key> (conf/train.yaml): the run settings data=cuhk and the trainer presets read for the chosen
+# model (${oc.select:for_model.${model_name}.image_size,256}), for every model, and the settings each model's config
+# reads (conf/model/vgg_ae.yaml: ${oc.select:for_model.vgg_ae.weights,imagenet}); tests/test_config.py composes every
+# model and finds these keys and no others read from for_model
+EVERY_MODEL_KEYS: dict[str, str] = {"image_size": "data.image_size", "batch_size": "data.batch_size", "max_epochs": "trainer.max_epochs"}
 FOR_MODEL_KEYS: dict[str, tuple[str, ...]] = {"vgg_ae": ("finetune_epochs", "weights")}
 
 # python -m face2sketch.demo: checked by ``validate_demo_settings`` before any model is loaded or Gradio imported
@@ -239,30 +243,38 @@ def check_rules(cfg: DictConfig, rules: tuple[Rule, ...]) -> None:
         _check_rule(rule, OmegaConf.select(cfg, rule.key, default=_ABSENT), rule.key)
 
 
+def model_names() -> list[str]:
+    """The models a run can choose: conf/model/<name>.yaml."""
+    return sorted(path.stem for path in (CONFIG_DIR / "model").glob("*.yaml"))
+
+
 def check_for_model(table: Any) -> None:
-    """Every ``for_model.<model>.<key>`` names a model and a key that model's config reads, with a value its rule allows.
+    """Every ``for_model.<model>.<key>`` names a model and a key that is read for it, with a value its rule allows.
 
     Checked whichever model is chosen, so that a sweep over several models refuses a bad value in its first job; a
     value that only fails together with other settings (vgg_ae's epoch budget) is refused in the job of its model.
     """
     if table is not None and not isinstance(table, DictConfig):
         raise ConfigError(f"{_format('for_model', table)} is not allowed: use for_model.<model>.<key>=<value>")
+    names = model_names()
     for entry, settings in (table or {}).items():
         name = str(entry)
         if settings is not None and not isinstance(settings, DictConfig):
             raise ConfigError(f"{_format(f'for_model.{name}', settings)} is not allowed: use for_model.{name}.<key>=<value>")
-        keys = FOR_MODEL_KEYS.get(name)
-        if keys is None:
-            raise ConfigError(f"for_model.{name} is not allowed: use {' or '.join(FOR_MODEL_KEYS)} (the models whose config reads settings from it)")
+        if name not in names:
+            raise ConfigError(f"for_model.{name} is not allowed: use one of {', '.join(names)} (conf/model/)")
+        own = FOR_MODEL_KEYS.get(name, ())
         for setting, value in (settings or {}).items():
             key = str(setting)
-            if key not in keys:
+            if key not in EVERY_MODEL_KEYS and key not in own:
+                read_by_model = f", and {', '.join(own)} (conf/model/{name}.yaml reads them)" if own else ""
                 raise ConfigError(
-                    f"for_model.{name}.{key} is not allowed: conf/model/{name}.yaml reads only {', '.join(keys)} from for_model "
-                    f"(model.{key}=... sets it for a run of {name})"
+                    f"for_model.{name}.{key} is not allowed: use {', '.join(EVERY_MODEL_KEYS)} (data and trainer read them){read_by_model}; "
+                    f"model.{key}=... sets a model setting for a run of {name}"
                 )
+            checked = EVERY_MODEL_KEYS.get(key, f"model.{key}")
             for rule in RULES:
-                if rule.key == f"model.{key}":
+                if rule.key == checked:
                     _check_rule(rule, value, f"for_model.{name}.{key}")
 
 

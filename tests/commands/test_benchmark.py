@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from face2sketch.config import PROJECT_ROOT, cpu_threads_per_job
+from face2sketch.core.config import PROJECT_ROOT, cpu_threads_per_job
 from tests.conftest import run_cli
 
 STUB_TRAIN = """

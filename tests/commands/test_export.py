@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 from face2sketch.export import export
 from face2sketch.inference.loading import load_translator
 from face2sketch.inference.shipped import PRETRAINED_DIR, load_pretrained

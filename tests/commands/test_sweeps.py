@@ -12,7 +12,7 @@ from hydra.utils import instantiate
 from omegaconf import OmegaConf
 from PIL import Image
 
-from face2sketch.config import cpu_threads_per_job
+from face2sketch.core.config import cpu_threads_per_job
 from tests.conftest import EVALUATE_TINY, run_cli
 from tests.test_models import MODELS
 from tests.test_report import check_report_tables
@@ -56,7 +56,7 @@ def test_the_gpu_sweep_runs_every_job_and_writes_the_report_at_tiny_scale_on_the
     report = (sweep / "report" / "report.md").read_text()
     assert "## Protocol: standard" in report and "## Protocol: paper" in report and "paper minus standard" in report
     assert report.count("Scored weights — sparse_ae: final weights; conv_ae: final weights; pix2pix: final weights; vgg_ae: final weights.") == 4
-    from face2sketch.report import METRIC_LABEL
+    from face2sketch.evaluation.study import METRIC_LABEL
 
     # a header, then a row per run and metric (metrics without weights here say so in their status)
     assert (sweep / "report" / "results.csv").read_text().count("\n") == 1 + 16 * len(METRIC_LABEL)

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import torch
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 from face2sketch.train import train
 from face2sketch.training.validation import check_writable
 from tests.conftest import compose_train, run_cli

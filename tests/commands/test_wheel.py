@@ -23,7 +23,7 @@ import pytest
 
 from tests.conftest import PROJECT_ROOT
 
-WHERE = "import face2sketch, face2sketch.config as c; print('face2sketch from', face2sketch.__file__, 'configs from', c.CONFIG_DIR)"
+WHERE = "import face2sketch, face2sketch.core.config as c; print('face2sketch from', face2sketch.__file__, 'configs from', c.CONFIG_DIR)"
 
 
 @pytest.fixture(scope="module")

@@ -14,7 +14,7 @@ from lightning.fabric.plugins import CheckpointIO
 from lightning.pytorch.callbacks import Checkpoint, ModelCheckpoint
 from lightning.pytorch.plugins.io import AsyncCheckpointIO
 
-from face2sketch.run_folder import BEST_CHECKPOINT_FILENAME, RunFolder
+from face2sketch.core.run_folder import BEST_CHECKPOINT_FILENAME, RunFolder
 
 
 class BestCheckpoint(ModelCheckpoint):

@@ -13,8 +13,8 @@ import torch
 from lightning.pytorch.trainer.states import TrainerFn
 from lightning.pytorch.utilities.exceptions import SIGTERMException
 
-from face2sketch.errors import TrainingDiverged
-from face2sketch.models.base import logs_after_this_batch
+from face2sketch.core.errors import TrainingDiverged
+from face2sketch.models.loss_log import logs_after_this_batch
 
 
 class StopOnNonFiniteLoss(L.Callback):

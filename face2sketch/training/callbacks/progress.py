@@ -7,7 +7,7 @@ from typing import Any
 import lightning as L
 from lightning.pytorch.callbacks import TQDMProgressBar
 
-from face2sketch.models.base import logs_after_this_batch
+from face2sketch.models.loss_log import logs_after_this_batch
 
 
 class LossProgressBar(TQDMProgressBar):

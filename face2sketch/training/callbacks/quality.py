@@ -7,7 +7,7 @@ from typing import Any
 import lightning as L
 import torch
 
-from face2sketch.metrics import fsim, scoot
+from face2sketch.evaluation.metrics import fsim, scoot
 
 
 class ValidationFSIM(L.Callback):

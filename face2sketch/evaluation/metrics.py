@@ -25,7 +25,7 @@ from torchmetrics import MeanSquaredError, Metric, MetricCollection
 from torchmetrics.functional.image import multiscale_structural_similarity_index_measure, structural_similarity_index_measure
 from torchmetrics.image import StructuralSimilarityIndexMeasure
 
-from face2sketch.io import torch_hub_file
+from face2sketch.core.io import torch_hub_file
 
 SSIM_KERNEL, SSIM_SIGMA = 11, 1.5
 MS_SSIM_SCALES = 5

@@ -10,7 +10,7 @@ from typing import Any
 from hydra import compose
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.experimental.callback import Callback
-from omegaconf import DictConfig
+from omegaconf import DictConfig, open_dict
 
 log = logging.getLogger(__name__)
 
@@ -35,6 +35,9 @@ def sweep_jobs(config: DictConfig) -> list[list[str]]:
 def estimate_job(job: DictConfig, images_per_second: dict[str, float], train_examples: dict[str, int]) -> JobEstimate:
     """Training seconds of one composed job: epochs x examples per epoch / the model's measured rate."""
     model, split = str(job.hydra.runtime.choices.model), str(job.data.split)
+    with open_dict(job):
+        # the job's own model, not the sweep's: its for_model settings (conf/train.yaml) are read by this name
+        job.model_name = model
     images = int(job.trainer.max_epochs) * int(train_examples[split])
     return JobEstimate(f"{model} {job.direction.name} {split}", images, images / float(images_per_second[model]))
 

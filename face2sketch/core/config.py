@@ -14,7 +14,7 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
-PACKAGE_DIR = Path(__file__).resolve().parent
+PACKAGE_DIR = Path(__file__).resolve().parent.parent
 PROJECT_ROOT = PACKAGE_DIR.parent  # the checkout, when the package runs from one
 INSTALLED_CONFIG_DIR = PACKAGE_DIR / "conf"
 # a wheel's own copy first: the folder beside an installed package is site-packages, where any "conf" may lie

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from face2sketch.errors import ConfigError
+from face2sketch.core.errors import ConfigError
 
 if TYPE_CHECKING:  # OmegaConf is imported where a run's config is read, so that the Python API does without it
     from omegaconf import DictConfig
@@ -40,11 +40,17 @@ MOVED_MODULES = {
 }
 
 
+# settings renamed since runs recorded them, by the class that takes them: data.conditions is data.augmentation now
+RENAMED_SETTINGS = {f"face2sketch.data.{name}": {"conditions": "augmentation"} for name in ("FolderPairsDataModule", "SyntheticPairsDataModule")}
+
+
 def with_current_targets(node: Any) -> Any:
     """A recorded config (plain dicts and lists) with each ``_target_`` in a moved module named where its class lives now,
-    so that runs and shipped models trained before a move still load."""
+    and each renamed setting under its current name, so that runs and shipped models trained before a move still load."""
     if isinstance(node, dict):
-        return {key: _current_target(value) if key == "_target_" and isinstance(value, str) else with_current_targets(value) for key, value in node.items()}
+        target = _current_target(node["_target_"]) if isinstance(node.get("_target_"), str) else None
+        renamed = RENAMED_SETTINGS.get(target or "", {})
+        return {renamed.get(key, key): target if key == "_target_" and target else with_current_targets(value) for key, value in node.items()}
     if isinstance(node, list):
         return [with_current_targets(value) for value in node]
     return node

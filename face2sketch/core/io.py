@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -51,3 +52,34 @@ def torch_hub_file(name: str) -> Path:
     import torch
 
     return Path(torch.hub.get_dir()) / "checkpoints" / name
+
+
+def publish_folder(staging: Path, output_dir: Path) -> None:
+    """Put the finished folder in place of any earlier one without a moment when neither is there whole.
+
+    The earlier folder is renamed aside (``.<name>.old``), the new one renamed into place, and only then is the earlier
+    one deleted. A failure in between puts the earlier one back; after a hard kill in between, the next publish
+    finds ``.<name>.old`` alone and restores it first.
+    """
+    set_aside = output_dir.with_name(f".{output_dir.name}.old")
+    if set_aside.exists() and not output_dir.exists():
+        set_aside.rename(output_dir)
+    shutil.rmtree(set_aside, ignore_errors=True)
+    if output_dir.exists():
+        output_dir.rename(set_aside)
+    try:
+        staging.rename(output_dir)
+    except BaseException:
+        if set_aside.exists() and not output_dir.exists():
+            set_aside.rename(output_dir)
+        raise
+    shutil.rmtree(set_aside, ignore_errors=True)
+
+
+def publish_files(staging: Path, output: Path) -> None:
+    """Move every staged file into ``output`` (each move is atomic), then drop the staging folder."""
+    for file in sorted(p for p in staging.rglob("*") if p.is_file()):
+        target = output / file.relative_to(staging)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.replace(file, target)
+    shutil.rmtree(staging)
