@@ -30,7 +30,8 @@ from omegaconf.errors import OmegaConfBaseException
 from face2sketch.core.config import CONFIG_DIR
 from face2sketch.core.errors import ConfigError, one_line_user_errors
 from face2sketch.core.io import write_json_atomic, write_text_atomic
-from face2sketch.perf.measure import Settings, measure_model, train_run
+from face2sketch.perf.commands import train_run
+from face2sketch.perf.measure import Settings, measure_model
 from face2sketch.perf.tables import machine, markdown
 
 log = logging.getLogger(__name__)

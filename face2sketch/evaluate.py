@@ -1,4 +1,4 @@
-"""Evaluate trained runs on the test split of their protocol with every metric of face2sketch.evaluation.metrics.
+"""Evaluate trained runs on the test split of their protocol with every metric of face2sketch.metrics.
 
     python -m face2sketch.evaluate runs=[outputs/train/runs/<run>]
     python -m face2sketch.evaluate runs=[outputs/train/multiruns/<time>] resolution=model

@@ -83,7 +83,7 @@ def rescored(module: L.LightningModule, batches: list[tuple[torch.Tensor, torch.
     """SSIM, the study's SSIM and MSE of ``module``'s predictions for ``batches``, with predictions and targets mapped from the module's
     value range to [0, 1] and clamped here rather than by the module, averaged over images: what the test step must log.
     With ``autocast`` the network runs under CPU autocast to that dtype, the metrics in float32 (as the test step does)."""
-    from face2sketch.evaluation.metrics import mse, ssim, ssim_study
+    from face2sketch.metrics.per_image import mse, ssim, ssim_study
 
     low, high = module.value_range
 

@@ -16,7 +16,7 @@ from PIL import Image
 from face2sketch.demo import NO_WEBCAM_PICTURE, DemoTranslation, launch
 from face2sketch.inference.api import load
 from tests.conftest import CUHK_ROOT
-from tests.inference_helpers import face_like_picture, make_run, save_picture
+from tests.helpers.inference import faceless_picture, make_run, save_picture
 
 
 def free_port() -> int:
@@ -45,7 +45,7 @@ def pasted_face(folder: Path, cuhk_root: Path = CUHK_ROOT) -> tuple[Path, tuple[
     """A CUHK test photo pasted off-centre in a larger canvas when the data is here, else a face-free picture."""
     photos = sorted((cuhk_root / "Testing photo").glob("*.jpg"))
     if not photos:
-        return save_picture(folder / "picture.png", face_like_picture(150, 120)), (150, 120)
+        return save_picture(folder / "picture.png", faceless_picture(150, 120)), (150, 120)
     canvas = np.full((520, 640, 3), (70, 110, 140), np.uint8)
     canvas[120:495, 300:600] = np.asarray(Image.open(photos[0]).convert("RGB").resize((300, 375)))
     return save_picture(folder / "face.png", canvas), (640, 520)
@@ -55,7 +55,7 @@ def test_translate_endpoint_answers_gradio_client_with_an_image_and_a_message_fo
     url, demo = served
     assert url.startswith("http://127.0.0.1:")
     client = Client(url, verbose=False)
-    flat = save_picture(tmp_path / "flat.png", face_like_picture(90, 70))
+    flat = save_picture(tmp_path / "flat.png", faceless_picture(90, 70))
     with pytest.raises(AppError, match="cannot use this upload: no face found: pass align=false to translate the whole picture"):
         client.predict(handle_file(str(flat)), api_name="/translate")
     (tmp_path / "notes.jpg").write_text("not a picture")
@@ -123,7 +123,7 @@ def test_page_handlers_show_the_region_the_result_and_readable_messages(f2sk_run
 
 def test_a_webcam_picture_is_translated_like_an_upload(f2sk_run: Path) -> None:
     page = DemoTranslation(load(f2sk_run, align=True, device="cpu"))
-    frame = face_like_picture(64, 48)  # what Gradio's webcam source hands over: an HxWx3 uint8 array
+    frame = faceless_picture(64, 48)  # what Gradio's webcam source hands over: an HxWx3 uint8 array
     assert page.translate_webcam(frame) == (
         None,
         None,

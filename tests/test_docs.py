@@ -29,3 +29,11 @@ def test_documents_hold_measurements_not_working_notes() -> None:
         text = path.read_text()
         assert not re.search(r"\b(lease|leased|this task)\b", text, re.IGNORECASE), path
         assert "../shared" not in text, path
+
+
+def test_the_architecture_documents_module_map_is_the_codes() -> None:
+    """Guards docs/architecture.md's map of the package going stale: a module added, moved or re-described without
+    the map written again (python -m tests.helpers.architecture)."""
+    from tests.helpers.architecture import DOCUMENT, documented_map, module_map
+
+    assert documented_map(DOCUMENT.read_text()) == module_map()

@@ -24,7 +24,7 @@ from face2sketch.inference.loading import load_translator
 from face2sketch.inference.spec import ModelSpec, random_batch
 from face2sketch.inference.torch_files import WeightsTranslator
 from face2sketch.predict import predict
-from tests.inference_helpers import face_like_picture, make_run, save_picture
+from tests.helpers.inference import faceless_picture, make_run, save_picture
 
 MODELS = {
     "sparse_ae": ("model=sparse_ae",),
@@ -69,7 +69,7 @@ def test_every_model_exports_with_its_metadata_and_matches_pytorch(runs: dict[st
 def test_onnx_predictions_through_predict_match_pytorch_within_2_of_255(runs: dict[str, Path], tmp_path: Path) -> None:
     (tmp_path / "in").mkdir()
     for index, size in enumerate([(120, 150), (64, 64), (200, 90)]):
-        save_picture(tmp_path / "in" / f"p{index}.png", face_like_picture(*size, seed=index))
+        save_picture(tmp_path / "in" / f"p{index}.png", faceless_picture(*size, seed=index))
     for name in ("pix2pix", "conv_ae"):
         onnx_file = tmp_path / f"{name}.onnx"
         export(export_config(runs[name], onnx_file))

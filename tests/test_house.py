@@ -1,4 +1,4 @@
-"""House rules the code keeps: short functions, imports that run down the layers docs/architecture.md gives, and the
+"""House rules the code keeps: short functions and modules, imports that run down the layers docs/architecture.md gives, and the
 end-to-end command runs kept in tests/commands/."""
 
 from __future__ import annotations
@@ -12,6 +12,8 @@ import pytest
 from tests.conftest import PROJECT_ROOT
 
 MAX_FUNCTION_LINES = 50
+# a module longer than this holds more than one concept: split it into its own room
+MAX_MODULE_LINES = 350
 
 
 def test_no_function_in_the_package_is_longer_than_50_lines() -> None:
@@ -21,6 +23,15 @@ def test_no_function_in_the_package_is_longer_than_50_lines() -> None:
             is_function = isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef)) and node.end_lineno is not None
             if is_function and node.end_lineno - node.lineno + 1 > MAX_FUNCTION_LINES:
                 long.append(f"{path.relative_to(PROJECT_ROOT)}:{node.lineno} {node.name}")
+    assert not long, long
+
+
+def test_no_module_in_the_package_is_longer_than_350_lines() -> None:
+    long = [
+        f"{path.relative_to(PROJECT_ROOT)}: {lines}"
+        for path in sorted((PROJECT_ROOT / "face2sketch").rglob("*.py"))
+        if (lines := len(path.read_text().splitlines())) > MAX_MODULE_LINES
+    ]
     assert not long, long
 
 
@@ -132,7 +143,8 @@ def command_runs(path: Path) -> list[str]:
 def test_every_end_to_end_command_run_is_in_tests_commands() -> None:
     """A test that starts ``python -m face2sketch.<command>`` belongs in tests/commands/, a file per command."""
     tests = PROJECT_ROOT / "tests"
-    outside = [f"{path.relative_to(PROJECT_ROOT)}:{run}" for path in sorted(tests.glob("test_*.py")) for run in command_runs(path)]
+    unit_tests = [path for path in sorted(tests.rglob("test_*.py")) if "commands" not in path.relative_to(tests).parts]
+    outside = [f"{path.relative_to(PROJECT_ROOT)}:{run}" for path in unit_tests for run in command_runs(path)]
     inside = [run for path in sorted((tests / "commands").glob("test_*.py")) for run in command_runs(path)]
     assert not outside, outside
     assert len(inside) >= 40, "the finder sees the command runs that tests/commands/ holds (50 when this was written)"
@@ -171,3 +183,16 @@ def test_inference_reads_pictures_through_pictures_and_imports_nothing_from_data
             names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names] if isinstance(node, ast.Import) else []
             reached += [f"{path.name}: {name}" for name in names if name == "face2sketch.data" or name.startswith("face2sketch.data.")]
     assert not reached, reached
+
+
+def test_the_tests_mirror_the_package_a_folder_per_package_folder() -> None:
+    """Guards a test file dropped where it does not belong: a test of ``face2sketch/<folder>/`` lies in
+    ``tests/<folder>/``; the commands' own tests and the house rules at the top, end-to-end runs in ``tests/commands/``,
+    what tests share in ``tests/helpers/``."""
+    tests = PROJECT_ROOT / "tests"
+    package_folders = {path.parent.relative_to(PROJECT_ROOT / PACKAGE) for path in (PROJECT_ROOT / PACKAGE).rglob("__init__.py")}
+    test_folders = {path.parent.relative_to(tests) for path in tests.rglob("*.py") if "__pycache__" not in path.parts}
+    assert sorted(map(str, test_folders - package_folders - {Path("commands"), Path("helpers")})) == []
+    loose = {path.stem for path in tests.glob("test_*.py")}
+    commands = {path.stem for path in (PROJECT_ROOT / PACKAGE).glob("*.py")} - {"__init__"}
+    assert sorted(loose - {f"test_{command}" for command in commands} - {"test_house", "test_docs"}) == [], "a test of a command, or a house rule"

@@ -17,7 +17,7 @@ from face2sketch.data.pairing import photo_key, sketch_key
 from face2sketch.pictures.images import read_image
 from face2sketch.pictures.tensors import save_image, tensor_to_uint8
 from face2sketch.predict import predict
-from tests.inference_helpers import assert_predict_reproduces_evaluate, face_like_picture, make_run, save_picture, stub_detector
+from tests.helpers.inference import assert_predict_reproduces_evaluate, faceless_picture, make_run, save_picture, stub_detector
 
 ORIENTATION = 0x0112
 
@@ -36,19 +36,19 @@ def predict_config(ckpt: Path, input_: Path | str, output: Path, **overrides: ob
 def user_folder(folder: Path) -> dict[str, tuple[int, int] | None]:
     """Files as users have them; the upright (width, height) each output must have, None for the unreadable ones."""
     folder.mkdir()
-    picture = face_like_picture(90, 70)
+    picture = faceless_picture(90, 70)
     save_picture(folder / "rgb.jpg", picture, quality=90)
-    rgba = np.dstack([face_like_picture(60, 80, 1), np.full((80, 60), 255, np.uint8)])
+    rgba = np.dstack([faceless_picture(60, 80, 1), np.full((80, 60), 255, np.uint8)])
     rgba[:, :30, 3] = 0
     save_picture(folder / "rgba.png", rgba)
-    save_picture(folder / "gray.png", face_like_picture(50, 40, 2)[..., 0])
-    Image.fromarray(face_like_picture(64, 48, 3)).convert("P", palette=Image.Palette.ADAPTIVE).save(folder / "palette.png")
-    Image.fromarray(face_like_picture(70, 50, 4)[..., 0].astype(np.uint16) * 257).save(folder / "deep.png")
+    save_picture(folder / "gray.png", faceless_picture(50, 40, 2)[..., 0])
+    Image.fromarray(faceless_picture(64, 48, 3)).convert("P", palette=Image.Palette.ADAPTIVE).save(folder / "palette.png")
+    Image.fromarray(faceless_picture(70, 50, 4)[..., 0].astype(np.uint16) * 257).save(folder / "deep.png")
     exif = Image.Exif()
     exif[ORIENTATION] = 6  # shown rotated 90 degrees clockwise: stored 80x40, seen 40x80
-    save_picture(folder / "rotated.jpg", face_like_picture(80, 40, 5), exif=exif)
-    save_picture(folder / "picture.webp", face_like_picture(52, 52, 6))
-    save_picture(folder / "picture.bmp", face_like_picture(44, 36, 7))
+    save_picture(folder / "rotated.jpg", faceless_picture(80, 40, 5), exif=exif)
+    save_picture(folder / "picture.webp", faceless_picture(52, 52, 6))
+    save_picture(folder / "picture.bmp", faceless_picture(44, 36, 7))
     (folder / "notes.jpg").write_text("not a picture\n")
     (folder / "empty.png").write_bytes(b"")
     return {
@@ -141,13 +141,14 @@ def test_align_auto_skips_a_picture_without_a_face_by_name_and_says_how_to_trans
 
 
 def test_faces_all_writes_every_face_and_records_each_transform(conv_run: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from face2sketch.pictures.alignment import Face, cuhk_eyes
+    from face2sketch.pictures.alignment import cuhk_eyes
+    from face2sketch.pictures.face_detection import Face
 
     eye_gap = cuhk_eyes().distance
     large = Face(np.array([[100.0, 100.0], [100.0 + 2 * eye_gap, 100.0]]), (60.0, 50.0, 200.0, 220.0), 0.99)
     small = Face(np.array([[400.0, 300.0], [400.0 + eye_gap, 300.0]]), (380.0, 270.0, 100.0, 110.0), 0.95)
     stub_detector(monkeypatch, {(640, 480): [large, small]})
-    save_picture(tmp_path / "two.png", face_like_picture(640, 480))
+    save_picture(tmp_path / "two.png", faceless_picture(640, 480))
     result = predict(predict_config(conv_run, tmp_path / "two.png", tmp_path / "out", align=True, faces="all"))
     first, second = result["items"]
     assert (first["face"], second["face"]) == (1, 2) and first["faces_found"] == second["faces_found"] == 2
@@ -162,15 +163,16 @@ def test_a_picture_whose_largest_face_is_too_small_is_skipped_with_the_reason_no
 ) -> None:
     """Bug: too-small faces filtered out before the largest is chosen, so predict (faces=largest) wrote a smaller face's
     sketch for a picture whose largest face it cannot use."""
-    from face2sketch.pictures.alignment import Face, cuhk_eyes, min_eye_distance
+    from face2sketch.pictures.alignment import cuhk_eyes, min_eye_distance
+    from face2sketch.pictures.face_detection import Face
 
     smallest = min_eye_distance()
     largest = Face(np.array([[100.0, 100.0], [100.0 + smallest - 3, 100.0]]), (60.0, 50.0, 240.0, 260.0), 0.99)  # the largest box
     usable = Face(np.array([[400.0, 300.0], [400.0 + cuhk_eyes().distance, 300.0]]), (370.0, 260.0, 110.0, 120.0), 0.95)
     stub_detector(monkeypatch, {(640, 480): [largest, usable], (480, 640): [usable]})
     (tmp_path / "in").mkdir()
-    save_picture(tmp_path / "in" / "a_crowd.png", face_like_picture(640, 480))
-    save_picture(tmp_path / "in" / "b_portrait.png", face_like_picture(480, 640))
+    save_picture(tmp_path / "in" / "a_crowd.png", faceless_picture(640, 480))
+    save_picture(tmp_path / "in" / "b_portrait.png", faceless_picture(480, 640))
     result = predict(predict_config(conv_run, tmp_path / "in", tmp_path / "out", align=True))
     crowd, portrait = result["items"]
     assert crowd["status"] == "skipped" and crowd["output"] is None and crowd["eyes"] is None
@@ -184,7 +186,7 @@ def test_a_picture_whose_largest_face_is_too_small_is_skipped_with_the_reason_no
 
 def test_a_glob_selects_files_and_a_bad_align_value_is_a_config_error(conv_run: Path, tmp_path: Path) -> None:
     for name in ("a.png", "b.png", "c.jpg"):
-        save_picture(tmp_path / name, face_like_picture(40, 40))
+        save_picture(tmp_path / name, faceless_picture(40, 40))
     result = predict(predict_config(conv_run, f"{tmp_path}/*.png", tmp_path / "out"))
     assert [Path(item["input"]).name for item in result["items"]] == ["a.png", "b.png"]
     with pytest.raises(ConfigError, match="align must be auto, true or false"):
@@ -193,7 +195,7 @@ def test_a_glob_selects_files_and_a_bad_align_value_is_a_config_error(conv_run: 
 
 
 def test_a_missing_model_or_input_is_a_config_error_naming_it(conv_run: Path, tmp_path: Path) -> None:
-    save_picture(tmp_path / "a.png", face_like_picture(40, 40))
+    save_picture(tmp_path / "a.png", faceless_picture(40, 40))
     with pytest.raises(ConfigError, match="model '.*nope.ckpt' not found"):
         predict(predict_config(tmp_path / "nope.ckpt", tmp_path / "a.png", tmp_path / "out"))
     with pytest.raises(ConfigError, match="input '.*missing' not found"):

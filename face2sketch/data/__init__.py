@@ -12,7 +12,7 @@ _NAMES = {
     "DIRECTIONS": "face2sketch.core.directions",
     "FolderPairsDataModule": "face2sketch.data.datamodule",
     "PairedDataModule": "face2sketch.data.datamodule",
-    "PairedImageDataset": "face2sketch.data.datamodule",
+    "PairedImageDataset": "face2sketch.data.datasets",
     "SyntheticPairsDataModule": "face2sketch.data.datamodule",
     "Pair": "face2sketch.data.pairing",
     "SkippedFile": "face2sketch.data.pairing",

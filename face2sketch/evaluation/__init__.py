@@ -1,1 +1,1 @@
-"""Scoring trained and shipped models: the metrics, what to score, inputs under conditions, robustness, reports."""
+"""Scoring trained and shipped models: what to score, inputs under conditions, scores, robustness, and the report's parts."""

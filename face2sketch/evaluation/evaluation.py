@@ -57,7 +57,7 @@ def evaluate_subject(subject: Subject, cfg_eval: DictConfig) -> dict[str, Any]:
         EvaluationFolder(staging).predictions_dir.mkdir()
         EvaluationFolder(staging).samples_dir.mkdir()
         rows, evaluator = score(subject, cfg_eval, staging)
-        from face2sketch.evaluation.metrics import HIGHER_IS_BETTER
+        from face2sketch.metrics.image_sets import HIGHER_IS_BETTER
 
         datamodule = subject.datamodule
         assert datamodule.splits is not None

@@ -12,7 +12,7 @@ import torch
 from face2sketch.core.directions import DIRECTIONS
 from face2sketch.data.protocols import Item
 from face2sketch.pictures.tensors import to_tensor
-from face2sketch.realworld.conditions import Condition, apply_condition
+from face2sketch.realworld.conditions import Condition, input_under_condition
 from face2sketch.realworld.photographed import Affine, carry_into, compose, photographed_scene, scale_to
 
 if TYPE_CHECKING:
@@ -31,8 +31,7 @@ class ConditionedInputs:
 
     def source(self, datamodule: PairedDataModule, value_range: tuple[float, float], index: int, item: Item) -> ChangedInput | None:
         kind = DIRECTIONS[datamodule.direction][0]
-        mask = item.full_resolution_mask() if kind == "photo" else None
-        changed = apply_condition(self.condition, self.conditions, item.full_resolution(kind), mask, self.seed, index)
+        changed = input_under_condition(item, kind, self.condition, self.conditions, self.seed, index)
         return ChangedInput(changed, to_tensor(datamodule.fit(changed, kind), value_range))
 
 

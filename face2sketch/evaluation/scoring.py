@@ -21,7 +21,7 @@ from face2sketch.realworld.photographed import Affine
 if TYPE_CHECKING:
     # Lightning and torchmetrics are imported once a model is evaluated: a refusal (no such run) comes in a second
     from face2sketch.data.datamodule import PairedDataModule
-    from face2sketch.evaluation.metrics import ImageSetEvaluator
+    from face2sketch.metrics.image_sets import ImageSetEvaluator
 
 
 def score(
@@ -36,7 +36,7 @@ def score(
     value_range = translator.spec.value_range
     target_kind = DIRECTIONS[translator.spec.direction][1]
     dataset = datamodule.dataset(str(cfg_eval.split))
-    from face2sketch.evaluation.metrics import ImageSetEvaluator
+    from face2sketch.metrics.image_sets import ImageSetEvaluator
 
     evaluator = ImageSetEvaluator(target_kind)
     rows: list[dict[str, Any]] = []

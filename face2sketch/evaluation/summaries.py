@@ -23,7 +23,7 @@ def evaluation_settings(resolution: str, data_root: str | None) -> DictConfig:
 
 def is_current(summary: dict[str, Any], resolution: str) -> bool:
     """Whether an evaluation can be reused: at this resolution, and with every metric evaluate reports now."""
-    from face2sketch.evaluation.metrics import HIGHER_IS_BETTER  # torchmetrics is imported once a run is read, not for a refusal
+    from face2sketch.metrics.image_sets import HIGHER_IS_BETTER
 
     return summary.get("resolution") == resolution and set(HIGHER_IS_BETTER) <= set(summary.get("metrics", {}))
 

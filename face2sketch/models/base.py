@@ -13,7 +13,7 @@ from lightning.pytorch.loggers import TensorBoardLogger
 from torchmetrics import Metric, MetricCollection
 from torchvision.utils import make_grid
 
-from face2sketch.evaluation.metrics import study_metrics, training_test_metrics
+from face2sketch.metrics.image_sets import study_metrics, training_test_metrics
 from face2sketch.models.checkpoint_format import stamp_format
 from face2sketch.models.loss_log import EpochLosses, logs_after_this_batch
 from face2sketch.pictures.tensors import unit_range

@@ -12,6 +12,7 @@ so a set is the same pictures on every machine and every run.
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
 import cv2
 import numpy as np
@@ -211,3 +212,18 @@ def apply_condition(condition: str, conditions: dict[str, Condition], image: np.
     index = list(conditions).index(condition)
     rng = np.random.default_rng([seed, index, example])
     return conditions[condition](image, mask, rng)
+
+
+class StoredPair(Protocol):
+    """A stored photo/sketch pair as the data code holds it (``face2sketch.data.protocols.Item``)."""
+
+    def full_resolution(self, kind: str) -> np.ndarray: ...
+
+    def full_resolution_mask(self) -> np.ndarray: ...
+
+
+def input_under_condition(pair: StoredPair, kind: str, condition: str, conditions: dict[str, Condition], seed: int, example: int) -> np.ndarray:
+    """The stored ``kind`` input of ``pair`` (at its stored resolution, a photo with its foreground mask) under
+    ``condition``: the one way training's validation and evaluate change an input, before it is fitted to a model."""
+    mask = pair.full_resolution_mask() if kind == "photo" else None
+    return apply_condition(condition, conditions, pair.full_resolution(kind), mask, seed, example)

@@ -13,7 +13,7 @@ from PIL import Image
 
 from face2sketch.inference.shipped import pretrained_index
 from tests.conftest import run_cli, run_evaluate
-from tests.test_shipped import DIRECTIONS
+from tests.inference.test_shipped import DIRECTIONS
 
 
 @pytest.mark.parametrize("command", ["face2sketch.report", "face2sketch.evaluate"])

@@ -13,7 +13,7 @@ from face2sketch.inference.loading import load_translator
 from face2sketch.inference.shipped import PRETRAINED_DIR, load_pretrained
 from face2sketch.inference.spec import random_batch
 from tests.conftest import run_cli
-from tests.inference_helpers import make_run
+from tests.helpers.inference import make_run
 from tests.test_export import export_config
 
 

@@ -11,7 +11,7 @@ import matplotlib.cbook
 import face2sketch
 from face2sketch.train import train
 from tests.conftest import compose_train, run_cli
-from tests.test_release import TINY_PIX2PIX
+from tests.release.test_release import TINY_PIX2PIX
 
 PACKAGE_DIR = Path(face2sketch.__file__).parent
 

@@ -14,7 +14,7 @@ from PIL import Image
 
 from face2sketch.inference.shipped import PRETRAINED_DIR
 from tests.conftest import PROJECT_ROOT, run_cli
-from tests.test_shipped import portrait
+from tests.inference.test_shipped import portrait
 
 
 def test_predict_imports_neither_lightning_nor_albumentations_nor_torchvision() -> None:

@@ -14,11 +14,11 @@ from PIL import Image
 
 from face2sketch.core.config import cpu_threads_per_job
 from tests.conftest import EVALUATE_TINY, run_cli
-from tests.test_models import MODELS
-from tests.test_report import check_report_tables
-from tests.test_scale_out import TINY as SCALE_OUT_TINY
-from tests.test_scale_out import compose_with_hydra
+from tests.evaluation.test_report import check_report_tables
+from tests.models.test_models import MODELS
 from tests.test_train import FAST
+from tests.training.test_scale_out import TINY as SCALE_OUT_TINY
+from tests.training.test_scale_out import compose_with_hydra
 
 # -- one GPU window: every job at once, proven on the CPU at tiny scale -------------------------------------------------------
 GPU_SWEEP_TINY = (
@@ -34,8 +34,8 @@ GPU_SWEEP_TINY = (
 )
 
 
-# quick twins: test_launcher_composes[joblib], test_two_job_multirun_gives_each_job_a_folder, tests/test_config.py's
-# estimate and paper_gpu composition, tests/test_report.py's tables and evaluate_each_job
+# quick twins: test_launcher_composes[joblib], test_two_job_multirun_gives_each_job_a_folder, tests/core/test_config.py's
+# estimate and paper_gpu composition, tests/evaluation/test_report.py's tables and evaluate_each_job
 @pytest.mark.slow
 def test_the_gpu_sweep_runs_every_job_and_writes_the_report_at_tiny_scale_on_the_cpu(tmp_path: Path) -> None:
     result = run_cli("face2sketch.train", "-m", "experiment=paper_gpu", *GPU_SWEEP_TINY, f"paths.output_root={tmp_path}", timeout=900)

@@ -19,8 +19,8 @@ from face2sketch.core.errors import ConfigError
 from face2sketch.train import train
 from face2sketch.training.validation import check_writable
 from tests.conftest import compose_train, run_cli
-from tests.test_callbacks import TINY
 from tests.test_train import FAST
+from tests.training.test_callbacks import TINY
 
 
 # -- SIGTERM from outside ----------------------------------------------------------------------------------------------

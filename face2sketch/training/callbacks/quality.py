@@ -7,7 +7,8 @@ from typing import Any
 import lightning as L
 import torch
 
-from face2sketch.evaluation.metrics import fsim, scoot
+from face2sketch.metrics.per_image import fsim
+from face2sketch.metrics.scoot import scoot
 
 
 class ValidationFSIM(L.Callback):
