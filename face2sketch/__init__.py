@@ -15,6 +15,11 @@ os.environ.setdefault("NO_ALBUMENTATIONS_UPDATE", "1")
 __version__ = "0.1.0"
 
 # the API's modules load on first use, so that ``import face2sketch.core.config`` and the like stay light
-_NAMES = {"load": "face2sketch.inference.api", "Model": "face2sketch.inference.api", "Translation": "face2sketch.inference.api"}
+_NAMES = {
+    "load": "face2sketch.inference.api",
+    "Model": "face2sketch.inference.api",
+    "Translation": "face2sketch.inference.api",
+    "FollowSettings": "face2sketch.pictures.following",
+}
 __all__ = list(_NAMES)
 __getattr__ = lazy_attributes(__name__, _NAMES)

@@ -33,6 +33,7 @@ from face2sketch.core.io import write_json_atomic, write_text_atomic
 from face2sketch.perf.commands import train_run
 from face2sketch.perf.measure import Settings, measure_model
 from face2sketch.perf.tables import machine, markdown
+from face2sketch.perf.video import measure_videos
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +103,9 @@ def benchmark(bench: DictConfig, command: str) -> dict[str, Any]:
             result = measure_model(cfg, settings)
             log.info("%s: %s", model_name, {k: round(v, 3) if isinstance(v, float) else v for k, v in result.items()})
             record["results"].append(result)
+        if bench.video:
+            sizes = [(int(width), int(height)) for width, height in bench.video_sizes]
+            record["video"] = measure_videos(Path(str(bench.data_root)).expanduser(), sizes, float(bench.video_seconds), int(bench.video_pairs))
         record["startup"] = {"import_seconds": import_seconds()}
         if bench.train_run_batches:
             overrides = training_overrides(bench, bench.train_run_model)

@@ -1,5 +1,5 @@
 """A web page to try a trained model: upload a photo or take one with the webcam (or draw a sketch for an sk2f
-model), see the aligned face beside the result.
+model), see the aligned face beside the result; or stream the webcam through the sketch filter (the live tab).
 
     python -m face2sketch.demo                                   # both shipped models: a photo tab and a sketch tab
     python -m face2sketch.demo ckpt=<run folder | checkpoint.ckpt | model.onnx> [server_port=7860]
@@ -25,6 +25,7 @@ from PIL import Image
 from face2sketch.core.config import CONFIG_DIR
 from face2sketch.core.errors import ConfigError, DataError, one_line_user_errors
 from face2sketch.inference.api import Model, Picture, load
+from face2sketch.inference.streams import FrameTranslator
 from face2sketch.pictures.alignment import AlignmentFailed
 from face2sketch.pictures.images import normalise_image
 from face2sketch.training.validation import validate_demo_settings
@@ -32,6 +33,8 @@ from face2sketch.training.validation import validate_demo_settings
 KIND_LABELS = {"photo": "face photo", "sketch": "sketch"}
 NO_WEBCAM_PICTURE = "Take a picture with the webcam first."
 ALIGN_LABEL = "Find and align the face"
+# the live tab asks the browser for a frame this often (25 a second), for at most LIVE_MINUTES a session
+LIVE_FRAME_SECONDS, LIVE_MINUTES = 0.04, 10
 
 
 class DemoTranslation:
@@ -155,8 +158,39 @@ def model_tab(model: Model, api_names: list[str]) -> None:
         gr.Button(visible=False).click(translation.translate_file, inputs=api_input, outputs=api_output, api_name=api_name)
 
 
+class LiveTranslation:
+    """The live tab: each webcam frame through ``Model.frames``, one frame translator per browser session so that its
+    face is followed from frame to frame; a frame the model cannot use is shown as it came."""
+
+    def __init__(self, model: Model, frame_seconds: float) -> None:
+        self.model, self.frame_seconds = model, frame_seconds
+
+    def translate(self, frame: np.ndarray | None, session: FrameTranslator | None) -> tuple[Any, FrameTranslator | None]:
+        if frame is None:
+            return None, session
+        session = session or self.model.frames(fps=1.0 / self.frame_seconds)
+        try:
+            return session(np.ascontiguousarray(frame[..., :3])).image, session
+        except DataError:
+            return frame, session
+
+
+def live_tab(model: Model) -> None:
+    """A streaming webcam input, and the stream as the filter shows it: the sketch over the face."""
+    import gradio as gr
+
+    gr.Markdown("Start the webcam: each frame comes back with the sketch over your face, the face followed from frame to frame.")
+    live = LiveTranslation(model, LIVE_FRAME_SECONDS)
+    with gr.Row():
+        camera = gr.Image(label="Webcam", sources=["webcam"], streaming=True, type="numpy", elem_id="live-camera")
+        shown = gr.Image(label="Sketch filter", type="numpy", interactive=False, streaming=True, elem_id="live-result")
+    session = gr.State(None)
+    camera.stream(live.translate, inputs=[camera, session], outputs=[shown, session], stream_every=LIVE_FRAME_SECONDS, time_limit=LIVE_MINUTES * 60)
+
+
 def build_demo(models: list[Model]) -> Any:
-    """The Gradio Blocks page: one tab per model (the shipped models: a photo tab and a sketch tab).
+    """The Gradio Blocks page: one tab per model (the shipped models: a photo tab and a sketch tab), and a live tab
+    for the first photo model.
 
     Each model answers at ``/translate_<direction>``; the first also at ``/translate``.
     """
@@ -170,6 +204,10 @@ def build_demo(models: list[Model]) -> Any:
                 label = f"{KIND_LABELS[spec.source_kind].capitalize()} → {KIND_LABELS[spec.target_kind]}"
                 with gr.Tab(label, id=spec.direction, elem_id=f"tab-{spec.direction}"):
                     model_tab(model, [f"translate_{spec.direction}", *(["translate"] if index == 0 else [])])
+            live = next((model for model in models if model.spec.source_kind == "photo"), None)
+            if live is not None:
+                with gr.Tab("Live camera", id="live", elem_id="tab-live"):
+                    live_tab(live)
     return demo
 
 

@@ -4,6 +4,9 @@
     python -m face2sketch.predict input=<sketch> direction=sk2f                    # the shipped sketch -> face model
     python -m face2sketch.predict ckpt=<run folder | checkpoint.ckpt | model.onnx> input=<...> output=<folder>
 
+Videos (``input=clip.mp4``, or among the files of a folder) are written as ``<output>/<input stem>.mp4`` at their frame
+rate, the face followed from frame to frame (``show=overlay|sketch|side_by_side``), with a record per frame.
+
 Writes ``<output>/<input stem>.png`` (at the size of the region translated: the whole picture, or the aligned face;
 ``faces=all``: ``<stem>_face<n>.png`` for every face) and ``<output>/predictions.json`` (for every output the 2x3
 transform from the input's pixels into it, the eyes and the detection score); ``side_by_side=true`` adds
@@ -32,6 +35,10 @@ from face2sketch.core.config import CONFIG_DIR
 from face2sketch.core.errors import ConfigError, DataError, one_line_user_errors
 from face2sketch.core.io import publish_files, write_json_atomic
 from face2sketch.inference.api import Model, Outcome, check_options, load
+from face2sketch.inference.streams import check_show
+from face2sketch.inference.videos import translate_video
+from face2sketch.pictures.following import NO_FACE, FollowSettings
+from face2sketch.pictures.video import OUTPUT_SUFFIX, is_video
 
 log = logging.getLogger(__name__)
 SIDE_BY_SIDE_DIR = "side_by_side"
@@ -57,6 +64,9 @@ class PredictionRecord:
     size: list[int] | None = None
     eyes: list[list[float]] | None = None
     score: float | None = None
+    # a video's frame rate and, for each frame, its status (detected, followed, held, no face), transform and eyes
+    fps: float | None = None
+    frames: list[dict[str, Any]] | None = None
 
 
 def list_inputs(spec: str) -> list[Path]:
@@ -127,9 +137,11 @@ def summary_line(records: list[PredictionRecord], output: Path, aligned: bool) -
     ok = [r for r in records if r.status == "ok"]
     skipped = [r for r in records if r.status == "skipped"]
     inputs = len({r.input for r in records})
-    line = f"predict: {len({r.input for r in ok})} of {inputs} images translated into {output}"
+    videos = len([r for r in ok if r.frames is not None])
+    what = "images" if not videos else f"inputs ({videos} videos)"
+    line = f"predict: {len({r.input for r in ok})} of {inputs} {what} translated into {output}"
     if aligned:
-        line += f" ({len(ok)} faces)"
+        line += f" ({len(ok) - videos} faces)" if not videos else ""
     if skipped:
         line += f"; {len(skipped)} skipped: " + ", ".join(f"{Path(r.input).name} ({r.reason})" for r in skipped)
     return line
@@ -145,9 +157,30 @@ def load_model(cfg: DictConfig) -> Model:
     return model
 
 
+def write_videos(model: Model, cfg: DictConfig, videos: list[Path], names: list[str], output: Path, staging: Path) -> list[PredictionRecord]:
+    """Each video translated into ``staging``: one record with its frames, or the reason it was skipped."""
+    records: list[PredictionRecord] = []
+    following = bool(cfg.get("follow", True))
+    follow = FollowSettings(follow=following, smooth=following, detect_every=int(cfg.get("detect_every", FollowSettings.detect_every)))
+    show = str(cfg.get("show", "overlay"))
+    for video, name in zip(videos, names, strict=True):
+        with tqdm(desc=video.name, unit="frame", disable=None) as bar:
+            try:
+                done = translate_video(video, staging / f"{name}{OUTPUT_SUFFIX}", lambda fps: model.frames(fps, show, follow), bar.update)
+            except DataError as err:
+                log.warning("skipping %s: %s", video, err)
+                records.append(PredictionRecord(input=str(video), status="skipped", reason=str(err)))
+                continue
+        found = sum(frame["status"] != NO_FACE for frame in done.frames)
+        output_file = str(output / done.output.name)
+        records.append(PredictionRecord(input=str(video), output=output_file, face_found=found > 0, size=list(done.size), fps=done.fps, frames=done.frames))
+    return records
+
+
 def predict(cfg: DictConfig) -> dict[str, Any]:
     """Translate every input; returns what predictions.json holds. Raises a DataError if nothing could be written."""
     check_options(str(cfg.get("faces", "largest")), int(cfg.batch_size))
+    check_show(str(cfg.get("show", "overlay")))
     inputs = list_inputs(str(cfg.input))
     model = load_model(cfg)
     output = Path(str(cfg.output)).expanduser().resolve()
@@ -156,9 +189,12 @@ def predict(cfg: DictConfig) -> dict[str, Any]:
     output.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{output.name}.predict.", dir=output.parent))
     try:
+        names = dict(zip(inputs, unique_names(inputs), strict=True))
+        pictures, videos = [p for p in inputs if not is_video(p)], [p for p in inputs if is_video(p)]
         writer = OutputWriter(model, output, staging, bool(cfg.side_by_side))
-        outcomes = tqdm(model.translate_each(inputs), total=len(inputs), desc="predict", unit="image", disable=None)
-        records = [record for outcome, name in zip(outcomes, unique_names(inputs), strict=True) for record in writer.write(outcome, name)]
+        outcomes = tqdm(model.translate_each(pictures), total=len(pictures), desc="predict", unit="image", disable=None if pictures else True)
+        records = [record for outcome, path in zip(outcomes, pictures, strict=True) for record in writer.write(outcome, names[path])]
+        records += write_videos(model, cfg, videos, [names[path] for path in videos], output, staging)
         if not any(r.status == "ok" for r in records):
             reasons = "; ".join(f"{Path(r.input).name}: {r.reason}" for r in records[:3])
             raise DataError(f"nothing written: none of the {len(records)} inputs could be used ({reasons})")

@@ -143,3 +143,25 @@ def test_a_drawn_sketch_is_composited_on_white_and_translated_to_a_photo(tmp_pat
     assert region.shape == (50, 40, 3) and (region[0, 0] == 255).all() and (region[20, 20] == 0).all()
     assert result.shape == (50, 40, 3)
     assert page.translate_drawing({"composite": np.zeros((5, 5, 4), np.uint8)})[2] == "Draw a sketch first."
+
+
+def test_the_live_tab_follows_the_face_from_frame_to_frame_within_a_session_and_starts_afresh_in_another() -> None:
+    """Each browser session gets its own frame translator: its frames come back as ``Model.stream`` shows them (the
+    face followed, not found afresh), a new session starts from a detection, and a frame the model cannot use comes
+    back as it was sent."""
+    from face2sketch.demo import LiveTranslation
+    from tests.inference.test_streams import clip
+
+    model = load("f2sk", device="cpu")
+    live, frames = LiveTranslation(model, 0.04), clip("still").frames[:4]
+    shown, session = [], None
+    for frame in frames:
+        image, session = live.translate(np.dstack([frame, np.full(frame.shape[:2], 255, np.uint8)]), session)  # RGBA, as a browser sends
+        shown.append(image)
+    expected = list(model.stream(frames, fps=25.0))
+    assert all(np.array_equal(a, b.image) for a, b in zip(shown, expected, strict=True))
+    assert session is not None and session.follower is not None and session.follower.since_detection == 4, "followed since the first frame"
+    _, other = live.translate(frames[0], None)
+    assert other is not session and other is not None and other.follower is not None and other.follower.since_detection == 1
+    odd = np.zeros((4, 4, 3), np.float32)
+    assert live.translate(None, session) == (None, session) and live.translate(odd, session)[0] is odd

@@ -9,9 +9,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from omegaconf import OmegaConf
+from omegaconf import DictConfig, OmegaConf
 from PIL import Image
 
+from face2sketch.core.config import compose_config
 from face2sketch.core.errors import ConfigError, DataError
 from face2sketch.data.pairing import photo_key, sketch_key
 from face2sketch.pictures.images import read_image
@@ -234,3 +235,55 @@ def test_predictions_become_8_bit_pixels_rounded_half_up_and_clamped(tmp_path: P
     save_image(tmp_path / "grey.png", values.view(1, 1, 7))
     with Image.open(tmp_path / "grey.png") as saved:
         assert saved.mode == "L" and np.asarray(saved).tolist() == [grey]
+
+
+# -- videos ----------------------------------------------------------------------------------------------------------------
+def shipped_settings(input_: Path, output: Path, *overrides: str) -> DictConfig:
+    """predict's config as its command line composes it, for the shipped f2sk model on the CPU."""
+    return compose_config("predict", [f"input={input_}", f"output={output}", "device=cpu", *overrides])
+
+
+def write_clip(path: Path, frames: list[np.ndarray], fps: float) -> Path:
+    from face2sketch.pictures.video import video_writer
+
+    with video_writer(path, fps, (frames[0].shape[1], frames[0].shape[0])) as sink:
+        for frame in frames:
+            sink.write(frame)
+    return path
+
+
+def test_a_video_is_written_at_its_frame_count_rate_and_size_with_a_record_per_frame(tmp_path: Path) -> None:
+    """A folder mixing a picture, a video of a face at 20 frames a second, a video without a face and a file that is
+    no video: the face's video comes back with as many frames, at its rate and size, each frame's status recorded
+    (detected, then followed); the faceless and broken ones are skipped by name with the reason."""
+    from face2sketch.pictures.video import VideoReader
+    from tests.inference.test_streams import clip
+
+    folder = tmp_path / "mixed"
+    folder.mkdir()
+    face = clip("moving").frames[:16]
+    write_clip(folder / "face.mp4", face, 20.0)
+    write_clip(folder / "wall.avi", [faceless_picture(320, 240, seed=s) for s in range(3)], 10.0)
+    (folder / "broken.webm").write_text("no frames here")
+    save_picture(folder / "photo.png", face[0])
+    result = predict(shipped_settings(folder, tmp_path / "out"))
+    items = {Path(item["input"]).name: item for item in result["items"]}
+    written = VideoReader(tmp_path / "out" / "face.mp4")
+    assert (written.info.fps, written.info.size, len(list(written))) == (20.0, (320, 240), 16)
+    video = items["face.mp4"]
+    assert (video["status"], video["fps"], video["size"], video["output"]) == ("ok", 20.0, [320, 240], str(tmp_path / "out" / "face.mp4"))
+    assert [frame["frame"] for frame in video["frames"]] == list(range(16)) and video["frames"][0]["status"] == "detected"
+    assert {frame["status"] for frame in video["frames"][1:]} <= {"followed", "detected"} and len(video["frames"][0]["transform"]) == 2
+    assert items["wall.avi"]["status"] == "skipped" and items["wall.avi"]["reason"].startswith("no face in any of the 3 frames of 'wall.avi': pass align=false")
+    assert items["broken.webm"]["reason"] == "video 'broken.webm' has no frame that can be read (not a video, truncated or an unsupported codec)"
+    assert items["photo.png"]["status"] == "ok"
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["face.mp4", "photo.png", "predictions.json"]
+
+
+def test_a_run_whose_only_video_has_no_face_writes_nothing_and_says_so_in_one_line(tmp_path: Path) -> None:
+    write_clip(tmp_path / "wall.mp4", [faceless_picture(320, 240, seed=s) for s in range(2)], 25.0)
+    with pytest.raises(DataError, match=r"^nothing written: none of the 1 inputs could be used \(wall.mp4: no face in any of the 2 frames"):
+        predict(shipped_settings(tmp_path / "wall.mp4", tmp_path / "out"))
+    assert not (tmp_path / "out").exists() and sorted(p.name for p in tmp_path.iterdir()) == ["wall.mp4"]
+    with pytest.raises(ConfigError, match="^show=poster is not allowed"):
+        predict(shipped_settings(tmp_path / "wall.mp4", tmp_path / "out", "show=poster"))

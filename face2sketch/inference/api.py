@@ -18,8 +18,10 @@ from PIL import Image
 from face2sketch.core.errors import ConfigError, DataError
 from face2sketch.inference.loading import load_translator
 from face2sketch.inference.spec import ModelSpec
+from face2sketch.inference.streams import FrameResult, FrameTranslator
 from face2sketch.inference.translator import Translator
 from face2sketch.pictures.alignment import Alignment, align_if, check_faces, resolve_align
+from face2sketch.pictures.following import FollowSettings
 from face2sketch.pictures.images import check_pixel_count, normalise_image, read_image, resize_planes, to_uint8
 
 
@@ -158,6 +160,23 @@ class Model:
         translated = iter(self.translate_aligned([alignment for outcome in waiting for alignment in outcome.alignments]))
         for outcome in waiting:
             yield replace(outcome, translations=[next(translated) for _ in outcome.alignments])
+
+    def frames(self, fps: float = 25.0, show: str = "overlay", follow: FollowSettings | None = None) -> FrameTranslator:
+        """A translator for the frames of one stream (a video, a camera), called frame by frame in order: the face is
+        followed from frame to frame and its eyes smoothed (``follow``: ``FollowSettings``), so that a still head gives
+        a still result. ``show``: "overlay" (the sketch over the face in the frame), "sketch" (the sketch alone, in
+        CUHK's frame at the stream's height) or "side_by_side" (the frame, then the overlay)."""
+        return FrameTranslator(self.translator, self.align, show, fps, follow or FollowSettings())
+
+    def stream(self, frames: Iterable[np.ndarray], fps: float = 25.0, show: str = "overlay", follow: FollowSettings | None = None) -> Iterator[FrameResult]:
+        """Each frame (uint8 HxWx3 RGB) translated, in order: one ``FrameResult`` per frame (see ``frames``).
+
+        for result in face2sketch.load("f2sk").stream(frames, fps=30):
+            show(result.image)
+        """
+        translate = self.frames(fps, show, follow)
+        for frame in frames:
+            yield translate(frame)
 
     def translate_aligned(self, alignments: list[Alignment]) -> list[Translation]:
         """Translate aligned regions in batches of ``batch_size``."""

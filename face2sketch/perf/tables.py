@@ -72,8 +72,9 @@ def markdown(record: dict[str, Any]) -> str:
         "",
     ]
     headers = [title.format(batch=inference_batch) for title, _, _ in COLUMNS]
-    lines.append("| " + " | ".join(headers) + " |")
-    lines.append("|" + "|".join(" --- " for _ in headers) + "|")
+    if record["results"]:
+        lines.append("| " + " | ".join(headers) + " |")
+        lines.append("|" + "|".join(" --- " for _ in headers) + "|")
     for row in record["results"]:
         cells = [fmt.format(row[key]) if row.get(key) is not None else "n/a" for _, key, fmt in COLUMNS]
         lines.append("| " + " | ".join(cells) + " |")
@@ -92,12 +93,48 @@ def markdown(record: dict[str, Any]) -> str:
                 f"(rounds: {', '.join(f'{r:.3f}' for r in run['compare_ratio_per_round'])}); fit {run['compare_fit_seconds']:.1f} s, "
                 f"whole command {run['compare_command_seconds']:.1f} s."
             )
+    if record.get("video"):
+        lines += video_lines(record["video"])
     startup = record.get("startup")
     if startup:
         lines += [
             "",
-            f"Start-up: `import face2sketch.train` {startup['import_seconds']:.1f} s in a fresh interpreter; "
+            f"Start-up: `import face2sketch.train` {startup['import_seconds']:.1f} s in a fresh interpreter"
+            + ("; " if record["results"] else "")
             + ", ".join(f"{r['model']} model and data set-up {r['setup_seconds']:.1f} s" for r in record["results"])
             + ".",
         ]
     return "\n".join(lines) + "\n"
+
+
+def video_lines(video: dict[str, Any]) -> list[str]:
+    """The video section: frames a second with each stage's share, then jitter, flicker and the quality ratios."""
+    stages = ("decode", "find", "translate", "compose", "encode")
+    lines = [
+        "",
+        f"Video, the shipped f2sk model on the CPU, a {video['seconds']:g} s clip of a CUHK test photo that pans, zooms and turns "
+        "(decode, find or follow the face, translate, put the sketch over the face, encode):",
+        "",
+        "| frame size | faces | frames/s | detections | " + " | ".join(f"{stage} share" for stage in stages) + " |",
+        "|" + "---|" * (4 + len(stages)),
+    ]
+    for row in video["speed"]:
+        shares = " | ".join(f"{row['shares'][stage]:.0%}" for stage in stages)
+        lines.append(f"| {row['size'][0]}x{row['size'][1]} | {row['mode']} | {row['fps']:.1f} | {row['detections']} of {row['frames']} | {shares} |")
+    size = video["quality_size"]
+    lines += [
+        "",
+        f"Steadiness and quality at {size[0]}x{size[1]}, clips of {video['quality'][0]['pairs']} CUHK test photos: eye jitter (px the eyes move "
+        "between frames), flicker (mean absolute change of the sketch between frames, 0-255), and per-frame FSIM and SCOOT against the true "
+        "sketch carried into the output frame, following as a share of a detection in every frame (the still-picture path) on the same frames:",
+        "",
+        "| clip | jitter, following | jitter, detecting | flicker, following | flicker, detecting | FSIM ratio | SCOOT ratio | frames |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in video["quality"]:
+        follow, every = row["follow"], row["detect every frame"]
+        lines.append(
+            f"| {row['kind']} | {follow['jitter_px']:.3f} | {every['jitter_px']:.3f} | {follow['flicker']:.2f} | {every['flicker']:.2f} | "
+            f"{row['fsim_ratio']:.3f} | {row['scoot_ratio']:.3f} | {row['frames_compared']} |"
+        )
+    return lines

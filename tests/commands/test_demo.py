@@ -8,7 +8,10 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from PIL import Image
@@ -25,37 +28,13 @@ def test_the_shipped_models_page_translates_an_upload_and_a_drawing_in_chromium(
     with its brush selected, so strokes drawn at once become a drawing that is translated to a photo.
     FACE2SKETCH_SCREENSHOT keeps the photo tab's screenshot (docs/demo.png) and <stem>_sketch.png the sketch tab's.
     """
-    from selenium import webdriver
-    from selenium.webdriver.chrome.options import Options
-    from selenium.webdriver.chrome.service import Service
     from selenium.webdriver.common.action_chains import ActionChains
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
-    if not (chromium and chromedriver):
-        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
-    port = free_port()
-    server = subprocess.Popen(
-        [sys.executable, "-m", "face2sketch.demo", f"server_port={port}", f"paths.output_root={tmp_path / 'logs'}"],
-        cwd=PROJECT_ROOT,
-        env={**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}/"
-    options = Options()
-    options.binary_location = chromium
-    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900"):
-        options.add_argument(argument)
-    browser = None
     screenshot = Path(os.environ.get("FACE2SKETCH_SCREENSHOT", tmp_path / "demo.png"))
-    try:
-        wait_for_server(url, server)
-        browser = webdriver.Chrome(service=Service(chromedriver), options=options)
-        browser.get(url)
+    with demo_in_chromium(tmp_path) as browser:
         wait = WebDriverWait(browser, 90)
         photo, _ = pasted_face(tmp_path)
         wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#upload-f2sk input[type=file]"))).send_keys(str(photo))
@@ -77,11 +56,6 @@ def test_the_shipped_models_page_translates_an_upload_and_a_drawing_in_chromium(
         assert wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#result-sk2f img"))).get_attribute("src")
         browser.save_screenshot(str(screenshot.with_name(f"{screenshot.stem}_sketch.png")))
         assert Image.open(screenshot).size[0] > 600
-    finally:
-        if browser is not None:
-            browser.quit()
-        server.terminate()
-        server.wait(timeout=30)
 
 
 def wait_for_server(url: str, server: subprocess.Popen, seconds: int = 120) -> None:
@@ -101,3 +75,57 @@ def test_a_bad_demo_setting_is_one_line_and_exit_2_before_a_model_is_loaded(tmp_
     result = run_cli("face2sketch.demo", "max_upload_mb=0", f"ckpt={tmp_path / 'absent.onnx'}", f"paths.output_root={tmp_path}")
     assert result.returncode == 2 and "Traceback" not in result.stderr
     assert result.stderr.strip().splitlines() == ["face2sketch: error: max_upload_mb=0 is not allowed: use a whole number of megabytes >= 1"]
+
+
+@pytest.mark.browser
+def test_the_live_tab_streams_a_fake_camera_through_the_filter_in_chromium(tmp_path: Path) -> None:
+    """Opt in with ``pytest -m browser`` (needs Debian's chromium and chromium-driver). Chromium's fake camera (a test
+    pattern, no face) streams into the live tab; frames come back from the server into the result image."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as ec
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    with demo_in_chromium(tmp_path, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream") as browser:
+        wait = WebDriverWait(browser, 90)
+        wait.until(ec.element_to_be_clickable((By.XPATH, "//button[@role='tab'][contains(., 'Live camera')]"))).click()
+        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#live-camera button"))).click()
+        first = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#live-result img"))).get_attribute("src")
+        wait.until(lambda _: browser.find_element(By.CSS_SELECTOR, "#live-result img").get_attribute("src") != first)
+
+
+@contextmanager
+def demo_in_chromium(tmp_path: Path, *arguments: str) -> Iterator[Any]:
+    """The demo serving both shipped models in a process of its own, and a headless Chromium (with ``arguments``) on
+    its page; both closed afterwards. Skips where chromium and chromedriver are not installed."""
+    from selenium import webdriver
+    from selenium.webdriver.chrome.options import Options
+    from selenium.webdriver.chrome.service import Service
+
+    chromium, chromedriver = shutil.which("chromium"), shutil.which("chromedriver")
+    if not (chromium and chromedriver):
+        pytest.skip("chromium and chromedriver are not installed (apt-get install chromium chromium-driver)")
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "face2sketch.demo", f"server_port={port}", f"paths.output_root={tmp_path / 'logs'}"],
+        cwd=PROJECT_ROOT,
+        env={**os.environ, "NO_ALBUMENTATIONS_UPDATE": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}/"
+    options = Options()
+    options.binary_location = chromium
+    for argument in ("--headless=new", "--no-sandbox", "--disable-dev-shm-usage", "--window-size=1280,900", *arguments):
+        options.add_argument(argument)
+    browser = None
+    try:
+        wait_for_server(url, server)
+        browser = webdriver.Chrome(service=Service(chromedriver), options=options)
+        browser.get(url)
+        yield browser
+    finally:
+        if browser is not None:
+            browser.quit()
+        server.terminate()
+        server.wait(timeout=30)

@@ -101,3 +101,34 @@ def test_a_damaged_weights_file_given_as_ckpt_ends_predict_in_one_line(tmp_path:
     last = result.stderr.strip().splitlines()[-1]
     assert "cannot load weights file" in last and "broken.pth" in last
     assert not (tmp_path / "out").exists()
+
+
+def test_predict_translates_a_video_frame_by_frame_and_a_truncated_one_exits_2_in_one_line(tmp_path: Path) -> None:
+    """``predict input=clip.mp4`` as the README shows it: the video comes back as a video of as many frames at its
+    rate, with a record per frame; a truncated video alone is one line and exit 2, and nothing is written."""
+    from face2sketch.pictures.video import VideoReader, video_writer
+    from tests.inference.test_streams import clip
+
+    frames = clip("moving").frames[:10]
+    with video_writer(tmp_path / "clip.mp4", 15.0, (frames[0].shape[1], frames[0].shape[0])) as sink:
+        for frame in frames:
+            sink.write(frame)
+    result = run_cli(
+        "face2sketch.predict", f"input={tmp_path / 'clip.mp4'}", f"output={tmp_path / 'out'}", "device=cpu", f"paths.output_root={tmp_path / 'logs'}"
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == f"predict: 1 of 1 inputs (1 videos) translated into {tmp_path / 'out'}"
+    written = VideoReader(tmp_path / "out" / "clip.mp4")
+    assert (written.info.fps, len(list(written))) == (15.0, 10)
+    (item,) = json.loads((tmp_path / "out" / "predictions.json").read_text())["items"]
+    assert [frame["status"] for frame in item["frames"]][:2] == ["detected", "followed"] and len(item["frames"]) == 10
+    (tmp_path / "cut.mp4").write_bytes((tmp_path / "clip.mp4").read_bytes()[:2000])
+    result = run_cli(
+        "face2sketch.predict", f"input={tmp_path / 'cut.mp4'}", f"output={tmp_path / 'cut_out'}", "device=cpu", f"paths.output_root={tmp_path / 'logs'}"
+    )
+    assert result.returncode == 2 and not (tmp_path / "cut_out").exists()
+    assert (
+        result.stderr.strip()
+        .splitlines()[-1]
+        .startswith("face2sketch: error: nothing written: none of the 1 inputs could be used (cut.mp4: video 'cut.mp4' has no frame")
+    )
