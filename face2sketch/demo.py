@@ -14,6 +14,7 @@ file in, the translated image out; ``/translate_f2sk`` and ``/translate_sk2f`` n
 
 from __future__ import annotations
 
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +27,11 @@ from face2sketch.core.config import CONFIG_DIR
 from face2sketch.core.errors import ConfigError, DataError, one_line_user_errors
 from face2sketch.inference.api import Model, Picture, load
 from face2sketch.inference.streams import FrameTranslator
+from face2sketch.inference.videos import translate_video
 from face2sketch.pictures.alignment import AlignmentFailed
+from face2sketch.pictures.following import NO_FACE
 from face2sketch.pictures.images import normalise_image
+from face2sketch.pictures.video import OUTPUT_SUFFIX
 from face2sketch.training.validation import validate_demo_settings
 
 KIND_LABELS = {"photo": "face photo", "sketch": "sketch"}
@@ -175,6 +179,25 @@ class LiveTranslation:
             return frame, session
 
 
+class VideoUpload:
+    """The live tab's video upload: the clip through ``translate_video`` into a folder of the page's own, the result
+    offered as a file (MPEG-4, which browsers do not play inline), with a status line or the reason it failed."""
+
+    def __init__(self, model: Model, folder: Path) -> None:
+        self.model, self.folder = model, folder
+
+    def translate(self, path: str | None) -> tuple[str | None, str]:
+        if not path:
+            return None, "Upload a video first."
+        output = Path(tempfile.mkdtemp(dir=self.folder)) / f"{Path(path).stem}_sketch{OUTPUT_SUFFIX}"
+        try:
+            done = translate_video(Path(path), output, lambda fps: self.model.frames(fps))
+        except DataError as err:
+            return None, f"Cannot use this video: {err}"
+        faces = sum(frame["status"] != NO_FACE for frame in done.frames)
+        return str(done.output), f"translated {len(done.frames)} frames at {done.fps:g} frames a second, the face in {faces} of them"
+
+
 def live_tab(model: Model) -> None:
     """A streaming webcam input, and the stream as the filter shows it: the sketch over the face."""
     import gradio as gr
@@ -186,6 +209,13 @@ def live_tab(model: Model) -> None:
         shown = gr.Image(label="Sketch filter", type="numpy", interactive=False, streaming=True, elem_id="live-result")
     session = gr.State(None)
     camera.stream(live.translate, inputs=[camera, session], outputs=[shown, session], stream_every=LIVE_FRAME_SECONDS, time_limit=LIVE_MINUTES * 60)
+    gr.Markdown("...or upload a video (mp4, webm, avi, mov, animated gif): it comes back as an MPEG-4 file to download.")
+    upload = VideoUpload(model, Path(tempfile.mkdtemp(prefix="face2sketch-demo-videos-")))
+    with gr.Row():
+        video = gr.File(label="Your video", file_types=["video", ".gif"], type="filepath", elem_id="video-upload")
+        result = gr.File(label="Sketch video", interactive=False, elem_id="video-result")
+    status = gr.Markdown(elem_id="video-status")
+    gr.Button("Translate the video", elem_id="translate-video").click(upload.translate, inputs=video, outputs=[result, status])
 
 
 def build_demo(models: list[Model]) -> Any:

@@ -165,3 +165,24 @@ def test_the_live_tab_follows_the_face_from_frame_to_frame_within_a_session_and_
     assert other is not session and other is not None and other.follower is not None and other.follower.since_detection == 1
     odd = np.zeros((4, 4, 3), np.float32)
     assert live.translate(None, session) == (None, session) and live.translate(odd, session)[0] is odd
+
+
+def test_a_video_upload_comes_back_as_a_video_file_with_a_status_line_and_a_bad_one_says_why(tmp_path: Path) -> None:
+    from face2sketch.demo import VideoUpload
+    from face2sketch.pictures.video import VideoReader, video_writer
+    from tests.inference.test_streams import clip
+
+    frames = clip("still").frames[:6]
+    with video_writer(tmp_path / "me.mp4", 12.0, (frames[0].shape[1], frames[0].shape[0])) as sink:
+        for frame in frames:
+            sink.write(frame)
+    (tmp_path / "broken.mp4").write_text("no frames")
+    upload = VideoUpload(load("f2sk", device="cpu"), tmp_path)
+    output, status = upload.translate(str(tmp_path / "me.mp4"))
+    assert output is not None and Path(output).name == "me_sketch.mp4" and len(list(VideoReader(output))) == 6
+    assert status == "translated 6 frames at 12 frames a second, the face in 6 of them"
+    assert upload.translate(str(tmp_path / "broken.mp4")) == (
+        None,
+        "Cannot use this video: video 'broken.mp4' has no frame that can be read (not a video, truncated or an unsupported codec)",
+    )
+    assert upload.translate(None) == (None, "Upload a video first.")
