@@ -31,9 +31,10 @@ from face2sketch.core.config import CONFIG_DIR
 from face2sketch.core.errors import ConfigError, one_line_user_errors
 from face2sketch.core.io import write_json_atomic, write_text_atomic
 from face2sketch.perf.commands import train_run
+from face2sketch.perf.load import measure_service
 from face2sketch.perf.measure import Settings, measure_model
 from face2sketch.perf.tables import machine, markdown
-from face2sketch.perf.video import measure_videos
+from face2sketch.perf.video import first_test_photo, measure_videos
 
 log = logging.getLogger(__name__)
 
@@ -106,6 +107,8 @@ def benchmark(bench: DictConfig, command: str) -> dict[str, Any]:
         if bench.video:
             sizes = [(int(width), int(height)) for width, height in bench.video_sizes]
             record["video"] = measure_videos(Path(str(bench.data_root)).expanduser(), sizes, float(bench.video_seconds), int(bench.video_pairs))
+        if bench.serve:
+            record["service"] = measure_service(first_test_photo(Path(str(bench.data_root)).expanduser()), int(bench.serve_requests), int(bench.serve_clients))
         record["startup"] = {"import_seconds": import_seconds()}
         if bench.train_run_batches:
             overrides = training_overrides(bench, bench.train_run_model)

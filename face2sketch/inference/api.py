@@ -31,7 +31,7 @@ def translate_regions(translator: Translator, regions: list[np.ndarray]) -> list
     return [to_uint8(resize_planes(prediction, region.shape[:2])) for prediction, region in zip(predictions, regions, strict=True)]
 
 
-Picture = str | Path | Image.Image | np.ndarray
+Picture = str | Path | bytes | Image.Image | np.ndarray
 
 
 def check_options(faces: str, batch_size: int) -> None:
@@ -42,11 +42,11 @@ def check_options(faces: str, batch_size: int) -> None:
 
 
 def as_rgb_array(picture: Picture) -> np.ndarray:
-    """A path, PIL image or uint8 array (HxW, HxWx3 RGB or HxWx4 RGBA) as an upright uint8 RGB array.
+    """A path, a file's bytes, a PIL image or a uint8 array (HxW, HxWx3 RGB or HxWx4 RGBA) as an upright uint8 RGB array.
 
     Unreadable files and oversized pictures are DataErrors with the reason; other types are a TypeError.
     """
-    if isinstance(picture, (str, Path)):
+    if isinstance(picture, (str, Path, bytes)):
         return read_image(picture)
     if isinstance(picture, Image.Image):
         check_pixel_count(*picture.size)

@@ -95,6 +95,8 @@ def markdown(record: dict[str, Any]) -> str:
             )
     if record.get("video"):
         lines += video_lines(record["video"])
+    if record.get("service"):
+        lines += service_lines(record["service"])
     startup = record.get("startup")
     if startup:
         lines += [
@@ -138,3 +140,19 @@ def video_lines(video: dict[str, Any]) -> list[str]:
             f"{row['fsim_ratio']:.3f} | {row['scoot_ratio']:.3f} | {row['frames_compared']} |"
         )
     return lines
+
+
+def service_lines(service: dict[str, Any]) -> list[str]:
+    """The service's load test in one table row, and the full server's answer time."""
+    latency, rss = service["latency_ms"], service["peak_rss_mb"]
+    statuses = ", ".join(f"{count} x {status}" for status, count in sorted(service["statuses"].items()))
+    return [
+        "",
+        f"HTTP service (the shipped models on the CPU, `POST /v1/translate/f2sk` with CUHK's first test photo), {service['requests']} requests "
+        f"from {service['clients']} concurrent clients on the loopback:",
+        "",
+        "| requests/s | p50 ms | p95 ms | p99 ms | answers | peak RSS before, after (MB) | a full server's 503 (ms) |",
+        "|---|---|---|---|---|---|---|",
+        f"| {service['requests_per_second']:.1f} | {latency['p50']:.0f} | {latency['p95']:.0f} | {latency['p99']:.0f} | {statuses} | "
+        f"{rss['before']:.0f}, {rss['after']:.0f} | {service['full_server_503_ms']:.1f} |",
+    ]

@@ -108,6 +108,14 @@ def video_quality(model: Model, pairs: list[tuple[np.ndarray, np.ndarray]], size
     return rows
 
 
+def first_test_photo(root: Path) -> bytes:
+    """The file of CUHK's first test photo (by name), as an app would send it."""
+    photos = sorted((root / "Testing photo").glob("*.jpg"))
+    if not photos:
+        raise ConfigError(f"the service benchmark sends CUHK's first test photo, not found under {root}: pass data_root=/path/to/cuhk")
+    return photos[0].read_bytes()
+
+
 def cuhk_test_pairs(root: Path, count: int) -> list[tuple[np.ndarray, np.ndarray]]:
     """The first ``count`` CUHK test photos (by name) and their sketches (grey), as the clips are made from them."""
     from face2sketch.data.pairing import photo_key, sketch_key

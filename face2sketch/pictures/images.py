@@ -6,6 +6,7 @@ then converted to grayscale exactly as the training data's sketches were (PIL's 
 
 from __future__ import annotations
 
+import io
 import warnings
 from pathlib import Path
 from typing import TYPE_CHECKING, TypeVar
@@ -61,19 +62,27 @@ def check_pixel_count(width: int, height: int, max_pixels: int | None = None, li
         raise UnusableImage("too large", f"{width}x{height} = {width * height} pixels is over {limit_name}={limit}")
 
 
-def decode_image(path: str | Path, mode: str = "RGB", max_pixels: int | None = None, limit_name: str = "the limit", upright: bool = False) -> np.ndarray:
-    """The one image decoder: a file as a uint8 array in PIL ``mode`` ('RGB' or 'L'), converted explicitly (CUHK stores
-    some sketches as RGB and some as L), else an UnusableImage. The pixel count is checked from the header, before
-    anything is decompressed; ``upright`` applies the EXIF orientation (users' pictures, not training data)."""
-    path = Path(path)
-    if not path.is_file():
-        raise UnusableImage("not a file", str(path))
-    if path.stat().st_size == 0:
-        raise UnusableImage("empty file", "0 bytes")
+def decode_image(
+    path: str | Path | bytes, mode: str = "RGB", max_pixels: int | None = None, limit_name: str = "the limit", upright: bool = False
+) -> np.ndarray:
+    """The one image decoder: a file (or the bytes of one, as a request body brings them) as a uint8 array in PIL
+    ``mode`` ('RGB' or 'L'), converted explicitly (CUHK stores some sketches as RGB and some as L), else an
+    UnusableImage. The pixel count is checked from the header, before anything is decompressed; ``upright`` applies
+    the EXIF orientation (users' pictures, not training data)."""
+    if isinstance(path, bytes):
+        if not path:
+            raise UnusableImage("empty file", "0 bytes")
+        source: Path | io.BytesIO = io.BytesIO(path)
+    else:
+        source = Path(path)
+        if not source.is_file():
+            raise UnusableImage("not a file", str(source))
+        if source.stat().st_size == 0:
+            raise UnusableImage("empty file", "0 bytes")
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", Image.DecompressionBombWarning)  # ``max_pixels`` decides
-            with Image.open(path) as image:
+            with Image.open(source) as image:
                 check_pixel_count(*image.size, max_pixels, limit_name)
                 image.load()
                 return np.asarray(to_8_bit_opaque(ImageOps.exif_transpose(image) if upright else image).convert(mode))
@@ -85,8 +94,9 @@ def decode_image(path: str | Path, mode: str = "RGB", max_pixels: int | None = N
         raise UnusableImage("corrupt image", f"decoding failed: {type(err).__name__}: {err}") from None
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """A user's picture file as upright uint8 RGB, or an UnusableImage (a DataError) whose message is the reason."""
+def read_image(path: str | Path | bytes) -> np.ndarray:
+    """A user's picture file (or its bytes) as upright uint8 RGB, or an UnusableImage (a DataError) whose message is the
+    reason."""
     return decode_image(path, "RGB", None, "the pixel limit", upright=True)
 
 

@@ -1,0 +1,69 @@
+"""The serve command: settings that cannot work end in one line before a model loads; a real server answers a picture
+and, sent SIGTERM while a request is in progress, answers it and exits 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import matplotlib.cbook
+import pytest
+
+from tests.conftest import PROJECT_ROOT, run_cli
+from tests.test_demo import free_port
+
+
+@pytest.mark.parametrize(
+    ("setting", "line"),
+    [
+        ("host=0.0.0.0", "face2sketch: error: host=0.0.0.0 serves other machines: pass api_key=<key> (or set FACE2SKETCH_API_KEY), or host=127.0.0.1"),
+        ("port=0", "face2sketch: error: port=0 is not allowed: use a whole number >= 1 and <= 65535"),
+        ("timeout_s=0", "face2sketch: error: timeout_s=0 is not allowed: use a number of seconds above 0"),
+    ],
+)
+def test_a_setting_that_cannot_work_is_one_line_and_exit_2(tmp_path: Path, setting: str, line: str) -> None:
+    result = run_cli("face2sketch.serve", setting, f"paths.output_root={tmp_path}")
+    assert result.returncode == 2 and result.stderr.strip().splitlines() == [line]
+
+
+def test_the_server_answers_a_picture_and_on_sigterm_finishes_the_request_in_progress_and_exits_0(tmp_path: Path) -> None:
+    port = free_port()
+    env = {key: value for key, value in os.environ.items() if key != "FACE2SKETCH_API_KEY"}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "face2sketch.serve", f"port={port}", "device=cpu", f"paths.output_root={tmp_path}"],
+        cwd=PROJECT_ROOT,
+        env={**env, "NO_ALBUMENTATIONS_UPDATE": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.time() + 60
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                assert server.poll() is None and time.time() < deadline, server.stderr.read() if server.stderr else "no server"
+                time.sleep(0.3)
+        picture = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).read_bytes()
+        answers: list[httpx.Response] = []
+        requests = [threading.Thread(target=lambda: answers.append(httpx.post(f"{url}/v1/translate/f2sk", content=picture, timeout=60))) for _ in range(3)]
+        for request in requests:
+            request.start()
+        time.sleep(0.3)  # the requests are in progress
+        server.send_signal(signal.SIGTERM)
+        for request in requests:
+            request.join(timeout=60)
+        assert [answer.status_code for answer in answers] == [200, 200, 200]
+        assert server.wait(timeout=60) == 0
+    finally:
+        if server.poll() is None:
+            server.kill()
