@@ -7,7 +7,8 @@
 (auto/true/false), ``faces`` (largest/all) and ``format`` (png/jpeg/webp) in the query; ``Accept: application/json``
 returns each face as base64 with its alignment record. ``GET /v1/models``, ``/health`` and ``/metrics`` (Prometheus
 text). Errors are JSON, one line each. Another address than 127.0.0.1 needs ``api_key`` (or $FACE2SKETCH_API_KEY).
-SIGTERM stops taking requests and lets those in progress finish.
+The faces of requests arriving within ``batch_window_ms`` are translated as one batch. SIGTERM stops taking requests
+and lets those in progress finish.
 """
 
 from __future__ import annotations
@@ -33,15 +34,18 @@ def is_loopback(host: str) -> bool:
 
 def service_limits(cfg: DictConfig) -> Limits:
     """The limits the settings ask for, or a one-line ConfigError for the first that cannot work."""
-    for key in ("port", "max_body_mb", "max_admitted"):
+    for key in ("port", "max_body_mb", "max_admitted", "max_batch"):
         if not isinstance(cfg[key], int) or isinstance(cfg[key], bool) or cfg[key] < 1 or (key == "port" and cfg[key] > 65535):
             raise ConfigError(f"{key}={cfg[key]} is not allowed: use a whole number >= 1" + (" and <= 65535" if key == "port" else ""))
     if not isinstance(cfg.timeout_s, (int, float)) or cfg.timeout_s <= 0:
         raise ConfigError(f"timeout_s={cfg.timeout_s} is not allowed: use a number of seconds above 0")
+    if not isinstance(cfg.batch_window_ms, (int, float)) or cfg.batch_window_ms < 0:
+        raise ConfigError(f"batch_window_ms={cfg.batch_window_ms} is not allowed: use a number of milliseconds >= 0 (0: one request at a time)")
     key = cfg.get("api_key")
     if key is None and not is_loopback(str(cfg.host)):
         raise ConfigError(f"host={cfg.host} serves other machines: pass api_key=<key> (or set FACE2SKETCH_API_KEY), or host=127.0.0.1")
-    return Limits(int(cfg.max_body_mb) * 2**20, int(cfg.max_admitted), float(cfg.timeout_s), None if key is None else str(key))
+    api_key = None if key is None else str(key)
+    return Limits(int(cfg.max_body_mb) * 2**20, int(cfg.max_admitted), float(cfg.timeout_s), api_key, float(cfg.batch_window_ms), int(cfg.max_batch))
 
 
 def load_models(cfg: DictConfig) -> dict[str, Model]:

@@ -102,12 +102,14 @@ def full_server_answer_ms(models: dict[str, Model], body: bytes, attempts: int =
     return 1000 * statistics.median(times)
 
 
-def measure_service(body: bytes, requests: int, clients: int) -> dict[str, Any]:
-    """The bounded load test of the shipped models on the CPU, and the full server's answer time."""
+def measure_service(body: bytes, requests: int, clients: int, batch_window_ms: float = 5.0) -> dict[str, Any]:
+    """The bounded load test of the shipped models on the CPU, one request at a time and with a batching window, and
+    the full server's answer time."""
     from face2sketch.inference.api import load
 
     models = {name: load(name, device="cpu", batch_size=1) for name in ("f2sk", "sk2f")}
-    with loopback_server(models, Limits()) as url:
-        result = load_test(f"{url}/v1/translate/f2sk", body, requests, clients)
-    result["full_server_503_ms"] = full_server_answer_ms(models, body)
-    return result
+    runs = []
+    for window in (0.0, batch_window_ms):
+        with loopback_server(models, Limits(batch_window_ms=window)) as url:
+            runs.append({"batch_window_ms": window, **load_test(f"{url}/v1/translate/f2sk", body, requests, clients)})
+    return {"runs": runs, "full_server_503_ms": full_server_answer_ms(models, body)}

@@ -143,16 +143,22 @@ def video_lines(video: dict[str, Any]) -> list[str]:
 
 
 def service_lines(service: dict[str, Any]) -> list[str]:
-    """The service's load test in one table row, and the full server's answer time."""
-    latency, rss = service["latency_ms"], service["peak_rss_mb"]
-    statuses = ", ".join(f"{count} x {status}" for status, count in sorted(service["statuses"].items()))
-    return [
+    """The service's load tests, a row each (one request at a time, then batched), and the full server's answer time."""
+    first = service["runs"][0]
+    lines = [
         "",
-        f"HTTP service (the shipped models on the CPU, `POST /v1/translate/f2sk` with CUHK's first test photo), {service['requests']} requests "
-        f"from {service['clients']} concurrent clients on the loopback:",
+        f"HTTP service (the shipped models on the CPU, `POST /v1/translate/f2sk` with CUHK's first test photo), {first['requests']} requests "
+        f"from {first['clients']} concurrent clients on the loopback; a full server answers 503 in {service['full_server_503_ms']:.1f} ms:",
         "",
-        "| requests/s | p50 ms | p95 ms | p99 ms | answers | peak RSS before, after (MB) | a full server's 503 (ms) |",
+        "| batching window | requests/s | p50 ms | p95 ms | p99 ms | answers | peak RSS before, after (MB) |",
         "|---|---|---|---|---|---|---|",
-        f"| {service['requests_per_second']:.1f} | {latency['p50']:.0f} | {latency['p95']:.0f} | {latency['p99']:.0f} | {statuses} | "
-        f"{rss['before']:.0f}, {rss['after']:.0f} | {service['full_server_503_ms']:.1f} |",
     ]
+    for run in service["runs"]:
+        latency, rss = run["latency_ms"], run["peak_rss_mb"]
+        statuses = ", ".join(f"{count} x {status}" for status, count in sorted(run["statuses"].items()))
+        window = "none (one by one)" if not run["batch_window_ms"] else f"{run['batch_window_ms']:g} ms"
+        lines.append(
+            f"| {window} | {run['requests_per_second']:.1f} | {latency['p50']:.0f} | {latency['p95']:.0f} | {latency['p99']:.0f} | {statuses} | "
+            f"{rss['before']:.0f}, {rss['after']:.0f} |"
+        )
+    return lines

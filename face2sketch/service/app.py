@@ -11,7 +11,6 @@ import hmac
 import io
 import time
 from collections import deque
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -19,9 +18,8 @@ from fastapi import FastAPI, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from PIL import Image
 
-from face2sketch.core.errors import DataError
 from face2sketch.inference.api import Model, Translation
-from face2sketch.pictures.alignment import AlignmentFailed
+from face2sketch.service.batching import RequestError, Translator
 from face2sketch.service.limits import Limits
 
 FORMATS = {"png": "image/png", "jpeg": "image/jpeg", "webp": "image/webp"}
@@ -50,14 +48,6 @@ class Metrics:
             lines.append(f'face2sketch_request_seconds{{quantile="{quantile}"}} {value:.6f}')
         lines.append(f"face2sketch_request_seconds_count {len(ordered)}")
         return "\n".join(lines) + "\n"
-
-
-class RequestError(Exception):
-    """A request that cannot be answered: its status code and the one line that says why."""
-
-    def __init__(self, status: int, message: str, headers: dict[str, str] | None = None) -> None:
-        super().__init__(message)
-        self.status, self.message, self.headers = status, message, headers or {}
 
 
 def error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
@@ -113,25 +103,14 @@ async def picture_bytes(request: Request, limit: int) -> bytes:
     return body
 
 
-def translate_or_explain(model: Model, body: bytes, faces: str) -> list[Translation]:
-    """The translations of a picture, or the RequestError that says why there are none."""
-    try:
-        return model.translate(body, faces=faces)
-    except AlignmentFailed as err:
-        raise RequestError(422, f"{err}") from None
-    except DataError as err:
-        raise RequestError(400, f"{err}") from None
-
-
 class Service:
     """The loaded models and what the server keeps between requests: how many are admitted now, and the metrics."""
 
     def __init__(self, models: dict[str, Model], limits: Limits) -> None:
         self.models, self.limits, self.metrics = models, limits, Metrics()
         self.admitted = 0
-        # one translating thread: the face detector's OpenCV network and the landmark model are not safe to run from
-        # two threads at once, and ONNX Runtime spreads each translation over the cores itself
-        self.worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="face2sketch-translate")
+        # one translating thread (batching.py says why), ONNX Runtime spreading each translation over the cores
+        self.translator = Translator(limits.batch_window_ms / 1000, limits.max_batch)
 
     def authorised(self, request: Request) -> bool:
         key = self.limits.api_key
@@ -150,8 +129,7 @@ class Service:
             raise RequestError(503, f"the server is busy ({self.admitted} requests in progress): retry in a second", {"Retry-After": "1"})
         self.admitted += 1
         try:
-            work = asyncio.get_running_loop().run_in_executor(self.worker, translate_or_explain, chosen, body, faces)
-            translations = await asyncio.wait_for(work, self.limits.timeout_seconds)
+            translations = await asyncio.wait_for(asyncio.wrap_future(self.translator.submit(chosen, body, faces)), self.limits.timeout_seconds)
         except TimeoutError:
             raise RequestError(504, f"the translation took longer than {self.limits.timeout_seconds:g} s: send a smaller picture") from None
         finally:

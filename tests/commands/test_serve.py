@@ -25,6 +25,8 @@ from tests.test_demo import free_port
         ("host=0.0.0.0", "face2sketch: error: host=0.0.0.0 serves other machines: pass api_key=<key> (or set FACE2SKETCH_API_KEY), or host=127.0.0.1"),
         ("port=0", "face2sketch: error: port=0 is not allowed: use a whole number >= 1 and <= 65535"),
         ("timeout_s=0", "face2sketch: error: timeout_s=0 is not allowed: use a number of seconds above 0"),
+        ("batch_window_ms=-1", "face2sketch: error: batch_window_ms=-1 is not allowed: use a number of milliseconds >= 0 (0: one request at a time)"),
+        ("max_batch=0", "face2sketch: error: max_batch=0 is not allowed: use a whole number >= 1"),
     ],
 )
 def test_a_setting_that_cannot_work_is_one_line_and_exit_2(tmp_path: Path, setting: str, line: str) -> None:

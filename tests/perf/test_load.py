@@ -21,7 +21,9 @@ def test_a_small_load_is_answered_whole_with_its_latency_quantiles_and_a_full_se
     assert full_server_answer_ms(models, portrait_bytes(), attempts=3) < 1000
 
 
-def test_the_service_row_names_every_number() -> None:
-    service = {"requests": 300, "clients": 16, "statuses": {"200": 300}, "requests_per_second": 17.94}
-    service |= {"latency_ms": {"p50": 880.2, "p95": 930.0, "p99": 990.4}, "peak_rss_mb": {"before": 700.0, "after": 760.4}, "full_server_503_ms": 2.34}
-    assert service_lines(service)[-1] == "| 17.9 | 880 | 930 | 990 | 300 x 200 | 700, 760 | 2.3 |"
+def test_the_service_rows_name_every_number() -> None:
+    run = {"requests": 300, "clients": 16, "statuses": {"200": 300}, "requests_per_second": 17.94, "batch_window_ms": 0.0}
+    run |= {"latency_ms": {"p50": 880.2, "p95": 930.0, "p99": 990.4}, "peak_rss_mb": {"before": 700.0, "after": 760.4}}
+    lines = service_lines({"runs": [run, {**run, "batch_window_ms": 5.0}], "full_server_503_ms": 2.34})
+    assert "a full server answers 503 in 2.3 ms" in lines[1]
+    assert lines[-2:] == ["| none (one by one) | 17.9 | 880 | 930 | 990 | 300 x 200 | 700, 760 |", "| 5 ms | 17.9 | 880 | 930 | 990 | 300 x 200 | 700, 760 |"]

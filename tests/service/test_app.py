@@ -144,3 +144,39 @@ def test_a_request_that_takes_longer_than_the_timeout_is_answered_504_and_the_se
         answer = httpx.post(f"{base}/v1/translate/f2sk", content=portrait_bytes(), timeout=60)
         assert answer.status_code == 504 and answer.json()["error"] == "the translation took longer than 0.001 s: send a smaller picture"
         assert httpx.get(f"{base}/health").json()["status"] == "ok"
+
+
+class CountingTranslator:
+    """The real translator, and the size of each batch it was asked to translate."""
+
+    def __init__(self, translator: object) -> None:
+        self.inner, self.batches = translator, []
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self.inner, name)
+
+    def translate(self, batch: np.ndarray) -> np.ndarray:
+        self.batches.append(len(batch))
+        return self.inner.translate(batch)  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize(("window", "batches"), [(0.0, [1, 1, 1]), (0.5, [3])])
+def test_requests_within_the_batching_window_are_translated_as_one_batch_and_each_gets_its_own_faces(window: float, batches: list[int]) -> None:
+    from face2sketch.inference.api import Model
+    from face2sketch.service.batching import RequestError, Translator
+
+    counting = CountingTranslator(face2sketch.load("f2sk", device="cpu").translator)
+    model = Model(counting, batch_size=1)  # type: ignore[arg-type]
+    translator = Translator(window, max_batch=8)
+    try:
+        faceless = png_bytes(faceless_picture(120, 150))
+        futures = [translator.submit(model, body, "largest") for body in (portrait_bytes(), faceless, portrait_bytes(), portrait_bytes())]
+        results = [future.exception(timeout=60) or future.result() for future in futures]
+    finally:
+        translator.close()
+    assert counting.batches == batches
+    assert isinstance(results[1], RequestError) and results[1].status == 422
+    expected = np.asarray(face2sketch.load("f2sk", device="cpu")(portrait_bytes())).astype(int)
+    for found in (results[0], results[2], results[3]):
+        assert isinstance(found, list) and len(found) == 1
+        assert np.abs(np.asarray(found[0].image).astype(int) - expected).mean() < 0.5, "a batch translates each face as alone"
