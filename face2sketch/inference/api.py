@@ -22,14 +22,7 @@ from face2sketch.inference.streams import FrameResult, FrameTranslator
 from face2sketch.inference.translator import Translator
 from face2sketch.pictures.alignment import Alignment, align_if, check_faces, resolve_align
 from face2sketch.pictures.following import FollowSettings
-from face2sketch.pictures.images import check_pixel_count, normalise_image, read_image, resize_planes, to_uint8
-
-
-def translate_regions(translator: Translator, regions: list[np.ndarray]) -> list[np.ndarray]:
-    """uint8 RGB pictures (whole images or aligned crops) -> uint8 predictions, each at its picture's size."""
-    predictions = translator.translate(np.stack([translator.prepare(region) for region in regions]))
-    return [to_uint8(resize_planes(prediction, region.shape[:2])) for prediction, region in zip(predictions, regions, strict=True)]
-
+from face2sketch.pictures.images import check_pixel_count, normalise_image, read_image
 
 Picture = str | Path | bytes | Image.Image | np.ndarray
 
@@ -183,7 +176,7 @@ class Model:
         results = []
         for start in range(0, len(alignments), self.batch_size):
             chunk = alignments[start : start + self.batch_size]
-            for alignment, prediction in zip(chunk, translate_regions(self.translator, [a.image for a in chunk]), strict=True):
+            for alignment, prediction in zip(chunk, self.translator.translate_pictures([a.image for a in chunk]), strict=True):
                 results.append(Translation(Image.fromarray(prediction), Image.fromarray(alignment.image), alignment))
         return results
 

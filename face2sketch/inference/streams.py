@@ -15,7 +15,7 @@ from face2sketch.core.errors import ConfigError, DataError
 from face2sketch.inference.translator import Translator
 from face2sketch.pictures.alignment import CUHK_SIZE, Alignment, border_colour, warp_to_cuhk
 from face2sketch.pictures.following import NO_FACE, FaceFollower, FollowSettings
-from face2sketch.pictures.images import check_pixel_count, resize_planes, to_uint8
+from face2sketch.pictures.images import check_pixel_count
 
 SHOWS = ("overlay", "sketch", "side_by_side")
 STAGES = ("find", "translate", "compose")
@@ -115,8 +115,7 @@ class FrameTranslator:
         return now
 
     def translate(self, region: np.ndarray) -> np.ndarray:
-        prediction = self.translator.translate(self.translator.prepare(region)[None])[0]
-        return to_uint8(resize_planes(prediction, region.shape[:2]))
+        return self.translator.translate_pictures([region])[0]
 
     def shown(self, frame: np.ndarray, prediction: np.ndarray | None, transform: np.ndarray | None) -> np.ndarray:
         if self.show == "sketch":

@@ -8,7 +8,7 @@ from abc import ABC, abstractmethod
 import numpy as np
 
 from face2sketch.inference.spec import ModelSpec
-from face2sketch.pictures.images import fit_to_model, model_input, to_source_kind, unit_range_array
+from face2sketch.pictures.images import fit_to_model, model_input, resize_planes, to_source_kind, to_uint8, unit_range_array
 
 
 class Translator(ABC):
@@ -30,3 +30,8 @@ class Translator(ABC):
     def translate(self, inputs: np.ndarray) -> np.ndarray:
         """Predictions for a batch of prepared inputs: NxCxSxS float32 in [0, 1]."""
         return unit_range_array(self.raw(inputs), self.spec.value_range)
+
+    def translate_pictures(self, pictures: list[np.ndarray]) -> list[np.ndarray]:
+        """uint8 RGB pictures (whole images or aligned crops) -> uint8 predictions, each at its picture's size."""
+        predictions = self.translate(np.stack([self.prepare(picture) for picture in pictures]))
+        return [to_uint8(resize_planes(prediction, picture.shape[:2])) for prediction, picture in zip(predictions, pictures, strict=True)]

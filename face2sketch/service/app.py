@@ -11,7 +11,7 @@ import hmac
 import io
 import time
 from collections import deque
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -95,12 +95,12 @@ async def picture_bytes(request: Request, limit: int) -> bytes:
         if upload is None or isinstance(upload, str):
             raise RequestError(400, "a multipart request carries the picture as its 'file' part")
         return await upload.read()
-    body = b""
+    body = bytearray()
     async for chunk in request.stream():
         body += chunk
         if len(body) > limit:
             raise RequestError(413, f"the request is over the limit of {limit} bytes: send a smaller picture")
-    return body
+    return bytes(body)
 
 
 class Service:
@@ -124,23 +124,30 @@ class Service:
         if model is None:
             raise RequestError(404, f"no model translates '{direction}' here: use one of {', '.join(self.models)}")
         chosen, faces, format_name = options(request, model)
-        body = await picture_bytes(request, self.limits.max_body_bytes)
         if self.admitted >= self.limits.max_admitted:
             raise RequestError(503, f"the server is busy ({self.admitted} requests in progress): retry in a second", {"Retry-After": "1"})
-        self.admitted += 1
+        self.admitted += 1  # from here until its translation is done or dropped: its body is held, its job queued
+        loop = asyncio.get_running_loop()
         try:
-            translations = await asyncio.wait_for(asyncio.wrap_future(self.translator.submit(chosen, body, faces)), self.limits.timeout_seconds)
+            body = await picture_bytes(request, self.limits.max_body_bytes)
+            job = self.translator.submit(chosen, body, faces)
+        except BaseException:
+            self.admitted -= 1
+            raise
+        job.add_done_callback(lambda _: loop.call_soon_threadsafe(self.release))
+        try:
+            translations = await asyncio.wait_for(asyncio.wrap_future(job), self.limits.timeout_seconds)
         except TimeoutError:
             raise RequestError(504, f"the translation took longer than {self.limits.timeout_seconds:g} s: send a smaller picture") from None
-        finally:
-            self.admitted -= 1
         if "application/json" in request.headers.get("accept", ""):
             return JSONResponse(translation_json(translations, format_name))
         return Response(encoded(translations[0].image, format_name), media_type=FORMATS[format_name])
 
-    def model_list(self) -> dict[str, Any]:
-        from dataclasses import asdict
+    def release(self) -> None:
+        """One admitted request's translation is done (or dropped before it began): room for another."""
+        self.admitted -= 1
 
+    def model_list(self) -> dict[str, Any]:
         return {"models": [{"direction": name, "origin": model.origin, "spec": asdict(model.spec)} for name, model in self.models.items()]}
 
 

@@ -80,6 +80,8 @@ class Translator:
     def _translate(self, batch: list[Job]) -> None:
         aligned: list[tuple[Job, list[Alignment]]] = []
         for job in batch:
+            if not job.done.set_running_or_notify_cancel():  # its request gave up (timed out) while it waited
+                continue
             try:
                 aligned.append((job, job.model.align_picture(job.body, job.faces)))
             except DataError as err:

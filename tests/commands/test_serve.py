@@ -9,6 +9,8 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import httpx
@@ -35,26 +37,7 @@ def test_a_setting_that_cannot_work_is_one_line_and_exit_2(tmp_path: Path, setti
 
 
 def test_the_server_answers_a_picture_and_on_sigterm_finishes_the_request_in_progress_and_exits_0(tmp_path: Path) -> None:
-    port = free_port()
-    env = {key: value for key, value in os.environ.items() if key != "FACE2SKETCH_API_KEY"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "face2sketch.serve", f"port={port}", "device=cpu", f"paths.output_root={tmp_path}"],
-        cwd=PROJECT_ROOT,
-        env={**env, "NO_ALBUMENTATIONS_UPDATE": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert server.poll() is None and time.time() < deadline, server.stderr.read() if server.stderr else "no server"
-                time.sleep(0.3)
+    with running_server(tmp_path) as (server, url):
         picture = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).read_bytes()
         answers: list[httpx.Response] = []
         requests = [threading.Thread(target=lambda: answers.append(httpx.post(f"{url}/v1/translate/f2sk", content=picture, timeout=60))) for _ in range(3)]
@@ -69,9 +52,6 @@ def test_the_server_answers_a_picture_and_on_sigterm_finishes_the_request_in_pro
             request.join(timeout=60)
         assert [answer.status_code for answer in answers] == [200, 200, 200]
         assert server.wait(timeout=60) == 0
-    finally:
-        if server.poll() is None:
-            server.kill()
 
 
 def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(tmp_path: Path) -> None:
@@ -79,6 +59,41 @@ def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(tmp_path:
     find the door closed (no connection), never a request cut off half-way; exit code 0."""
     import asyncio
 
+    picture = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).read_bytes()
+    outcomes: list[str] = []
+
+    async def client(queue: list[int]) -> None:
+        # a connection per request: a kept-alive connection the server closes at shutdown as the client sends the next
+        # request on it fails on the client's side though the server never took that request
+        no_keep_alive = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=60, limits=no_keep_alive, headers={"Connection": "close"}) as session:
+            while queue:
+                queue.pop()
+                try:
+                    answer = await session.post(f"{url}/v1/translate/f2sk", content=picture)
+                    outcomes.append(str(answer.status_code))
+                except httpx.ConnectError:  # the door closed
+                    outcomes.append("refused")
+                except httpx.TransportError as err:
+                    outcomes.append(f"cut off: {type(err).__name__}")
+
+    async def load() -> None:
+        queue = list(range(60))
+        tasks = [asyncio.create_task(client(queue)) for _ in range(8)]
+        await asyncio.sleep(1.0)  # the server is busy with the first requests
+        server.send_signal(signal.SIGTERM)
+        await asyncio.gather(*tasks)
+
+    with running_server(tmp_path) as (server, url):
+        asyncio.run(load())
+        assert server.wait(timeout=60) == 0
+        assert outcomes.count("200") >= 8 and set(outcomes) <= {"200", "refused"}, outcomes
+
+
+@contextmanager
+def running_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
+    """``python -m face2sketch.serve`` on a free port, as a user starts it, once it answers /health; killed afterwards
+    if it is still running."""
     port = free_port()
     env = {key: value for key, value in os.environ.items() if key != "FACE2SKETCH_API_KEY"}
     server = subprocess.Popen(
@@ -90,28 +105,6 @@ def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(tmp_path:
         text=True,
     )
     url = f"http://127.0.0.1:{port}"
-    picture = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).read_bytes()
-    outcomes: list[str] = []
-
-    async def client(queue: list[int]) -> None:
-        async with httpx.AsyncClient(timeout=60) as session:
-            while queue:
-                queue.pop()
-                try:
-                    answer = await session.post(f"{url}/v1/translate/f2sk", content=picture)
-                    outcomes.append(str(answer.status_code))
-                except (httpx.ConnectError, httpx.RemoteProtocolError):  # the door closed, or closed a kept-alive
-                    outcomes.append("refused")  # connection before reading the next request: not taken either way
-                except httpx.TransportError as err:
-                    outcomes.append(f"cut off: {type(err).__name__}")
-
-    async def load() -> None:
-        queue = list(range(60))
-        tasks = [asyncio.create_task(client(queue)) for _ in range(8)]
-        await asyncio.sleep(1.0)  # the server is busy with the first requests
-        server.send_signal(signal.SIGTERM)
-        await asyncio.gather(*tasks)
-
     try:
         deadline = time.time() + 60
         while True:
@@ -121,9 +114,7 @@ def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(tmp_path:
             except httpx.TransportError:
                 assert server.poll() is None and time.time() < deadline, server.stderr.read() if server.stderr else "no server"
                 time.sleep(0.3)
-        asyncio.run(load())
-        assert server.wait(timeout=60) == 0
-        assert outcomes.count("200") >= 8 and set(outcomes) <= {"200", "refused"}, outcomes
+        yield server, url
     finally:
         if server.poll() is None:
             server.kill()

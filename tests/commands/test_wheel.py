@@ -60,11 +60,11 @@ def installed(wheel: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     return python
 
 
-def run_installed(python: Path, cwd: Path, *args: str, timeout: int = 600) -> subprocess.CompletedProcess:
-    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+def run_installed(python: Path, cwd: Path, *args: str, timeout: int = 600, returncode: int = 0) -> subprocess.CompletedProcess:
+    env = {key: value for key, value in os.environ.items() if key not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV", "FACE2SKETCH_API_KEY")}
     env.update({"NO_ALBUMENTATIONS_UPDATE": "1", "PYTHONWARNINGS": "ignore"})
     result = subprocess.run([str(python), *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout)
-    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.returncode == returncode, result.stderr[-3000:]
     return result
 
 
@@ -83,7 +83,7 @@ def test_the_wheel_holds_every_module_every_config_and_the_package_data(wheel: P
     assert not (modules | configs | data) - names, sorted((modules | configs | data) - names)
 
 
-def test_from_the_wheel_predict_the_api_and_the_demo_training_run_in_any_folder(installed: Path, tmp_path: Path) -> None:
+def test_from_the_wheel_predict_a_picture_and_a_video_serve_the_api_and_the_demo_training_run_in_any_folder(installed: Path, tmp_path: Path) -> None:
     work = tmp_path / "somewhere"
     work.mkdir()
     venv = installed.parent.parent
@@ -95,6 +95,16 @@ def test_from_the_wheel_predict_the_api_and_the_demo_training_run_in_any_folder(
     run_installed(installed, work, "-m", "face2sketch.predict", "input=photo.jpg", "output=sketches", "device=cpu")
     (item,) = json.loads((work / "sketches" / "predictions.json").read_text())["items"]
     assert item["status"] == "ok" and item["eyes"] is not None and (work / "sketches" / "photo.png").is_file()
+
+    from tests.inference.test_streams import clip
+    from tests.test_predict import write_clip
+
+    write_clip(work / "clip.mp4", clip("still").frames[:5], 10.0)
+    run_installed(installed, work, "-m", "face2sketch.predict", "input=clip.mp4", "output=videos", "device=cpu")
+    (item,) = json.loads((work / "videos" / "predictions.json").read_text())["items"]
+    assert item["status"] == "ok" and len(item["frames"]) == 5 and (work / "videos" / "clip.mp4").is_file()
+    refused = run_installed(installed, work, "-m", "face2sketch.serve", "host=0.0.0.0", returncode=2)
+    assert refused.stderr.strip().splitlines()[-1].startswith("face2sketch: error: host=0.0.0.0 serves other machines")
 
     api = "import face2sketch; s = face2sketch.load('f2sk', device='cpu')('photo.jpg'); print(type(s).__name__, s.mode, face2sketch.__file__)"
     printed = run_installed(installed, work, "-c", api).stdout

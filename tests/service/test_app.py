@@ -155,9 +155,9 @@ class CountingTranslator:
     def __getattr__(self, name: str) -> object:
         return getattr(self.inner, name)
 
-    def translate(self, batch: np.ndarray) -> np.ndarray:
-        self.batches.append(len(batch))
-        return self.inner.translate(batch)  # type: ignore[attr-defined]
+    def translate_pictures(self, pictures: list[np.ndarray]) -> list[np.ndarray]:
+        self.batches.append(len(pictures))
+        return self.inner.translate_pictures(pictures)  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize(("window", "batches"), [(0.0, [1, 1, 1]), (0.5, [3])])
@@ -180,3 +180,19 @@ def test_requests_within_the_batching_window_are_translated_as_one_batch_and_eac
     for found in (results[0], results[2], results[3]):
         assert isinstance(found, list) and len(found) == 1
         assert np.abs(np.asarray(found[0].image).astype(int) - expected).mean() < 0.5, "a batch translates each face as alone"
+
+
+def test_a_request_that_gave_up_while_its_job_waited_is_skipped_and_the_translator_serves_on() -> None:
+    """Guards the translating thread dying on a job whose request timed out (a cancelled future): the job after it,
+    and every later one, is still translated."""
+    from face2sketch.service.batching import Translator
+
+    model = face2sketch.load("f2sk", device="cpu", batch_size=1)
+    translator = Translator(0.0)
+    try:
+        first, dropped = translator.submit(model, portrait_bytes(), "largest"), translator.submit(model, portrait_bytes(), "largest")
+        assert dropped.cancel(), "it waits behind the first"
+        assert len(first.result(timeout=60)) == 1
+        assert len(translator.submit(model, portrait_bytes(), "largest").result(timeout=60)) == 1
+    finally:
+        translator.close()
