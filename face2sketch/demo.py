@@ -14,6 +14,7 @@ file in, the translated image out; ``/translate_f2sk`` and ``/translate_sk2f`` n
 
 from __future__ import annotations
 
+import json
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -31,7 +32,7 @@ from face2sketch.inference.videos import translate_video
 from face2sketch.pictures.alignment import AlignmentFailed
 from face2sketch.pictures.following import NO_FACE
 from face2sketch.pictures.images import normalise_image
-from face2sketch.pictures.video import OUTPUT_SUFFIX
+from face2sketch.pictures.video import BROWSER_SUFFIX
 from face2sketch.training.validation import validate_demo_settings
 
 KIND_LABELS = {"photo": "face photo", "sketch": "sketch"}
@@ -106,8 +107,10 @@ class DemoTranslation:
 
 # a pencil, not a marker: strokes a few pixels wide on the 400x500 canvas, in black or greys
 PENCIL = {"default_size": 3, "colors": ["#000000", "#404040", "#808080"], "default_color": "#000000", "color_mode": "fixed"}
-# the canvas opens with its brush selected (Gradio opens it with no tool: "select the draw tool to start")
-SELECT_BRUSH_JS = """
+CAMERA_GONE = "The camera stopped sending pictures (unplugged, switched off or taken by another program): reconnect it and reload the page."
+# the canvas opens with its brush selected (Gradio opens it with no tool: "select the draw tool to start"); and a
+# camera that goes away mid-stream is said in one line beside the live tab (Gradio goes on sending black frames)
+PAGE_JS = """
 () => {
   const picked = new WeakSet();
   const pick = () => document.querySelectorAll('[id^="canvas-"] button[aria-label="Brush"]').forEach((button) => {
@@ -116,8 +119,16 @@ SELECT_BRUSH_JS = """
   pick();
   // a tab's canvas enters the page when the tab is first shown
   new MutationObserver(pick).observe(document.body, { childList: true, subtree: true });
+  setInterval(() => {
+    const video = document.querySelector('#live-camera video');
+    const status = document.querySelector('#live-camera-status');
+    const tracks = video && video.srcObject ? video.srcObject.getVideoTracks() : [];
+    if (!status || !tracks.length) return;
+    const gone = tracks.every((track) => track.readyState === 'ended');
+    status.textContent = gone ? CAMERA_GONE : '';
+  }, 500);
 }
-"""
+""".replace("CAMERA_GONE", json.dumps(CAMERA_GONE))
 
 
 def model_tab(model: Model, api_names: list[str]) -> None:
@@ -180,8 +191,8 @@ class LiveTranslation:
 
 
 class VideoUpload:
-    """The live tab's video upload: the clip through ``translate_video`` into a folder of the page's own, the result
-    offered as a file (MPEG-4, which browsers do not play inline), with a status line or the reason it failed."""
+    """The live tab's video upload: the clip through ``translate_video`` into a folder of the page's own, written as
+    WebM (VP8) so that the page plays it, with a status line or the reason it failed."""
 
     def __init__(self, model: Model, folder: Path) -> None:
         self.model, self.folder = model, folder
@@ -189,7 +200,7 @@ class VideoUpload:
     def translate(self, path: str | None) -> tuple[str | None, str]:
         if not path:
             return None, "Upload a video first."
-        output = Path(tempfile.mkdtemp(dir=self.folder)) / f"{Path(path).stem}_sketch{OUTPUT_SUFFIX}"
+        output = Path(tempfile.mkdtemp(dir=self.folder)) / f"{Path(path).stem}_sketch{BROWSER_SUFFIX}"
         try:
             done = translate_video(Path(path), output, lambda fps: self.model.frames(fps))
         except DataError as err:
@@ -207,13 +218,14 @@ def live_tab(model: Model) -> None:
     with gr.Row():
         camera = gr.Image(label="Webcam", sources=["webcam"], streaming=True, type="numpy", elem_id="live-camera")
         shown = gr.Image(label="Sketch filter", type="numpy", interactive=False, streaming=True, elem_id="live-result")
+    gr.HTML(elem_id="live-camera-status")
     session = gr.State(None)
     camera.stream(live.translate, inputs=[camera, session], outputs=[shown, session], stream_every=LIVE_FRAME_SECONDS, time_limit=LIVE_MINUTES * 60)
-    gr.Markdown("...or upload a video (mp4, webm, avi, mov, animated gif): it comes back as an MPEG-4 file to download.")
+    gr.Markdown("...or upload a video (mp4, webm, avi, mov, animated gif): it comes back as a WebM video to play here or download.")
     upload = VideoUpload(model, Path(tempfile.mkdtemp(prefix="face2sketch-demo-videos-")))
     with gr.Row():
         video = gr.File(label="Your video", file_types=["video", ".gif"], type="filepath", elem_id="video-upload")
-        result = gr.File(label="Sketch video", interactive=False, elem_id="video-result")
+        result = gr.Video(label="Sketch video", interactive=False, elem_id="video-result")
     status = gr.Markdown(elem_id="video-status")
     gr.Button("Translate the video", elem_id="translate-video").click(upload.translate, inputs=video, outputs=[result, status])
 
@@ -259,7 +271,7 @@ def launch(cfg: DictConfig, block: bool = True) -> Any:
         prevent_thread_lock=not block,
         show_error=False,
         quiet=not block,
-        js=SELECT_BRUSH_JS,
+        js=PAGE_JS,
     )
     return demo
 

@@ -167,7 +167,19 @@ def test_the_live_tab_follows_the_face_from_frame_to_frame_within_a_session_and_
     assert live.translate(None, session) == (None, session) and live.translate(odd, session)[0] is odd
 
 
-def test_a_video_upload_comes_back_as_a_video_file_with_a_status_line_and_a_bad_one_says_why(tmp_path: Path) -> None:
+def video_codec(path: Path) -> str:
+    """The four-character code of the video stream in ``path``, as FFmpeg reads it."""
+    import cv2
+
+    capture = cv2.VideoCapture(str(path))
+    try:
+        code = int(capture.get(cv2.CAP_PROP_FOURCC))
+    finally:
+        capture.release()
+    return code.to_bytes(4, "little").decode(errors="replace")
+
+
+def test_a_video_upload_comes_back_as_a_video_the_page_plays_with_a_status_line_and_a_bad_one_says_why(tmp_path: Path) -> None:
     from face2sketch.demo import VideoUpload
     from face2sketch.pictures.video import VideoReader, video_writer
     from tests.inference.test_streams import clip
@@ -179,7 +191,8 @@ def test_a_video_upload_comes_back_as_a_video_file_with_a_status_line_and_a_bad_
     (tmp_path / "broken.mp4").write_text("no frames")
     upload = VideoUpload(load("f2sk", device="cpu"), tmp_path)
     output, status = upload.translate(str(tmp_path / "me.mp4"))
-    assert output is not None and Path(output).name == "me_sketch.mp4" and len(list(VideoReader(output))) == 6
+    assert output is not None and Path(output).name == "me_sketch.webm" and len(list(VideoReader(output))) == 6
+    assert video_codec(Path(output)) == "VP80", "a codec browsers play inline"
     assert status == "translated 6 frames at 12 frames a second, the face in 6 of them"
     assert upload.translate(str(tmp_path / "broken.mp4")) == (
         None,

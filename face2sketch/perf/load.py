@@ -1,26 +1,57 @@
-"""A bounded load test of the HTTP service on the loopback: a fixed number of requests from a fixed number of
-concurrent clients, stopping by itself; throughput, latency quantiles, status counts and the process's peak RSS; and
-how fast a full server answers 503."""
+"""A bounded load test of the HTTP service on the loopback: ``python -m face2sketch.serve`` started as a user starts
+it, a fixed number of requests from a fixed number of concurrent clients, stopping by itself; throughput, latency
+quantiles, status counts and the server's resident memory; the same load with a SIGTERM part-way (every request the
+server took answered, exit code 0); and how fast a full server answers 503."""
 
 from __future__ import annotations
 
 import asyncio
+import os
 import resource
+import shlex
+import signal
 import socket
 import statistics
+import subprocess
+import sys
+import tempfile
 import threading
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
+from pathlib import Path
 from typing import Any
 
 from face2sketch.inference.api import Model
 from face2sketch.service.limits import Limits
 
 
+def free_port() -> int:
+    """A TCP port on the loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
 def peak_rss_mb() -> float:
     """This process's peak resident memory so far (MB)."""
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def process_tree_mb(pid: int, field: str = "VmRSS") -> float:
+    """``field`` of /proc/<pid>/status (VmRSS: resident now, VmHWM: its peak) summed over the process and its
+    descendants (a server's worker processes), in MB."""
+    total, waiting = 0.0, [pid]
+    while waiting:
+        current = waiting.pop()
+        try:
+            status = Path(f"/proc/{current}/status").read_text()
+            for task in Path(f"/proc/{current}/task").iterdir():
+                waiting += [int(child) for child in (task / "children").read_text().split()]
+        except OSError:  # it ended meanwhile
+            continue
+        total += next((int(line.split()[1]) / 1024 for line in status.splitlines() if line.startswith(f"{field}:")), 0.0)
+    return total
 
 
 @contextmanager
@@ -30,10 +61,7 @@ def loopback_server(models: dict[str, Model], limits: Limits) -> Iterator[str]:
 
     from face2sketch.service.app import build_app
 
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    server = uvicorn.Server(uvicorn.Config(build_app(models, limits), host="127.0.0.1", port=port, log_level="warning"))
+    server = uvicorn.Server(uvicorn.Config(build_app(models, limits), host="127.0.0.1", port=free_port(), log_level="warning"))
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()
     deadline = time.monotonic() + 30
@@ -42,13 +70,57 @@ def loopback_server(models: dict[str, Model], limits: Limits) -> Iterator[str]:
             raise RuntimeError("the service did not start")
         time.sleep(0.05)
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield f"http://127.0.0.1:{server.config.port}"
     finally:
         server.should_exit = True
         thread.join(timeout=60)
 
 
-async def _hammer(url: str, body: bytes, requests: int, clients: int) -> list[tuple[int, float]]:
+def serve_command(port: int, batch_window_ms: float, output_root: str) -> list[str]:
+    """``python -m face2sketch.serve`` with the shipped models on the CPU, as a user starts it."""
+    return [sys.executable, "-m", "face2sketch.serve", f"port={port}", "device=cpu", f"batch_window_ms={batch_window_ms:g}", f"paths.output_root={output_root}"]
+
+
+@contextmanager
+def started_server(command: list[str], port: int, timeout: float = 120) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
+    """``command`` (a server that listens on ``port`` and answers ``GET /health``) in a process group of its own, once
+    it answers; sent SIGTERM afterwards if it still runs, killed if it has not ended a minute later, and whatever of
+    its group is left killed then."""
+    import httpx
+
+    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            if server.poll() is not None or time.monotonic() > deadline:
+                error = server.stderr.read().decode(errors="replace").strip() if server.poll() is not None and server.stderr else ""
+                raise RuntimeError(f"the server did not start: {error.splitlines()[-1] if error else shlex.join(command)}")
+            time.sleep(0.3)
+        yield server, url
+    finally:
+        if server.poll() is None:
+            server.send_signal(signal.SIGTERM)
+            try:
+                server.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                server.kill()
+                server.wait()
+        with suppress(ProcessLookupError):  # worker processes the server left behind (LitServe's do)
+            os.killpg(server.pid, signal.SIGKILL)
+
+
+def send_kwargs(body: bytes, multipart: bool) -> dict[str, Any]:
+    """The picture as the request's body, or as a multipart file named ``file``."""
+    return {"files": {"file": ("picture.jpg", body, "image/jpeg")}} if multipart else {"content": body}
+
+
+async def _hammer(url: str, body: bytes, requests: int, clients: int, multipart: bool) -> list[tuple[int, float]]:
     import httpx
 
     remaining = iter(range(requests))
@@ -57,7 +129,7 @@ async def _hammer(url: str, body: bytes, requests: int, clients: int) -> list[tu
     async def client(session: httpx.AsyncClient) -> None:
         for _ in remaining:
             started = time.perf_counter()
-            answer = await session.post(url, content=body)
+            answer = await session.post(url, **send_kwargs(body, multipart))
             results.append((answer.status_code, time.perf_counter() - started))
 
     limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
@@ -66,11 +138,13 @@ async def _hammer(url: str, body: bytes, requests: int, clients: int) -> list[tu
     return results
 
 
-def load_test(url: str, body: bytes, requests: int, clients: int) -> dict[str, Any]:
-    """``requests`` POSTs of ``body`` to ``url`` from ``clients`` concurrent clients: statuses, throughput, latencies."""
-    before = peak_rss_mb()
+def load_test(url: str, body: bytes, requests: int, clients: int, server_pid: int | None = None, multipart: bool = False) -> dict[str, Any]:
+    """``requests`` POSTs of ``body`` to ``url`` from ``clients`` concurrent clients: statuses, throughput, latencies,
+    and the resident memory (MB) of the server process ``server_pid`` (now and its peak afterwards) or, without one,
+    this process's peak before and after."""
+    before = process_tree_mb(server_pid) if server_pid else peak_rss_mb()
     started = time.perf_counter()
-    results = asyncio.run(_hammer(url, body, requests, clients))
+    results = asyncio.run(_hammer(url, body, requests, clients, multipart))
     wall = time.perf_counter() - started
     latencies = sorted(seconds for _, seconds in results)
     statuses: dict[str, int] = {}
@@ -83,7 +157,60 @@ def load_test(url: str, body: bytes, requests: int, clients: int) -> dict[str, A
         "statuses": statuses,
         "requests_per_second": len(results) / wall,
         "latency_ms": {"p50": 1000 * quantiles[49], "p95": 1000 * quantiles[94], "p99": 1000 * quantiles[98]},
-        "peak_rss_mb": {"before": before, "after": peak_rss_mb()},
+        "peak_rss_mb": {"before": before, "after": process_tree_mb(server_pid, "VmHWM") if server_pid else peak_rss_mb()},
+    }
+
+
+async def _hammer_and_stop(server: subprocess.Popen[bytes], url: str, body: bytes, requests: int, clients: int, signal_after: int) -> tuple[list[str], int]:
+    import httpx
+
+    remaining = iter(range(requests))
+    outcomes: list[str] = []
+    answered_at_signal = -1
+
+    async def client() -> None:
+        nonlocal answered_at_signal
+        # a connection per request: a kept-alive connection the server closes at shutdown as the client sends the next
+        # request on it fails on the client's side though the server never took that request
+        no_keep_alive = httpx.Limits(max_keepalive_connections=0)
+        async with httpx.AsyncClient(timeout=120, limits=no_keep_alive, headers={"Connection": "close"}) as session:
+            for _ in remaining:
+                try:
+                    outcomes.append(str((await session.post(url, content=body)).status_code))
+                except httpx.ConnectError:  # the door is closed
+                    outcomes.append("refused")
+                except httpx.TransportError as err:
+                    outcomes.append(f"cut off ({type(err).__name__})")
+                if answered_at_signal < 0 and outcomes.count("200") >= signal_after:
+                    answered_at_signal = len(outcomes)
+                    server.send_signal(signal.SIGTERM)
+
+    await asyncio.gather(*(client() for _ in range(clients)))
+    return outcomes, answered_at_signal
+
+
+def sigterm_under_load(server: subprocess.Popen[bytes], url: str, body: bytes, requests: int, clients: int, signal_after: int) -> dict[str, Any]:
+    """``requests`` POSTs of ``body`` from ``clients`` concurrent clients, a connection each, and SIGTERM to ``server``
+    once ``signal_after`` have been answered: what every request got ("200", "refused": the door was closed, "cut off":
+    taken and not answered) and the server's exit code."""
+    outcomes, answered_at_signal = asyncio.run(_hammer_and_stop(server, url, body, requests, clients, signal_after))
+    started = time.perf_counter()
+    try:
+        exit_code: int | None = server.wait(timeout=60)
+    except subprocess.TimeoutExpired:
+        exit_code = None
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome] = counts.get(outcome, 0) + 1
+    after_signal = outcomes[answered_at_signal:] if answered_at_signal >= 0 else []
+    return {
+        "requests": requests,
+        "clients": clients,
+        "signal_after_answers": signal_after,
+        "outcomes": counts,
+        "answered_after_signal": after_signal.count("200"),
+        "exit_code": exit_code,
+        "seconds_to_exit_after_load": time.perf_counter() - started,
     }
 
 
@@ -102,14 +229,29 @@ def full_server_answer_ms(models: dict[str, Model], body: bytes, attempts: int =
     return 1000 * statistics.median(times)
 
 
+def warm_up(url: str, body: bytes, requests: int = 4, multipart: bool = False) -> None:
+    """A few requests first, so that the first translations' one-off costs fall outside the measured load."""
+    statuses = {status for status, _ in asyncio.run(_hammer(url, body, requests, 2, multipart))}
+    if statuses != {200}:
+        raise RuntimeError(f"the server answered the warm-up requests with {sorted(statuses)}, not 200")
+
+
 def measure_service(body: bytes, requests: int, clients: int, batch_window_ms: float = 5.0) -> dict[str, Any]:
-    """The bounded load test of the shipped models on the CPU, one request at a time and with a batching window, and
-    the full server's answer time."""
+    """The bounded load test of ``python -m face2sketch.serve`` (the shipped models on the CPU, a process of its own),
+    one request at a time and with a batching window; the same load with a SIGTERM once a third is answered; and the
+    full server's answer time."""
     from face2sketch.inference.api import load
 
-    models = {name: load(name, device="cpu", batch_size=1) for name in ("f2sk", "sk2f")}
     runs = []
-    for window in (0.0, batch_window_ms):
-        with loopback_server(models, Limits(batch_window_ms=window)) as url:
-            runs.append({"batch_window_ms": window, **load_test(f"{url}/v1/translate/f2sk", body, requests, clients)})
-    return {"runs": runs, "full_server_503_ms": full_server_answer_ms(models, body)}
+    with tempfile.TemporaryDirectory(prefix="face2sketch-serve-") as scratch:
+        for window in (0.0, batch_window_ms):
+            port = free_port()
+            with started_server(serve_command(port, window, scratch), port) as (server, url):
+                warm_up(f"{url}/v1/translate/f2sk", body)
+                runs.append({"batch_window_ms": window, **load_test(f"{url}/v1/translate/f2sk", body, requests, clients, server.pid)})
+        port = free_port()
+        with started_server(serve_command(port, batch_window_ms, scratch), port) as (server, url):
+            warm_up(f"{url}/v1/translate/f2sk", body)
+            sigterm = sigterm_under_load(server, f"{url}/v1/translate/f2sk", body, requests, clients, signal_after=requests // 3)
+    models = {"f2sk": load("f2sk", device="cpu", batch_size=1)}
+    return {"runs": runs, "sigterm": sigterm, "full_server_503_ms": full_server_answer_ms(models, body)}

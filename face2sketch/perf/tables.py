@@ -143,22 +143,34 @@ def video_lines(video: dict[str, Any]) -> list[str]:
 
 
 def service_lines(service: dict[str, Any]) -> list[str]:
-    """The service's load tests, a row each (one request at a time, then batched), and the full server's answer time."""
+    """The service's load tests, a row each (one request at a time, then batched), the load with a SIGTERM part-way,
+    and the full server's answer time."""
     first = service["runs"][0]
     lines = [
         "",
         f"HTTP service (the shipped models on the CPU, `POST /v1/translate/f2sk` with CUHK's first test photo), {first['requests']} requests "
         f"from {first['clients']} concurrent clients on the loopback; a full server answers 503 in {service['full_server_503_ms']:.1f} ms:",
         "",
-        "| batching window | requests/s | p50 ms | p95 ms | p99 ms | answers | peak RSS before, after (MB) |",
+        "| batching window | requests/s | p50 ms | p95 ms | p99 ms | answers | server RSS before, peak (MB) |",
         "|---|---|---|---|---|---|---|",
     ]
     for run in service["runs"]:
         latency, rss = run["latency_ms"], run["peak_rss_mb"]
-        statuses = ", ".join(f"{count} x {status}" for status, count in sorted(run["statuses"].items()))
         window = "none (one by one)" if not run["batch_window_ms"] else f"{run['batch_window_ms']:g} ms"
         lines.append(
-            f"| {window} | {run['requests_per_second']:.1f} | {latency['p50']:.0f} | {latency['p95']:.0f} | {latency['p99']:.0f} | {statuses} | "
-            f"{rss['before']:.0f}, {rss['after']:.0f} |"
+            f"| {window} | {run['requests_per_second']:.1f} | {latency['p50']:.0f} | {latency['p95']:.0f} | {latency['p99']:.0f} | "
+            f"{counted(run['statuses'])} | {rss['before']:.0f}, {rss['after']:.0f} |"
         )
+    if service.get("sigterm"):
+        stop = service["sigterm"]
+        lines += [
+            "",
+            f"SIGTERM once {stop['signal_after_answers']} of {stop['requests']} requests (from {stop['clients']} clients, a connection each) were answered: "
+            f"{counted(stop['outcomes'])} ({stop['answered_after_signal']} answered after the signal); exit code {stop['exit_code']}.",
+        ]
     return lines
+
+
+def counted(outcomes: dict[str, int]) -> str:
+    """``{"200": 299, "503": 1}`` as "299 x 200, 1 x 503"."""
+    return ", ".join(f"{count} x {outcome}" for outcome, count in sorted(outcomes.items()))

@@ -1,6 +1,7 @@
-"""Video files as frames: read with OpenCV's FFmpeg build (mp4, webm, avi, mov, mkv, animated gif), written as MPEG-4
-(``.mp4``, the ``mp4v`` codec a plain ``pip install`` of opencv-python-headless can write), frame by frame, whole or
-not at all. Frames are uint8 HxWx3 RGB arrays, as pictures are everywhere else."""
+"""Video files as frames: read with OpenCV's FFmpeg build (mp4, webm, avi, mov, mkv, animated gif), written frame by
+frame, whole or not at all, with a codec a plain ``pip install`` of opencv-python-headless can write: MPEG-4 part 2
+(``.mp4`` and the like, ``mp4v``: fast, but browsers do not play it) or VP8 (``.webm``: browsers play it inline;
+slower to encode). Frames are uint8 HxWx3 RGB arrays, as pictures are everywhere else."""
 
 from __future__ import annotations
 
@@ -21,8 +22,10 @@ from face2sketch.pictures.images import check_pixel_count
 # FFmpeg's own messages about a broken file ("moov atom not found") would stand before the one line that says what to do
 os.environ.setdefault("OPENCV_FFMPEG_LOGLEVEL", "-8")
 VIDEO_SUFFIXES = frozenset({".mp4", ".webm", ".avi", ".mov", ".mkv", ".m4v", ".gif"})
-# what a video is written as, and the frame rate assumed where a file gives none
-OUTPUT_SUFFIX, OUTPUT_CODEC, DEFAULT_FPS = ".mp4", "mp4v", 25.0
+# the codec each suffix a video can be written as is written with; what predict writes; the frame rate assumed where
+# a file gives none
+CODECS = {".mp4": "mp4v", ".m4v": "mp4v", ".mov": "mp4v", ".avi": "mp4v", ".mkv": "mp4v", ".webm": "VP80"}
+OUTPUT_SUFFIX, BROWSER_SUFFIX, DEFAULT_FPS = ".mp4", ".webm", 25.0
 
 
 def is_video(path: Path) -> bool:
@@ -76,7 +79,8 @@ class VideoReader:
 
 
 def written_size(size: tuple[int, int]) -> tuple[int, int]:
-    """The size MPEG-4 writes a frame of ``size`` at: even sides (an odd one loses its last column or row)."""
+    """The size a frame of ``size`` is written at: even sides (an odd one loses its last column or row), as MPEG-4 and
+    VP8 with 4:2:0 colour need."""
     return size[0] - size[0] % 2, size[1] - size[1] % 2
 
 
@@ -95,13 +99,16 @@ class FrameSink:
 
 @contextmanager
 def video_writer(path: str | Path, fps: float, size: tuple[int, int]) -> Iterator[FrameSink]:
-    """A video file (.mp4) written frame by frame: into a hidden file beside ``path``, put in place when the block ends
-    after at least one frame, removed when anything goes wrong. A rate or size the writer refuses is a DataError;
-    frames of an odd width or height lose their last column or row (MPEG-4 writes even sides)."""
+    """A video file (.mp4, .webm and the others of ``CODECS``) written frame by frame: into a hidden file beside ``path``, put in
+    place when the block ends after at least one frame, removed when anything goes wrong. A rate or size the writer
+    refuses is a DataError; frames of an odd width or height lose their last column or row (written sides are even)."""
+    codec = CODECS.get(Path(path).suffix.lower())
+    if codec is None:
+        raise DataError(f"cannot write a video as '{Path(path).name}': name it {', '.join(CODECS)}")
     with atomic_path(path) as staged:
-        writer = cv2.VideoWriter(str(staged), cv2.VideoWriter.fourcc(*OUTPUT_CODEC), fps, written_size(size)) if fps > 0 and min(size) > 1 else None
+        writer = cv2.VideoWriter(str(staged), cv2.VideoWriter.fourcc(*codec), fps, written_size(size)) if fps > 0 and min(size) > 1 else None
         if writer is None or not writer.isOpened():
-            raise DataError(f"cannot write a video of {size[0]}x{size[1]} at {fps:g} frames a second ({OUTPUT_CODEC}): the writer refuses that size or rate")
+            raise DataError(f"cannot write a video of {size[0]}x{size[1]} at {fps:g} frames a second ({codec}): the writer refuses that size or rate")
         sink = FrameSink(writer, size)
         try:
             yield sink

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import os
 import shutil
 import subprocess
@@ -13,9 +14,12 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import matplotlib.cbook
+import numpy as np
 import pytest
 from PIL import Image
 
+from face2sketch.demo import CAMERA_GONE
 from tests.conftest import PROJECT_ROOT, run_cli
 from tests.test_demo import free_port, pasted_face
 
@@ -79,18 +83,73 @@ def test_a_bad_demo_setting_is_one_line_and_exit_2_before_a_model_is_loaded(tmp_
 
 @pytest.mark.browser
 def test_the_live_tab_streams_a_fake_camera_through_the_filter_in_chromium(tmp_path: Path) -> None:
-    """Opt in with ``pytest -m browser`` (needs Debian's chromium and chromium-driver). Chromium's fake camera (a test
-    pattern, no face) streams into the live tab; frames come back from the server into the result image."""
+    """Opt in with ``pytest -m browser`` (needs Debian's chromium and chromium-driver). Chromium's fake camera plays a
+    clip of a colour portrait into the live tab; the frames that come back carry the grey sketch over the face and
+    the camera's own colours around it. When the camera goes away, one line beside the tab says so. A video uploaded
+    beside it comes back as a video the page plays."""
+    import httpx
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as ec
     from selenium.webdriver.support.ui import WebDriverWait
 
-    with demo_in_chromium(tmp_path, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream") as browser:
+    frame = portrait_frame()
+    camera = write_y4m(tmp_path / "camera.y4m", frame, frames=25)
+    with demo_in_chromium(
+        tmp_path, "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream", f"--use-file-for-fake-video-capture={camera}"
+    ) as browser:
         wait = WebDriverWait(browser, 90)
         wait.until(ec.element_to_be_clickable((By.XPATH, "//button[@role='tab'][contains(., 'Live camera')]"))).click()
-        wait.until(ec.element_to_be_clickable((By.CSS_SELECTOR, "#live-camera button"))).click()
+        wait.until(ec.element_to_be_clickable((By.XPATH, "//*[@id='live-camera']//button[contains(., 'Access Webcam')]"))).click()
+        wait.until(ec.element_to_be_clickable((By.XPATH, "//*[@id='live-camera']//button[contains(., 'Record')]"))).click()
         first = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#live-result img"))).get_attribute("src")
         wait.until(lambda _: browser.find_element(By.CSS_SELECTOR, "#live-result img").get_attribute("src") != first)
+        shown = browser.find_element(By.CSS_SELECTOR, "#live-result img").get_attribute("src")
+        result = np.asarray(Image.open(io.BytesIO(httpx.get(shown, timeout=30).content)).convert("RGB")).astype(int)
+        assert browser.find_element(By.ID, "live-camera-status").text == ""
+        browser.execute_script("document.querySelector('#live-camera video').srcObject.getVideoTracks().forEach((t) => t.stop())")
+        wait.until(ec.text_to_be_present_in_element((By.ID, "live-camera-status"), CAMERA_GONE))  # the camera went away
+
+        browser.find_element(By.CSS_SELECTOR, "#video-upload input[type=file]").send_keys(str(write_clip(tmp_path / "me.mp4", frame, frames=8)))
+        wait.until(ec.text_to_be_present_in_element((By.ID, "video-upload"), "me"))
+        browser.find_element(By.ID, "translate-video").click()
+        wait.until(ec.text_to_be_present_in_element((By.ID, "video-status"), "translated 8 frames"))
+        playing = "const video = document.querySelector('#video-result video'); return video ? video.videoWidth : 0"
+        assert wait.until(lambda _: browser.execute_script(playing)) == 640, "the page decodes the sketch video"
+    assert result.shape == frame.shape
+    face, sides = (slice(140, 220), slice(270, 370)), [(slice(20, 300), slice(120, 180)), (slice(20, 300), slice(450, 520))]
+    assert colourfulness(frame[face]) > 30 and colourfulness(result[face]) < 8  # the sketch is grey
+    assert all(colourfulness(result[side]) > 30 for side in sides)  # the camera's colours beside the face
+
+
+def portrait_frame() -> np.ndarray:
+    """A 640x480 camera frame: matplotlib's colour portrait of Grace Hopper on a grey wall."""
+    photo = Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).convert("RGB").resize((410, 480))
+    frame = Image.new("RGB", (640, 480), (200, 200, 200))
+    frame.paste(photo, (115, 0))
+    return np.asarray(frame).astype(int)
+
+
+def write_y4m(path: Path, frame: np.ndarray, frames: int) -> Path:
+    """``frame`` repeated as a YUV4MPEG2 clip (4:2:0), the format Chromium's fake camera plays from a file."""
+    height, width = frame.shape[:2]
+    luma, blue, red = Image.fromarray(frame.astype(np.uint8)).convert("YCbCr").split()
+    planes = luma.tobytes() + blue.resize((width // 2, height // 2)).tobytes() + red.resize((width // 2, height // 2)).tobytes()
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F25:1 Ip A1:1 C420jpeg\n".encode() + (b"FRAME\n" + planes) * frames)
+    return path
+
+
+def write_clip(path: Path, frame: np.ndarray, frames: int) -> Path:
+    from face2sketch.pictures.video import video_writer
+
+    with video_writer(path, 25.0, (frame.shape[1], frame.shape[0])) as sink:
+        for _ in range(frames):
+            sink.write(frame.astype(np.uint8))
+    return path
+
+
+def colourfulness(pixels: np.ndarray) -> float:
+    """The mean spread between a pixel's largest and smallest channel: 0 for grey."""
+    return float((pixels.max(axis=-1) - pixels.min(axis=-1)).mean())
 
 
 @contextmanager

@@ -17,6 +17,7 @@ import httpx
 import matplotlib.cbook
 import pytest
 
+from face2sketch.perf.load import sigterm_under_load
 from tests.conftest import PROJECT_ROOT, run_cli
 from tests.test_demo import free_port
 
@@ -55,39 +56,15 @@ def test_the_server_answers_a_picture_and_on_sigterm_finishes_the_request_in_pro
 
 
 def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(tmp_path: Path) -> None:
-    """60 requests from 8 clients, SIGTERM while they run: every request the server took is answered 200; the others
-    find the door closed (no connection), never a request cut off half-way; exit code 0."""
-    import asyncio
-
+    """60 requests from 8 clients, a connection each, SIGTERM once 8 are answered: every request the server took is
+    answered 200 (those in progress at the signal too); the others find the door closed (no connection), never a
+    request cut off half-way; exit code 0."""
     picture = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).read_bytes()
-    outcomes: list[str] = []
-
-    async def client(queue: list[int]) -> None:
-        # a connection per request: a kept-alive connection the server closes at shutdown as the client sends the next
-        # request on it fails on the client's side though the server never took that request
-        no_keep_alive = httpx.Limits(max_keepalive_connections=0)
-        async with httpx.AsyncClient(timeout=60, limits=no_keep_alive, headers={"Connection": "close"}) as session:
-            while queue:
-                queue.pop()
-                try:
-                    answer = await session.post(f"{url}/v1/translate/f2sk", content=picture)
-                    outcomes.append(str(answer.status_code))
-                except httpx.ConnectError:  # the door closed
-                    outcomes.append("refused")
-                except httpx.TransportError as err:
-                    outcomes.append(f"cut off: {type(err).__name__}")
-
-    async def load() -> None:
-        queue = list(range(60))
-        tasks = [asyncio.create_task(client(queue)) for _ in range(8)]
-        await asyncio.sleep(1.0)  # the server is busy with the first requests
-        server.send_signal(signal.SIGTERM)
-        await asyncio.gather(*tasks)
-
     with running_server(tmp_path) as (server, url):
-        asyncio.run(load())
-        assert server.wait(timeout=60) == 0
-        assert outcomes.count("200") >= 8 and set(outcomes) <= {"200", "refused"}, outcomes
+        result = sigterm_under_load(server, f"{url}/v1/translate/f2sk", picture, requests=60, clients=8, signal_after=8)
+    assert result["exit_code"] == 0
+    assert set(result["outcomes"]) <= {"200", "refused"} and result["outcomes"]["200"] >= 8, result["outcomes"]
+    assert result["answered_after_signal"] >= 1, "the requests in progress at the signal are answered"
 
 
 @contextmanager

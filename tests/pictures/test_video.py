@@ -25,14 +25,15 @@ def write(path: Path, fps: float, pictures: list[np.ndarray]) -> Path:
     return path
 
 
-def test_a_written_video_reads_back_with_its_frames_in_order_its_rate_and_its_size(tmp_path: Path) -> None:
-    path = write(tmp_path / "clip.mp4", 12.0, frames(7))
+@pytest.mark.parametrize("name", ["clip.mp4", "clip.webm"])
+def test_a_written_video_reads_back_with_its_frames_in_order_its_rate_and_its_size(tmp_path: Path, name: str) -> None:
+    path = write(tmp_path / name, 12.0, frames(7))
     reader = VideoReader(path)
     assert (reader.info.fps, reader.info.size, reader.info.frames) == (12.0, (64, 48), 7)
     read = list(reader)
     assert len(read) == 7 and all(frame.shape == (48, 64, 3) and frame.dtype == np.uint8 for frame in read)
     assert np.abs(np.array([float(frame.mean()) for frame in read]) - (20 + 20 * np.arange(7))).max() < 6
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["clip.mp4"], "nothing staged is left beside it"
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name], "nothing staged is left beside it"
 
 
 def test_an_animated_gif_is_a_video_and_a_still_one_a_picture(tmp_path: Path) -> None:
@@ -55,6 +56,11 @@ def test_a_writer_that_fails_leaves_nothing_and_one_it_refuses_says_why(tmp_path
     with pytest.raises(DataError, match=r"^cannot write a video of 64x48 at 0 frames a second \(mp4v\)"), video_writer(tmp_path / "out.mp4", 0.0, (64, 48)):
         pass
     with pytest.raises(DataError, match="^no frame was written to 'out.mp4'$"), video_writer(tmp_path / "out.mp4", 25.0, (64, 48)):
+        pass
+    with (
+        pytest.raises(DataError, match=r"^cannot write a video as 'out.gif': name it .mp4, .m4v, .mov, .avi, .mkv, .webm$"),
+        video_writer(tmp_path / "out.gif", 25.0, (64, 48)),
+    ):
         pass
     assert list(tmp_path.iterdir()) == []
 
