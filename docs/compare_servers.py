@@ -9,8 +9,9 @@ serving the same shipped f2sk model, under the same bounded load on the loopback
 
 Each server runs in a process of its own (LitServe's inference worker in another), started as a user starts it; the
 load (``face2sketch.perf.load``) is ``--requests`` POSTs of CUHK's first test photo from ``--clients`` concurrent
-clients, as a multipart file (LitServe reads JSON or form bodies only), after 4 warm-up requests. Rounds alternate the
-servers, so that the machine's noise falls on all. Resident memory is the server's processes' (peak, summed).
+clients, as a multipart file (LitServe reads JSON or form bodies only), after 4 warm-up requests. Each round runs every
+server, starting one later than the round before, so that the machine's drift falls on each in turn. Resident memory
+is the server's processes' peaks summed (libraries shared between them counted in each).
 This file imports nothing of face2sketch at its top: LitServe's processes start by importing it again.
 """
 
@@ -93,8 +94,10 @@ def compare(body: bytes, litserve_python: str | None, rounds: int, requests: int
 
     runs = []
     with tempfile.TemporaryDirectory(prefix="face2sketch-compare-servers-") as scratch:
+        made = list(servers(litserve_python, scratch).items())
         for round_ in range(rounds):
-            for name, command in servers(litserve_python, scratch).items():
+            shift = round_ % len(made)  # each round starts with the next server, so that drift falls on each in turn
+            for name, command in made[shift:] + made[:shift]:
                 port = free_port()
                 with started_server(command(port), port) as (server, url):
                     warm_up(url + "/v1/translate/f2sk", body, multipart=True)

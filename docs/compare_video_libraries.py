@@ -7,8 +7,9 @@ dependency already), PyAV and imageio-ffmpeg, on the clips the video benchmark t
 For each size (640x480, 1280x720): a "moving" clip of CUHK's first test photo (``face2sketch.perf.clips``, 25 frames a
 second) is encoded by every writer a library offers for a file a phone, a browser or predict would use, and decoded
 back by every reader, as uint8 RGB arrays (the conversion to and from RGB included, since face2sketch works on RGB).
-Milliseconds a frame, the median of ``--repeats`` runs, each library with its own default threads; file sizes in kB
-a second of video.
+Milliseconds a frame, the median of ``--repeats`` runs, each library with its default threads except PyAV's decoder,
+set to frame and slice threads ("AUTO") as its documentation advises; file sizes in kB a second of video. The
+encoders run at their default quality, which differs (file sizes up to five times apart): no quality is measured.
 """
 
 from __future__ import annotations

@@ -119,13 +119,17 @@ PAGE_JS = """
   pick();
   // a tab's canvas enters the page when the tab is first shown
   new MutationObserver(pick).observe(document.body, { childList: true, subtree: true });
+  let silentSince = null;
   setInterval(() => {
-    const video = document.querySelector('#live-camera video');
     const status = document.querySelector('#live-camera-status');
+    if (!status) return;
+    const video = document.querySelector('#live-camera video');
     const tracks = video && video.srcObject ? video.srcObject.getVideoTracks() : [];
-    if (!status || !tracks.length) return;
-    const gone = tracks.every((track) => track.readyState === 'ended');
-    status.textContent = gone ? CAMERA_GONE : '';
+    // ended: unplugged or stopped; muted: switched off or taken by another program (for a second, not a hiccup)
+    const silent = tracks.length > 0 && tracks.every((track) => track.readyState === 'ended' || track.muted);
+    silentSince = silent ? (silentSince ?? Date.now()) : null;
+    const text = silentSince !== null && Date.now() - silentSince >= 1000 ? CAMERA_GONE : '';
+    if (status.textContent !== text) status.textContent = text;
   }, 500);
 }
 """.replace("CAMERA_GONE", json.dumps(CAMERA_GONE))

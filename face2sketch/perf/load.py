@@ -19,6 +19,7 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -85,34 +86,39 @@ def serve_command(port: int, batch_window_ms: float, output_root: str) -> list[s
 def started_server(command: list[str], port: int, timeout: float = 120) -> Iterator[tuple[subprocess.Popen[bytes], str]]:
     """``command`` (a server that listens on ``port`` and answers ``GET /health``) in a process group of its own, once
     it answers; sent SIGTERM afterwards if it still runs, killed if it has not ended a minute later, and whatever of
-    its group is left killed then."""
+    its group is left killed then. Its messages go to a file (a pipe nobody reads would stall a talkative server)."""
+
+    with tempfile.TemporaryFile() as messages:
+        server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=messages, start_new_session=True)
+        url = f"http://127.0.0.1:{port}"
+        try:
+            deadline = time.monotonic() + timeout
+            while not answers_health(url):
+                if server.poll() is not None or time.monotonic() > deadline:
+                    messages.seek(0)
+                    error = messages.read().decode(errors="replace").strip() if server.poll() is not None else ""
+                    raise RuntimeError(f"the server did not start: {error.splitlines()[-1] if error else shlex.join(command)}")
+                time.sleep(0.3)
+            yield server, url
+        finally:
+            if server.poll() is None:
+                server.send_signal(signal.SIGTERM)
+                try:
+                    server.wait(timeout=60)
+                except subprocess.TimeoutExpired:
+                    server.kill()
+                    server.wait()
+            with suppress(ProcessLookupError):  # worker processes the server left behind (LitServe's do)
+                os.killpg(server.pid, signal.SIGKILL)
+
+
+def answers_health(url: str) -> bool:
     import httpx
 
-    server = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            if server.poll() is not None or time.monotonic() > deadline:
-                error = server.stderr.read().decode(errors="replace").strip() if server.poll() is not None and server.stderr else ""
-                raise RuntimeError(f"the server did not start: {error.splitlines()[-1] if error else shlex.join(command)}")
-            time.sleep(0.3)
-        yield server, url
-    finally:
-        if server.poll() is None:
-            server.send_signal(signal.SIGTERM)
-            try:
-                server.wait(timeout=60)
-            except subprocess.TimeoutExpired:
-                server.kill()
-                server.wait()
-        with suppress(ProcessLookupError):  # worker processes the server left behind (LitServe's do)
-            os.killpg(server.pid, signal.SIGKILL)
+        return httpx.get(f"{url}/health", timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
 
 
 def send_kwargs(body: bytes, multipart: bool) -> dict[str, Any]:
@@ -161,56 +167,80 @@ def load_test(url: str, body: bytes, requests: int, clients: int, server_pid: in
     }
 
 
-async def _hammer_and_stop(server: subprocess.Popen[bytes], url: str, body: bytes, requests: int, clients: int, signal_after: int) -> tuple[list[str], int]:
+@dataclass
+class Shutdown:
+    """What a load with a SIGTERM part-way saw: each request's (sent before the signal, answered after it, outcome),
+    and when the signal went out and the server ended (``time.perf_counter``)."""
+
+    requests: list[tuple[bool, bool, str]] = field(default_factory=list)
+    signalled: float | None = None
+    ended: float | None = None
+
+    def signal(self, server: subprocess.Popen[bytes]) -> None:
+        self.signalled = time.perf_counter()
+        server.send_signal(signal.SIGTERM)
+        threading.Thread(target=self._wait, args=(server,), daemon=True).start()
+
+    def _wait(self, server: subprocess.Popen[bytes]) -> None:
+        with suppress(subprocess.TimeoutExpired):
+            server.wait(timeout=120)
+            self.ended = time.perf_counter()
+
+
+async def _hammer_and_stop(server: subprocess.Popen[bytes], url: str, body: bytes, requests: int, clients: int, signal_after: int) -> Shutdown:
     import httpx
 
     remaining = iter(range(requests))
-    outcomes: list[str] = []
-    answered_at_signal = -1
+    shutdown = Shutdown()
 
     async def client() -> None:
-        nonlocal answered_at_signal
         # a connection per request: a kept-alive connection the server closes at shutdown as the client sends the next
         # request on it fails on the client's side though the server never took that request
         no_keep_alive = httpx.Limits(max_keepalive_connections=0)
         async with httpx.AsyncClient(timeout=120, limits=no_keep_alive, headers={"Connection": "close"}) as session:
             for _ in remaining:
+                sent_before = shutdown.signalled is None
                 try:
-                    outcomes.append(str((await session.post(url, content=body)).status_code))
+                    outcome = str((await session.post(url, content=body)).status_code)
                 except httpx.ConnectError:  # the door is closed
-                    outcomes.append("refused")
+                    outcome = "refused"
                 except httpx.TransportError as err:
-                    outcomes.append(f"cut off ({type(err).__name__})")
-                if answered_at_signal < 0 and outcomes.count("200") >= signal_after:
-                    answered_at_signal = len(outcomes)
-                    server.send_signal(signal.SIGTERM)
+                    outcome = f"cut off ({type(err).__name__})"
+                shutdown.requests.append((sent_before, shutdown.signalled is not None, outcome))
+                if shutdown.signalled is None and sum(outcome == "200" for *_, outcome in shutdown.requests) >= signal_after:
+                    shutdown.signal(server)
 
     await asyncio.gather(*(client() for _ in range(clients)))
-    return outcomes, answered_at_signal
+    return shutdown
+
+
+def counted_outcomes(outcomes: list[str]) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for outcome in outcomes:
+        counts[outcome] = counts.get(outcome, 0) + 1
+    return counts
 
 
 def sigterm_under_load(server: subprocess.Popen[bytes], url: str, body: bytes, requests: int, clients: int, signal_after: int) -> dict[str, Any]:
     """``requests`` POSTs of ``body`` from ``clients`` concurrent clients, a connection each, and SIGTERM to ``server``
-    once ``signal_after`` have been answered: what every request got ("200", "refused": the door was closed, "cut off":
-    taken and not answered) and the server's exit code."""
-    outcomes, answered_at_signal = asyncio.run(_hammer_and_stop(server, url, body, requests, clients, signal_after))
-    started = time.perf_counter()
+    once ``signal_after`` have been answered. What every request got ("200", "refused": the door was closed, "cut off":
+    taken and not answered), in all, for those in progress at the signal and for those sent after it; the server's
+    exit code and the seconds from the signal to its end."""
+    shutdown = asyncio.run(_hammer_and_stop(server, url, body, requests, clients, signal_after))
     try:
         exit_code: int | None = server.wait(timeout=60)
     except subprocess.TimeoutExpired:
         exit_code = None
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome] = counts.get(outcome, 0) + 1
-    after_signal = outcomes[answered_at_signal:] if answered_at_signal >= 0 else []
+    ended = shutdown.ended or time.perf_counter()
     return {
         "requests": requests,
         "clients": clients,
         "signal_after_answers": signal_after,
-        "outcomes": counts,
-        "answered_after_signal": after_signal.count("200"),
+        "outcomes": counted_outcomes([outcome for *_, outcome in shutdown.requests]),
+        "in_progress_at_signal": counted_outcomes([outcome for before, after, outcome in shutdown.requests if before and after]),
+        "sent_after_signal": counted_outcomes([outcome for before, _, outcome in shutdown.requests if not before]),
         "exit_code": exit_code,
-        "seconds_to_exit_after_load": time.perf_counter() - started,
+        "seconds_from_signal_to_exit": None if shutdown.signalled is None else ended - shutdown.signalled,
     }
 
 

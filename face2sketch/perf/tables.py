@@ -166,7 +166,8 @@ def service_lines(service: dict[str, Any]) -> list[str]:
         lines += [
             "",
             f"SIGTERM once {stop['signal_after_answers']} of {stop['requests']} requests (from {stop['clients']} clients, a connection each) were answered: "
-            f"{counted(stop['outcomes'])} ({stop['answered_after_signal']} answered after the signal); exit code {stop['exit_code']}.",
+            f"{counted(stop['outcomes'])}; of those in progress at the signal {counted(stop['in_progress_at_signal']) or 'none'}, of those sent after it "
+            f"{counted(stop['sent_after_signal']) or 'none'}; exit code {stop['exit_code']}, {stop['seconds_from_signal_to_exit']:.2f} s after the signal.",
         ]
     return lines
 

