@@ -23,6 +23,7 @@ import json
 import statistics
 import sys
 import tempfile
+from collections import Counter
 from pathlib import Path
 from typing import Any
 
@@ -112,10 +113,7 @@ def table(runs: list[dict[str, Any]]) -> str:
     lines = ["| server | requests/s (median) | each round | p50 ms | p95 ms | p99 ms | answers | peak server RSS (MB) |", "|---|---|---|---|---|---|---|---|"]
     for name in dict.fromkeys(run["server"] for run in runs):
         mine = [run for run in runs if run["server"] == name]
-        statuses: dict[str, int] = {}
-        for run in mine:
-            for status, count in run["statuses"].items():
-                statuses[status] = statuses.get(status, 0) + count
+        statuses = sum((Counter(run["statuses"]) for run in mine), Counter())
         quantile = {key: statistics.median(run["latency_ms"][key] for run in mine) for key in ("p50", "p95", "p99")}
         throughputs = [run["requests_per_second"] for run in mine]
         answers = ", ".join(f"{count} x {status}" for status, count in sorted(statuses.items()))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import socket
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -15,14 +14,9 @@ from PIL import Image
 
 from face2sketch.demo import NO_WEBCAM_PICTURE, DemoTranslation, launch
 from face2sketch.inference.api import load
+from face2sketch.perf.load import free_port
 from tests.conftest import CUHK_ROOT
 from tests.helpers.inference import faceless_picture, make_run, save_picture
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 @pytest.fixture(scope="module")

@@ -17,6 +17,7 @@ import sys
 import tempfile
 import threading
 import time
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass, field
@@ -78,8 +79,10 @@ def loopback_server(models: dict[str, Model], limits: Limits) -> Iterator[str]:
 
 
 def serve_command(port: int, batch_window_ms: float, output_root: str) -> list[str]:
-    """``python -m face2sketch.serve`` with the shipped models on the CPU, as a user starts it."""
-    return [sys.executable, "-m", "face2sketch.serve", f"port={port}", "device=cpu", f"batch_window_ms={batch_window_ms:g}", f"paths.output_root={output_root}"]
+    """``python -m face2sketch.serve`` with the shipped models on the CPU, as a user starts it; no API key, even where
+    $FACE2SKETCH_API_KEY is set, since its requests carry none."""
+    command = [sys.executable, "-m", "face2sketch.serve", f"port={port}", "device=cpu", f"batch_window_ms={batch_window_ms:g}"]
+    return [*command, "api_key=null", f"paths.output_root={output_root}"]
 
 
 @contextmanager
@@ -153,9 +156,7 @@ def load_test(url: str, body: bytes, requests: int, clients: int, server_pid: in
     results = asyncio.run(_hammer(url, body, requests, clients, multipart))
     wall = time.perf_counter() - started
     latencies = sorted(seconds for _, seconds in results)
-    statuses: dict[str, int] = {}
-    for status, _ in results:
-        statuses[str(status)] = statuses.get(str(status), 0) + 1
+    statuses = counted_outcomes([str(status) for status, _ in results])
     quantiles = statistics.quantiles(latencies, n=100, method="inclusive") if len(latencies) > 1 else latencies * 99
     return {
         "requests": requests,
@@ -215,10 +216,7 @@ async def _hammer_and_stop(server: subprocess.Popen[bytes], url: str, body: byte
 
 
 def counted_outcomes(outcomes: list[str]) -> dict[str, int]:
-    counts: dict[str, int] = {}
-    for outcome in outcomes:
-        counts[outcome] = counts.get(outcome, 0) + 1
-    return counts
+    return dict(Counter(outcomes))
 
 
 def sigterm_under_load(server: subprocess.Popen[bytes], url: str, body: bytes, requests: int, clients: int, signal_after: int) -> dict[str, Any]:

@@ -20,8 +20,9 @@ import pytest
 from PIL import Image
 
 from face2sketch.demo import CAMERA_GONE
+from face2sketch.perf.load import free_port
 from tests.conftest import PROJECT_ROOT, run_cli
-from tests.test_demo import free_port, pasted_face
+from tests.test_demo import pasted_face
 
 
 @pytest.mark.browser

@@ -3,10 +3,8 @@ and, sent SIGTERM while a request is in progress, answers it and exits 0."""
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import threading
 import time
 from collections.abc import Iterator
@@ -17,9 +15,8 @@ import httpx
 import matplotlib.cbook
 import pytest
 
-from face2sketch.perf.load import sigterm_under_load
-from tests.conftest import PROJECT_ROOT, run_cli
-from tests.test_demo import free_port
+from face2sketch.perf.load import free_port, serve_command, sigterm_under_load, started_server
+from tests.conftest import run_cli
 
 
 @pytest.mark.parametrize(
@@ -37,7 +34,9 @@ def test_a_setting_that_cannot_work_is_one_line_and_exit_2(tmp_path: Path, setti
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [line]
 
 
-def test_the_server_answers_a_picture_and_on_sigterm_finishes_the_request_in_progress_and_exits_0(tmp_path: Path) -> None:
+def test_the_server_answers_a_picture_and_on_sigterm_finishes_the_request_in_progress_and_exits_0(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # a key in the environment is not the measured server's: its requests carry none (the load test's server too)
+    monkeypatch.setenv("FACE2SKETCH_API_KEY", "a key these requests do not carry")
     with running_server(tmp_path) as (server, url):
         picture = Path(matplotlib.cbook.get_sample_data("grace_hopper.jpg", asfileobj=False)).read_bytes()
         answers: list[httpx.Response] = []
@@ -70,29 +69,8 @@ def test_sigterm_under_load_answers_every_accepted_request_and_exits_0(tmp_path:
 
 @contextmanager
 def running_server(tmp_path: Path) -> Iterator[tuple[subprocess.Popen, str]]:
-    """``python -m face2sketch.serve`` on a free port, as a user starts it, once it answers /health; killed afterwards
+    """``python -m face2sketch.serve`` on a free port, as a user starts it, once it answers /health; stopped afterwards
     if it is still running."""
     port = free_port()
-    env = {key: value for key, value in os.environ.items() if key != "FACE2SKETCH_API_KEY"}
-    server = subprocess.Popen(
-        [sys.executable, "-m", "face2sketch.serve", f"port={port}", "device=cpu", f"paths.output_root={tmp_path}"],
-        cwd=PROJECT_ROOT,
-        env={**env, "NO_ALBUMENTATIONS_UPDATE": "1"},
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        deadline = time.time() + 60
-        while True:
-            try:
-                if httpx.get(f"{url}/health", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                assert server.poll() is None and time.time() < deadline, server.stderr.read() if server.stderr else "no server"
-                time.sleep(0.3)
-        yield server, url
-    finally:
-        if server.poll() is None:
-            server.kill()
+    with started_server(serve_command(port, 5.0, str(tmp_path)), port) as running:
+        yield running
