@@ -29,7 +29,8 @@ from tests.conftest import run_cli
         ("max_batch=0", "face2sketch: error: max_batch=0 is not allowed: use a whole number >= 1"),
     ],
 )
-def test_a_setting_that_cannot_work_is_one_line_and_exit_2(tmp_path: Path, setting: str, line: str) -> None:
+def test_a_setting_that_cannot_work_is_one_line_and_exit_2(tmp_path: Path, setting: str, line: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("FACE2SKETCH_API_KEY", raising=False)  # with one, host=0.0.0.0 is allowed and serves for good
     result = run_cli("face2sketch.serve", setting, f"paths.output_root={tmp_path}")
     assert result.returncode == 2 and result.stderr.strip().splitlines() == [line]
 
